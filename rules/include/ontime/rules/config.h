@@ -1,0 +1,59 @@
+#pragma once
+// The SLA rules as typed, validated plain data (contract section 2). The daemon's loader fills it
+// from YAML; the engine compiles it (rules.h). No YAML here.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ontime/rules/calendar.h"
+#include "ontime/rules/duration.h"
+
+namespace ontime::rules {
+
+struct Person {
+  std::string name;
+  std::string title;
+  std::string email;
+};
+
+struct Department {
+  std::string code;
+  std::string name;
+  Person head;
+  double on_time_target = 0.998;  // extension: the department's on-time target, for alerting
+};
+
+enum class OnSupplement { kPause, kRestart };
+
+struct StepBudget {
+  std::string department;  // a departments[].code
+  Duration budget{};
+};
+
+struct Procedure {
+  std::string code;
+  std::string name;
+  std::string department;  // default holder, a departments[].code
+  Duration sla{};
+  std::optional<Threshold> at_risk_remaining;   // overrides defaults
+  std::optional<Duration> apology_extension;    // overrides defaults
+  std::optional<OnSupplement> on_supplement;    // overrides defaults
+  bool pause_on_fee = false;
+  std::vector<StepBudget> steps;
+};
+
+struct Defaults {
+  Threshold at_risk_remaining{false, 0, std::chrono::hours(8)};
+  Duration apology_extension = std::chrono::hours(40);
+  OnSupplement on_supplement = OnSupplement::kPause;
+};
+
+struct RulesConfig {
+  CalendarSpec calendar;
+  Defaults defaults;
+  std::vector<Department> departments;
+  std::vector<Procedure> procedures;
+};
+
+}  // namespace ontime::rules
