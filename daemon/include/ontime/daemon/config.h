@@ -1,0 +1,82 @@
+#pragma once
+// The daemon's configuration: the YAML file of contract section 2 (plus the daemon's own sections)
+// as typed, validated structs. Loading collects every problem with its YAML path, so
+// `ontimed check-config` and start-up can list them all and exit kExitConfig. Loading is pure
+// apart from reading the file and the time-zone database; call it from any thread.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ontime/rules/config.h"
+
+namespace ontime::daemon {
+
+struct KafkaTopics {
+  std::string events = "dossier.events";
+  std::string alerts = "dossier.sla.alerts";
+  std::string letters = "dossier.apology-letters";
+  std::string dead_letters = "dossier.events.dlq";
+};
+
+struct KafkaConfig {
+  std::string brokers = "127.0.0.1:9092";
+  std::string group_id = "ontimed";
+  std::string client_id = "ontimed";
+  KafkaTopics topics;
+  // Passed to librdkafka as-is, in file order: TLS, SASL, tuning.
+  std::vector<std::pair<std::string, std::string>> properties;
+};
+
+struct HttpConfig {
+  std::string listen = "127.0.0.1:9464";  // "host:port"; "[::1]:9464" for IPv6
+};
+
+struct AlertmanagerConfig {
+  std::string url;  // empty: no Alertmanager
+  std::chrono::seconds resend_interval{60};
+  std::chrono::seconds timeout{5};
+};
+
+struct LogConfig {
+  std::string level = "info";  // debug | info | warning | error
+};
+
+struct Config {
+  rules::RulesConfig rules;
+  KafkaConfig kafka;
+  HttpConfig http;
+  AlertmanagerConfig alertmanager;
+  LogConfig log;
+  std::string state_dir = "/var/lib/ontime";
+  std::chrono::milliseconds snapshot_interval{60000};
+  std::string source_path;  // the file it came from, or the source name given
+};
+
+// One problem: `path` is the YAML path ("procedures[3].sla", "calendar.working_hours.mon-fri[1]"),
+// or "file:line:column" for a file that cannot be read or parsed.
+struct ConfigError {
+  std::string path;
+  std::string message;
+
+  std::string ToString() const;  // "path: message"
+};
+
+// Either a config (and no errors) or every error found, in document order.
+struct ConfigResult {
+  std::optional<Config> config;
+  std::vector<ConfigError> errors;
+
+  bool ok() const { return config.has_value() && errors.empty(); }
+};
+
+// An unreadable file or a YAML syntax error gives one error with its line:column.
+ConfigResult LoadConfigFile(const std::string& file);
+ConfigResult LoadConfigString(std::string_view yaml, std::string source_name = "<string>");
+
+inline constexpr int kExitConfig = 78;  // EX_CONFIG; the systemd unit does not restart on it
+
+}  // namespace ontime::daemon
