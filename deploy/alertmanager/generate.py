@@ -142,9 +142,8 @@ def render(departments, domain, webhook_base):
     w("  group_interval: 5m")
     w("  repeat_interval: 4h")
     w("  routes:")
-    for code, name, _ in departments:
+    for code, _, _ in departments:
         r = receiver_name(code)
-        w(f"    # {code}: {name}" if name else f"    # {code}")
         w(f"    - matchers: [{q('department=' + q(code))}]")
         w(f"      receiver: {r}")
         w("      routes:")
@@ -206,6 +205,9 @@ def main(argv=None):
     else:
         departments = load_departments(a.config)
 
+    # Sorted by code and without names, so that only what routing depends on (codes, emails)
+    # makes the file out of date.
+    departments = sorted(departments, key=lambda d: d[0])
     text = render(departments, a.domain, a.webhook_base)
     if a.check:
         try:
