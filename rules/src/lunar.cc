@@ -111,6 +111,9 @@ LunarDate SolarToLunar(CivilDay day, double time_zone_hours) {
   const int64_t k = Floor((static_cast<double>(day_number) - kNewMoon1900) / kSynodicMonth);
   int64_t month_start = NewMoonDay(k + 1, tz);
   if (month_start > day_number) month_start = NewMoonDay(k, tz);
+  // Not in the published code: the mean-motion estimate k can be one month late when the true new
+  // moon falls more than about a day after the mean one (e.g. 2054-05-07 would get lunar day 0).
+  if (month_start > day_number) month_start = NewMoonDay(k - 1, tz);
   int64_t a11 = LunarMonth11(yy, tz);
   int64_t b11 = a11;
   LunarDate lunar;
