@@ -11,7 +11,8 @@
 #   kafka.sh status DIR                          exit 0 when running
 #
 # Environment: KAFKA_DEV_HEAP (default "-Xms128m -Xmx512m"), KAFKA_DEV_JAVA_OPTS (extra JVM options),
-# KAFKA_DEV_START_TIMEOUT (seconds, default 60), JAVA_HOME (else `java` on PATH).
+# KAFKA_DEV_START_TIMEOUT (seconds, default 60), KAFKA_DEV_MVN_ARGS (extra mvn arguments),
+# JAVA_HOME (else `java` on PATH).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -52,10 +53,11 @@ apt_install() {
 # What lib/ must have been fetched for: the pom's content (versions, exclusions).
 fetch_key() { sha256sum "$HERE/pom.xml" | cut -d' ' -f1; }
 
-# Resolve a DIR argument to an absolute path (created if needed).
+# Resolve a DIR argument to an absolute path; `abs_dir DIR create` makes it first.
 abs_dir() {
   [[ -n "${1:-}" ]] || die "missing DIR argument"
-  mkdir -p "$1"
+  [[ "${2:-}" != create ]] || mkdir -p "$1"
+  [[ -d "$1" ]] || die "no such directory: $1"
   (cd "$1" && pwd)
 }
 
@@ -100,7 +102,8 @@ cmd_fetch() {
   if [[ ! -f "$MARKER" || "$(<"$MARKER")" != "$key" ]]; then
     command -v mvn >/dev/null 2>&1 || apt_install maven
     rm -rf "$LIB.tmp"
-    if ! mvn -q -B -f "$HERE/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
+    # shellcheck disable=SC2086  # KAFKA_DEV_MVN_ARGS is a word list
+    if ! mvn -q -B ${KAFKA_DEV_MVN_ARGS:-} -f "$HERE/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
       -DoutputDirectory="$LIB.tmp" >"$TARGET/fetch.log" 2>&1; then
       cat "$TARGET/fetch.log" >&2
       die "mvn failed to fetch the Kafka jars (log: $TARGET/fetch.log)"
@@ -146,6 +149,9 @@ transaction.state.log.num.partitions=10
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
+# A restart after SIGKILL waits for the old registration's session to expire (default 9 s).
+broker.session.timeout.ms=4000
+broker.heartbeat.interval.ms=500
 num.network.threads=2
 num.io.threads=4
 log.cleaner.threads=1
@@ -155,7 +161,7 @@ EOF
 
 cmd_start() {
   local dir port="${2:-}" cport ports
-  dir="$(abs_dir "${1:-}")"
+  dir="$(abs_dir "${1:-}" create)"
   if pid="$(broker_pid "$dir")"; then
     die "a broker is already running for $dir (pid $pid, $(cat "$dir/bootstrap" 2>/dev/null || echo '?'))"
   fi
@@ -198,6 +204,7 @@ cmd_start() {
     -cp "$LIB/*" kafka.Kafka "$dir/server.properties" \
     </dev/null >"$dir/logs/stdout.log" 2>&1 &
   local pid=$!
+  disown "$pid" 2>/dev/null || true # no "Killed" job notice from bash if we have to kill it
   echo "$pid" >"$dir/broker.pid"
 
   local timeout="${KAFKA_DEV_START_TIMEOUT:-60}" start=$SECONDS ready=""
@@ -268,7 +275,9 @@ cmd_create_topics() {
 
 cmd_stop() {
   local dir pid i
-  dir="$(abs_dir "${1:-}")"
+  [[ -n "${1:-}" ]] || die "missing DIR argument"
+  [[ -d "$1" ]] || return 0
+  dir="$(abs_dir "$1")"
   if ! pid="$(broker_pid "$dir")"; then
     rm -f "$dir/broker.pid"
     return 0
@@ -297,7 +306,9 @@ wait_gone() {
 
 cmd_kill() {
   local dir pid
-  dir="$(abs_dir "${1:-}")"
+  [[ -n "${1:-}" ]] || die "missing DIR argument"
+  [[ -d "$1" ]] || return 0
+  dir="$(abs_dir "$1")"
   if pid="$(broker_pid "$dir")"; then
     kill -KILL "$pid" 2>/dev/null || true
     wait_gone "$pid"
