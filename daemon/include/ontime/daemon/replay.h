@@ -1,0 +1,39 @@
+#pragma once
+// `ontimed replay`: the engine over a JSON Lines file on a virtual clock (contract sections 3, 5).
+// The clock is the largest occurred_at seen; at the end it moves to `now` (default: the last
+// event's time). Invalid lines are counted with their line numbers and never stop the run.
+
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include "ontime/base/time.h"
+#include "ontime/daemon/config.h"
+#include "ontime/rules/engine.h"
+
+namespace ontime::daemon {
+
+struct ReplayOptions {
+  std::string events_path = "-";  // "-" is standard input
+  std::optional<Instant> now;
+  std::string report_path;  // empty: no report
+  std::string emit_path;    // empty: nothing emitted
+};
+
+struct ReplayStats {
+  size_t lines = 0;
+  size_t invalid = 0;
+  size_t duplicates = 0;
+  size_t orphans = 0;
+  size_t unknown_types = 0;
+  size_t alerts = 0;
+  size_t letters = 0;
+  Instant now{};
+  rules::Summary summary;
+};
+
+// Returns 0, or 1 when a file cannot be read or written (said on `err`).
+int RunReplay(const Config& config, const ReplayOptions& options, std::ostream& out,
+              std::ostream& err, ReplayStats* stats = nullptr);
+
+}  // namespace ontime::daemon

@@ -1,0 +1,294 @@
+#include "ontime/daemon/cli.h"
+
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+
+#include "ontime/daemon/config.h"
+#include "ontime/daemon/generate.h"
+#include "ontime/daemon/replay.h"
+#include "ontime/daemon/run.h"
+#include "ontime/rules/engine.h"
+#include "ontime/streams/json_output.h"
+
+namespace ontime::daemon {
+namespace {
+
+constexpr int kExitUsage = 64;  // EX_USAGE
+
+constexpr std::string_view kUsage =
+    "usage: ontimed <command> [options]\n"
+    "  run          --config FILE\n"
+    "  replay       --config FILE --events FILE|- [--now RFC3339] [--report FILE] [--emit FILE]\n"
+    "  check-config --config FILE\n"
+    "  due          --config FILE --procedure CODE --accepted RFC3339\n"
+    "  calendar     --config FILE --year YYYY\n"
+    "  generate     --config FILE [--start YYYY-MM-DD] [--days N] [--per-day N] [--seed N]\n"
+    "               [--invalid-fraction F] [--no-applicant] [--out FILE|-]\n";
+
+struct Flags {
+  std::map<std::string, std::string> values;
+  std::string error;
+
+  const std::string* Get(const std::string& name) const {
+    auto it = values.find(name);
+    return it == values.end() ? nullptr : &it->second;
+  }
+};
+
+Flags ParseFlags(const std::vector<std::string>& args, size_t first,
+                 const std::vector<std::string>& allowed, const std::vector<std::string>& switches) {
+  Flags flags;
+  for (size_t i = first; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    std::string name = arg;
+    std::optional<std::string> value;
+    if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    }
+    bool is_switch = std::find(switches.begin(), switches.end(), name) != switches.end();
+    if (!is_switch && std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      flags.error = "unknown option " + arg;
+      return flags;
+    }
+    if (is_switch) {
+      flags.values[name] = "true";
+      continue;
+    }
+    if (!value) {
+      if (i + 1 >= args.size()) {
+        flags.error = "option " + name + " needs a value";
+        return flags;
+      }
+      value = args[++i];
+    }
+    flags.values[name] = *value;
+  }
+  return flags;
+}
+
+// Loads --config, printing every error; nullopt means exit kExitConfig.
+std::optional<Config> LoadOrReport(const Flags& flags, std::ostream& err) {
+  const std::string* path = flags.Get("--config");
+  if (!path) {
+    err << "ontimed: --config FILE is required\n";
+    return std::nullopt;
+  }
+  ConfigResult loaded = LoadConfigFile(*path);
+  if (!loaded.ok()) {
+    for (const ConfigError& e : loaded.errors) err << *path << ": " << e.ToString() << "\n";
+    err << "ontimed: " << loaded.errors.size() << " configuration error"
+        << (loaded.errors.size() == 1 ? "" : "s") << " in " << *path << "\n";
+    return std::nullopt;
+  }
+  return std::move(loaded.config);
+}
+
+int CheckConfig(const Flags& flags, std::ostream& out, std::ostream& err) {
+  auto config = LoadOrReport(flags, err);
+  if (!config) return kExitConfig;
+  auto rules = rules::CompiledRules::Compile(config->rules);
+  if (!rules.ok()) {
+    err << *flags.Get("--config") << ": " << rules.error().message << "\n";
+    return kExitConfig;
+  }
+  out << *flags.Get("--config") << ": ok (" << config->rules.departments.size()
+      << " departments, " << config->rules.procedures.size() << " procedures, time zone "
+      << config->rules.calendar.timezone << ")\n";
+  return 0;
+}
+
+int Due(const Flags& flags, std::ostream& out, std::ostream& err) {
+  const std::string* procedure = flags.Get("--procedure");
+  const std::string* accepted = flags.Get("--accepted");
+  if (!procedure || !accepted) {
+    err << "ontimed due: --procedure CODE and --accepted RFC3339 are required\n";
+    return kExitUsage;
+  }
+  auto at = ParseRfc3339(*accepted);
+  if (!at) {
+    err << "ontimed due: --accepted \"" << *accepted << "\" is not an RFC 3339 timestamp\n";
+    return kExitUsage;
+  }
+  auto config = LoadOrReport(flags, err);
+  if (!config) return kExitConfig;
+  auto rules = rules::CompiledRules::Compile(config->rules);
+  if (!rules.ok()) {
+    err << rules.error().message << "\n";
+    return kExitConfig;
+  }
+  auto index = (*rules)->FindProcedure(*procedure);
+  if (!index) {
+    err << "ontimed due: unknown procedure \"" << *procedure << "\"\n";
+    return kExitUsage;
+  }
+  const auto& calendar = (*rules)->calendar();
+  Instant due = calendar.Add(*at, (*rules)->procedure_rules(*index).sla);
+  out << FormatRfc3339(due, calendar.UtcOffsetAt(due)) << "\n";
+  return 0;
+}
+
+int Calendar(const Flags& flags, std::ostream& out, std::ostream& err) {
+  const std::string* year_text = flags.Get("--year");
+  int year = 0;
+  try {
+    year = year_text ? std::stoi(*year_text) : 0;
+  } catch (...) {
+    year = 0;
+  }
+  if (year < 1971 || year > 2199) {
+    err << "ontimed calendar: --year YYYY (1971..2199) is required\n";
+    return kExitUsage;
+  }
+  auto config = LoadOrReport(flags, err);
+  if (!config) return kExitConfig;
+  auto calendar = rules::BusinessCalendar::Build(config->rules.calendar);
+  if (!calendar.ok()) {
+    err << calendar.error().message << "\n";
+    return kExitConfig;
+  }
+  rules::YearView view = (*calendar)->DescribeYear(year);
+  std::string json = "{\"year\": " + std::to_string(year) + ", \"holidays\": [";
+  for (size_t i = 0; i < view.holidays.size(); ++i) {
+    json.append(i ? ",\n  " : "\n  ");
+    json.append("{\"date\": \"").append(FormatDate(view.holidays[i].date)).append("\", \"name\": ");
+    streams::AppendJsonString(json, view.holidays[i].name);
+    json.push_back('}');
+  }
+  json.append("],\n\"working_days\": [");
+  for (size_t i = 0; i < view.working_days.size(); ++i) {
+    json.append(i ? ",\n  " : "\n  ");
+    json.append("{\"date\": \"").append(FormatDate(view.working_days[i].date)).append("\", \"hours\": [");
+    const auto& hours = view.working_days[i].hours;
+    for (size_t h = 0; h < hours.size(); ++h) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%s\"%02d:%02d-%02d:%02d\"", h ? ", " : "",
+                    hours[h].start_minute / 60, hours[h].start_minute % 60,
+                    hours[h].end_minute / 60, hours[h].end_minute % 60);
+      json.append(buf);
+    }
+    json.append("]}");
+  }
+  json.append("]}\n");
+  out << json;
+  return 0;
+}
+
+int Replay(const Flags& flags, std::ostream& out, std::ostream& err) {
+  ReplayOptions options;
+  if (const std::string* events = flags.Get("--events")) {
+    options.events_path = *events;
+  } else {
+    err << "ontimed replay: --events FILE|- is required\n";
+    return kExitUsage;
+  }
+  if (const std::string* now = flags.Get("--now")) {
+    options.now = ParseRfc3339(*now);
+    if (!options.now) {
+      err << "ontimed replay: --now \"" << *now << "\" is not an RFC 3339 timestamp\n";
+      return kExitUsage;
+    }
+  }
+  if (const std::string* report = flags.Get("--report")) options.report_path = *report;
+  if (const std::string* emit = flags.Get("--emit")) options.emit_path = *emit;
+  auto config = LoadOrReport(flags, err);
+  if (!config) return kExitConfig;
+  // With --emit -, the summary goes to stderr so stdout stays JSON Lines.
+  return RunReplay(*config, options, options.emit_path == "-" ? err : out, err);
+}
+
+int Generate(const Flags& flags, std::ostream& out, std::ostream& err) {
+  auto config = LoadOrReport(flags, err);
+  if (!config) return kExitConfig;
+  GenerateOptions options;
+  options.start = Instant{std::chrono::sys_days{std::chrono::year{2026} / 3 / 2}} - std::chrono::hours(7);
+  try {
+    if (const std::string* start = flags.Get("--start")) {
+      auto day = ParseDate(*start);
+      if (!day) {
+        err << "ontimed generate: --start \"" << *start << "\" is not a date YYYY-MM-DD\n";
+        return kExitUsage;
+      }
+      auto offsets = config->rules.calendar.utc_offsets;
+      auto offset = offsets.empty() ? std::chrono::seconds{} : offsets.back().offset;
+      options.start = Instant{*day} - offset;
+    }
+    if (const std::string* v = flags.Get("--days")) options.days = std::stoi(*v);
+    if (const std::string* v = flags.Get("--per-day")) options.dossiers_per_day = std::stoi(*v);
+    if (const std::string* v = flags.Get("--seed")) options.seed = std::stoull(*v);
+    if (const std::string* v = flags.Get("--invalid-fraction")) options.invalid_fraction = std::stod(*v);
+  } catch (const std::exception&) {
+    err << "ontimed generate: a numeric option is not a number\n";
+    return kExitUsage;
+  }
+  if (flags.Get("--no-applicant")) options.with_applicant = false;
+  const std::string* path = flags.Get("--out");
+  if (!path || *path == "-") {
+    size_t lines = GenerateEvents(config->rules, options, out);
+    err << "ontimed generate: " << lines << " events\n";
+    return 0;
+  }
+  std::ofstream file(*path, std::ios::binary);
+  if (!file) {
+    err << "ontimed generate: cannot write " << *path << "\n";
+    return 1;
+  }
+  size_t lines = GenerateEvents(config->rules, options, file);
+  file.close();
+  if (!file) {
+    err << "ontimed generate: cannot write " << *path << "\n";
+    return 1;
+  }
+  err << "ontimed generate: " << lines << " events written to " << *path << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int RunCommandLine(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.size() < 2 || args[1] == "--help" || args[1] == "-h" || args[1] == "help") {
+    (args.size() < 2 ? err : out) << kUsage;
+    return args.size() < 2 ? kExitUsage : 0;
+  }
+  const std::string& command = args[1];
+  if (command == "--version" || command == "version") {
+    out << "ontimed " << ONTIME_VERSION << "\n";
+    return 0;
+  }
+  struct Spec {
+    std::vector<std::string> options;
+    std::vector<std::string> switches;
+  };
+  static const std::map<std::string, Spec> kCommands = {
+      {"run", {{"--config"}, {}}},
+      {"replay", {{"--config", "--events", "--now", "--report", "--emit"}, {}}},
+      {"check-config", {{"--config"}, {}}},
+      {"due", {{"--config", "--procedure", "--accepted"}, {}}},
+      {"calendar", {{"--config", "--year"}, {}}},
+      {"generate",
+       {{"--config", "--start", "--days", "--per-day", "--seed", "--invalid-fraction", "--out"},
+        {"--no-applicant"}}},
+  };
+  auto spec = kCommands.find(command);
+  if (spec == kCommands.end()) {
+    err << "ontimed: unknown command \"" << command << "\"\n" << kUsage;
+    return kExitUsage;
+  }
+  Flags flags = ParseFlags(args, 2, spec->second.options, spec->second.switches);
+  if (!flags.error.empty()) {
+    err << "ontimed " << command << ": " << flags.error << "\n" << kUsage;
+    return kExitUsage;
+  }
+  if (command == "check-config") return CheckConfig(flags, out, err);
+  if (command == "due") return Due(flags, out, err);
+  if (command == "calendar") return Calendar(flags, out, err);
+  if (command == "replay") return Replay(flags, out, err);
+  if (command == "generate") return Generate(flags, out, err);
+  auto config = LoadOrReport(flags, err);
+  if (!config) return kExitConfig;
+  return RunDaemon(*config, *flags.Get("--config"), err);
+}
+
+}  // namespace ontime::daemon

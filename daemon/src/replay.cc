@@ -1,0 +1,211 @@
+#include "ontime/daemon/replay.h"
+
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <ostream>
+#include <vector>
+
+#include "ontime/streams/event_pipeline.h"
+#include "ontime/streams/json_output.h"
+#include "ontime/streams/line_source.h"
+
+namespace ontime::daemon {
+namespace {
+
+// Writes what the live daemon would have produced, in order, as JSON Lines.
+class EmitWriter final : public rules::EngineListener {
+ public:
+  EmitWriter(FILE* file, const rules::BusinessCalendar& calendar)
+      : file_(file), calendar_(calendar) {}
+
+  void OnAlert(const rules::Alert& alert) override {
+    ++alerts_;
+    if (!file_) return;
+    line_.clear();
+    streams::AppendAlertJson(line_, alert, calendar_);
+    Write();
+  }
+  void OnApologyLetter(const rules::ApologyLetter& letter) override {
+    ++letters_;
+    if (!file_) return;
+    line_.clear();
+    streams::AppendLetterJson(line_, letter, calendar_);
+    Write();
+  }
+  size_t alerts() const { return alerts_; }
+  size_t letters() const { return letters_; }
+
+ private:
+  void Write() {
+    line_.push_back('\n');
+    std::fwrite(line_.data(), 1, line_.size(), file_);
+  }
+  FILE* file_;
+  const rules::BusinessCalendar& calendar_;
+  std::string line_;
+  size_t alerts_ = 0;
+  size_t letters_ = 0;
+};
+
+struct InvalidLine {
+  size_t line;
+  std::string reason;
+  std::string message;
+};
+
+void AppendNumber(std::string& out, double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", value);
+  std::string_view text(buf);
+  out.append(text);
+  if (text.find_first_of(".eEn") == std::string_view::npos) out.append(".0");
+}
+
+void AppendCount(std::string& out, std::string_view key, int64_t value) {
+  out.push_back('"');
+  out.append(key);
+  out.append("\":");
+  out.append(std::to_string(value));
+}
+
+bool WriteReport(const std::string& path, const rules::Engine& engine, Instant now,
+                 const std::vector<InvalidLine>& invalid, std::ostream& err) {
+  FILE* file = std::fopen(path.c_str(), "wb");
+  if (!file) {
+    err << "ontimed: cannot write report " << path << "\n";
+    return false;
+  }
+  const rules::BusinessCalendar& calendar = engine.rules().calendar();
+  std::string buf;
+  buf.append("{\"now\":");
+  streams::AppendJsonTime(buf, now, calendar);
+  buf.append(",\n\"dossiers\":[");
+  bool first = true;
+  engine.ForEachDossier(now, [&](const rules::DossierView& d) {
+    buf.append(first ? "\n" : ",\n");
+    first = false;
+    streams::AppendDossierJson(buf, d, calendar);
+    if (buf.size() > (1 << 20)) {
+      std::fwrite(buf.data(), 1, buf.size(), file);
+      buf.clear();
+    }
+  });
+  rules::Summary s = engine.Summarize(now);
+  buf.append("],\n\"summary\":{");
+  AppendCount(buf, "accepted", s.accepted);
+  buf.push_back(',');
+  AppendCount(buf, "closed_on_time", s.closed_on_time);
+  buf.push_back(',');
+  AppendCount(buf, "closed_late", s.closed_late);
+  buf.push_back(',');
+  AppendCount(buf, "open", s.open);
+  buf.push_back(',');
+  AppendCount(buf, "open_overdue", s.open_overdue);
+  buf.push_back(',');
+  AppendCount(buf, "open_at_risk", s.open_at_risk);
+  buf.append(",\"on_time_rate\":");
+  AppendNumber(buf, s.on_time_rate);
+  buf.append(",\"avg_resolution_working_minutes\":");
+  AppendNumber(buf, s.avg_resolution_working_minutes);
+  buf.push_back(',');
+  AppendCount(buf, "apology_letters", s.apology_letters);
+  buf.push_back(',');
+  AppendCount(buf, "invalid_events", static_cast<int64_t>(invalid.size()));
+  buf.append("},\n\"invalid\":[");
+  for (size_t i = 0; i < invalid.size(); ++i) {
+    if (i > 0) buf.push_back(',');
+    buf.append("\n{\"line\":").append(std::to_string(invalid[i].line)).append(",\"reason\":");
+    streams::AppendJsonString(buf, invalid[i].reason);
+    buf.append(",\"message\":");
+    streams::AppendJsonString(buf, invalid[i].message);
+    buf.push_back('}');
+  }
+  buf.append("]}\n");
+  std::fwrite(buf.data(), 1, buf.size(), file);
+  bool ok = std::fclose(file) == 0;
+  if (!ok) err << "ontimed: cannot write report " << path << "\n";
+  return ok;
+}
+
+}  // namespace
+
+int RunReplay(const Config& config, const ReplayOptions& options, std::ostream& out,
+              std::ostream& err, ReplayStats* stats_out) {
+  auto rules = rules::CompiledRules::Compile(config.rules);
+  if (!rules.ok()) {
+    err << "ontimed: " << rules.error().message << "\n";
+    return kExitConfig;
+  }
+  auto source = streams::LineSource::Open(options.events_path);
+  if (!source.ok()) {
+    err << "ontimed: cannot read events: " << source.error().message << "\n";
+    return 1;
+  }
+  FILE* emit = nullptr;
+  if (!options.emit_path.empty()) {
+    emit = options.emit_path == "-" ? stdout : std::fopen(options.emit_path.c_str(), "wb");
+    if (!emit) {
+      err << "ontimed: cannot write " << options.emit_path << "\n";
+      return 1;
+    }
+  }
+  EmitWriter writer(emit, rules.value()->calendar());
+  rules::Engine engine(rules.value(), &writer);
+  streams::EventPipeline pipeline(engine);
+
+  ReplayStats stats;
+  std::vector<InvalidLine> invalid;
+  std::optional<Instant> last_event;
+  std::string_view line;
+  size_t line_number = 0;
+  while ((*source)->Next(line, line_number)) {
+    ++stats.lines;
+    streams::ProcessedEvent result = pipeline.Process(line, /*padded=*/true);
+    if (result.invalid) {
+      invalid.push_back({line_number, std::string(result.reason), std::move(result.message)});
+      continue;
+    }
+    last_event = result.occurred_at;
+    switch (result.status) {
+      case rules::ApplyStatus::kDuplicate: ++stats.duplicates; break;
+      case rules::ApplyStatus::kOrphan: ++stats.orphans; break;
+      case rules::ApplyStatus::kUnknownType: ++stats.unknown_types; break;
+      default: break;
+    }
+  }
+  Instant now = options.now.value_or(engine.clock().value_or(last_event.value_or(Instant{})));
+  if (!options.now && last_event) now = *last_event;
+  engine.AdvanceTo(now);
+  if (emit && emit != stdout && std::fclose(emit) != 0) {
+    err << "ontimed: cannot write " << options.emit_path << "\n";
+    return 1;
+  }
+  if (emit == stdout) std::fflush(stdout);
+  if (!options.report_path.empty() && !WriteReport(options.report_path, engine, now, invalid, err)) {
+    return 1;
+  }
+  stats.invalid = invalid.size();
+  stats.alerts = writer.alerts();
+  stats.letters = writer.letters();
+  stats.now = now;
+  stats.summary = engine.Summarize(now);
+  const rules::Summary& s = stats.summary;
+  const auto& calendar = engine.rules().calendar();
+  out << "replayed " << stats.lines << " events up to " << FormatRfc3339(now, calendar.UtcOffsetAt(now))
+      << "\n"
+      << "  invalid " << stats.invalid << ", duplicates " << stats.duplicates << ", orphans "
+      << stats.orphans << ", unknown types " << stats.unknown_types << "\n"
+      << "  dossiers accepted " << s.accepted << ", closed on time " << s.closed_on_time
+      << ", closed late " << s.closed_late << ", open " << s.open << " (at risk "
+      << s.open_at_risk << ", overdue " << s.open_overdue << ")\n"
+      << "  on-time rate " << std::fixed << std::setprecision(2) << s.on_time_rate * 100 << "%"
+      << ", average resolution " << std::setprecision(1) << s.avg_resolution_working_minutes
+      << " working minutes\n"
+      << "  alerts " << stats.alerts << ", apology letters " << stats.letters << "\n";
+  out.unsetf(std::ios::floatfield);
+  if (stats_out) *stats_out = stats;
+  return 0;
+}
+
+}  // namespace ontime::daemon

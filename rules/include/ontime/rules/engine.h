@@ -1,0 +1,158 @@
+#pragma once
+// The SLA engine (contract section 3): every open dossier's clock, its cycles, steps and timers.
+// Pure: it never reads a clock and does no I/O. Every call takes the instant it is about (an
+// event's occurred_at, or the `now` to advance to), so `replay` and the live daemon drive the very
+// same code. Single-threaded: the owner (replay loop or daemon event loop) calls it.
+// Emits alerts and apology letters, and the facts metrics need, to an EngineListener.
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ontime/base/result.h"
+#include "ontime/rules/calendar.h"
+#include "ontime/rules/config.h"
+#include "ontime/rules/event.h"
+#include "ontime/rules/output.h"
+
+namespace ontime::rules {
+
+// The configuration compiled for lookups: procedures and departments by code, thresholds and
+// budgets resolved against the defaults, the calendar built. Immutable; shared.
+class CompiledRules {
+ public:
+  struct ProcedureRules {
+    uint32_t department = 0;
+    Duration sla{};
+    Threshold at_risk_remaining;
+    Duration apology_extension{};
+    OnSupplement on_supplement = OnSupplement::kPause;
+    bool pause_on_fee = false;
+    std::vector<Duration> step_budgets;  // by department index; zero = no step budget
+  };
+
+  static Result<std::shared_ptr<const CompiledRules>> Compile(RulesConfig config);
+
+  const RulesConfig& config() const { return config_; }
+  const BusinessCalendar& calendar() const { return *calendar_; }
+  std::optional<uint32_t> FindProcedure(std::string_view code) const;
+  std::optional<uint32_t> FindDepartment(std::string_view code) const;
+  const Procedure& procedure(uint32_t index) const { return config_.procedures[index]; }
+  const ProcedureRules& procedure_rules(uint32_t index) const { return procedure_rules_[index]; }
+  const Department& department(uint32_t index) const { return config_.departments[index]; }
+  size_t department_count() const { return config_.departments.size(); }
+
+ private:
+  RulesConfig config_;
+  std::shared_ptr<const BusinessCalendar> calendar_;
+  std::vector<ProcedureRules> procedure_rules_;
+  std::vector<std::pair<std::string, uint32_t>> procedure_index_;   // sorted by code
+  std::vector<std::pair<std::string, uint32_t>> department_index_;  // sorted by code
+};
+
+enum class DossierState : uint8_t { kOpen, kResolved, kStopped, kWithdrawn, kRefused };
+std::string_view ToString(DossierState state);
+
+// What happened to one event. The invalid ones belong in the dead-letter topic.
+enum class ApplyStatus : uint8_t {
+  kApplied,
+  kDuplicate,          // its event_id was seen for this dossier already
+  kOrphan,             // the dossier was never accepted
+  kUnknownType,        // counted and skipped
+  kAfterClose,         // the dossier is closed: counted where the contract says, else no effect
+  kAlreadyAccepted,    // a second `accepted` for an existing dossier
+  kUnknownProcedure,   // invalid
+  kUnknownDepartment,  // invalid
+};
+std::string_view ToString(ApplyStatus status);
+bool IsInvalid(ApplyStatus status);
+
+// The gauge states of an open dossier (dossier_open{state}).
+enum class OpenState : uint8_t { kOnTrack, kAtRisk, kOverdue, kPaused };
+inline constexpr int kOpenStateCount = 4;
+std::string_view ToString(OpenState state);
+
+// A dossier as of some `now`, for reports and the HTTP API.
+struct DossierView {
+  std::string_view dossier_id;
+  std::string_view procedure;
+  std::string_view department;
+  DossierState state = DossierState::kOpen;
+  Instant accepted_at{};
+  Instant original_due_at{};
+  Instant due_at{};
+  std::optional<Instant> closed_at;
+  std::optional<Outcome> outcome;  // kOnTime or kLate for judged closes
+  bool at_risk = false;
+  bool overdue = false;
+  bool paused = false;
+  int cycle = 1;
+  int supplements = 0;
+  int apology_letters = 0;
+  int step = 1;
+  Duration working_time{};
+  Duration remaining{};  // to the current due, signed
+  const Applicant* applicant = nullptr;
+};
+
+struct Summary {
+  int64_t accepted = 0;
+  int64_t closed_on_time = 0;
+  int64_t closed_late = 0;
+  int64_t open = 0;
+  int64_t open_overdue = 0;
+  int64_t open_at_risk = 0;
+  double on_time_rate = 1.0;
+  double avg_resolution_working_minutes = 0;
+  int64_t apology_letters = 0;
+};
+
+class Engine {
+ public:
+  Engine(std::shared_ptr<const CompiledRules> rules, EngineListener* listener);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Fires every timer strictly earlier than event.occurred_at, then applies the event.
+  ApplyStatus Apply(const Event& event);
+  // Fires every timer strictly earlier than `now`; the clock becomes max(clock, now).
+  void AdvanceTo(Instant now);
+
+  // The largest instant seen (events and AdvanceTo); nullopt before the first.
+  std::optional<Instant> clock() const;
+  std::optional<Instant> next_timer() const;
+  size_t timers_pending() const;
+  size_t dossiers_tracked() const;
+
+  std::optional<DossierView> Find(std::string_view dossier_id, Instant now) const;
+  // In acceptance order.
+  void ForEachDossier(Instant now, const std::function<void(const DossierView&)>& visit) const;
+  Summary Summarize(Instant now) const;
+  // dossier_open{department,state}: counts by department index and OpenState.
+  const std::vector<std::array<int64_t, kOpenStateCount>>& open_counts() const;
+
+  // Applies new rules to every open dossier: deadlines recomputed from their history under the
+  // new budgets and calendar. Returns how many open dossiers were recomputed. Departments and
+  // procedures are matched by code; a dossier whose procedure vanished keeps its old deadlines.
+  // Fails, changing nothing, when a tracked dossier names a code the new rules lack.
+  Result<size_t> Reconfigure(std::shared_ptr<const CompiledRules> rules);
+  const CompiledRules& rules() const;
+
+  // Binary snapshot of the whole state (dossiers, dedup set, clock), for restart.
+  void Save(std::ostream& out) const;
+  Status Load(std::istream& in);
+
+  struct State;
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace ontime::rules

@@ -1,0 +1,33 @@
+#pragma once
+// Decode, validate and apply one raw event: the path every event takes, from a replay file or a
+// Kafka message. Owns the decoder; the engine is the caller's. Not thread-safe.
+
+#include <string>
+#include <string_view>
+
+#include "ontime/rules/engine.h"
+#include "ontime/streams/event_decoder.h"
+
+namespace ontime::streams {
+
+struct ProcessedEvent {
+  bool invalid = false;           // belongs in the dead-letter topic
+  std::string_view reason;        // with invalid: invalid_json, missing_field, unknown_procedure...
+  std::string message;            // with invalid: for people
+  rules::EventType type = rules::EventType::kUnknown;
+  rules::ApplyStatus status = rules::ApplyStatus::kApplied;
+  Instant occurred_at{};
+};
+
+class EventPipeline {
+ public:
+  explicit EventPipeline(rules::Engine& engine) : engine_(engine) {}
+
+  ProcessedEvent Process(std::string_view json, bool padded = false);
+
+ private:
+  rules::Engine& engine_;
+  EventDecoder decoder_;
+};
+
+}  // namespace ontime::streams
