@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <deque>
+#include <istream>
+#include <ostream>
 #include <limits>
 
 #include "flat_index.h"
@@ -681,6 +683,186 @@ Result<size_t> Engine::Reconfigure(std::shared_ptr<const CompiledRules> rules) {
     s.Reschedule(i);
   }
   return recomputed;
+}
+
+}  // namespace ontime::rules
+
+// ---- snapshot ----------------------------------------------------------------------------------
+// Little-endian binary: a header, the code tables (so indices survive a configuration change),
+// every dossier, the set of seen event ids and the clock. Load rebuilds the index, the timers and
+// the gauges under the engine's current rules.
+
+namespace ontime::rules {
+namespace {
+
+constexpr char kSnapshotMagic[8] = {'O', 'N', 'T', 'I', 'M', 'E', 'S', '1'};
+
+class Writer {
+ public:
+  explicit Writer(std::ostream& out) : out_(out) {}
+  template <typename T>
+  void Pod(const T& value) {
+    out_.write(reinterpret_cast<const char*>(&value), sizeof value);
+  }
+  void Time(Instant t) { Pod(static_cast<int64_t>(t.time_since_epoch().count())); }
+  void Span(Duration d) { Pod(static_cast<int64_t>(d.count())); }
+  void Text(std::string_view s) {
+    Pod(static_cast<uint32_t>(s.size()));
+    out_.write(s.data(), static_cast<std::streamsize>(s.size()));
+  }
+
+ private:
+  std::ostream& out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::istream& in) : in_(in) {}
+  template <typename T>
+  T Pod() {
+    T value{};
+    in_.read(reinterpret_cast<char*>(&value), sizeof value);
+    return value;
+  }
+  Instant Time() { return Instant{Duration{Pod<int64_t>()}}; }
+  Duration Span() { return Duration{Pod<int64_t>()}; }
+  std::string Text() {
+    uint32_t size = Pod<uint32_t>();
+    if (!in_ || size > (1u << 20)) {
+      in_.setstate(std::ios::failbit);
+      return {};
+    }
+    std::string s(size, '\0');
+    in_.read(s.data(), size);
+    return s;
+  }
+  bool ok() const { return static_cast<bool>(in_); }
+
+ private:
+  std::istream& in_;
+};
+
+}  // namespace
+
+void Engine::Save(std::ostream& out) const {
+  const State& s = *state_;
+  Writer w(out);
+  out.write(kSnapshotMagic, sizeof kSnapshotMagic);
+  w.Pod<uint8_t>(s.clock.has_value());
+  w.Time(s.clock.value_or(Instant{}));
+  const RulesConfig& config = s.rules->config();
+  w.Pod(static_cast<uint32_t>(config.procedures.size()));
+  for (const Procedure& p : config.procedures) w.Text(p.code);
+  w.Pod(static_cast<uint32_t>(config.departments.size()));
+  for (const Department& d : config.departments) w.Text(d.code);
+  w.Pod(static_cast<uint64_t>(s.dossiers.size()));
+  for (const Dossier& d : s.dossiers) {
+    w.Text(d.id);
+    w.Pod<uint8_t>(d.applicant != nullptr);
+    if (d.applicant) {
+      w.Text(d.applicant->name);
+      w.Text(d.applicant->address);
+      w.Text(d.applicant->phone);
+      w.Text(d.applicant->email);
+    }
+    for (Instant t : {d.accepted_at, d.first_due, d.due, d.pause_began, d.closed_at, d.run_since,
+                      d.step_due, d.at_risk_floor}) {
+      w.Time(t);
+    }
+    for (Duration x : {d.budget, d.cycle_budget, d.working_run, d.paused_wall}) w.Span(x);
+    w.Pod(d.procedure);
+    w.Pod(d.holder);
+    for (uint16_t x : {d.cycle, d.supplements, d.letters, d.step, d.flags}) w.Pod(x);
+    w.Pod(static_cast<uint8_t>(d.state));
+    w.Pod(d.pause_mask);
+    w.Pod(static_cast<uint8_t>(d.open_state));
+    w.Pod(d.outcome);
+  }
+  w.Pod(static_cast<uint64_t>(s.seen_events.size()));
+  for (uint64_t h : s.seen_events.slots()) {
+    if (h != 0) w.Pod(h);
+  }
+  out.write(kSnapshotMagic, sizeof kSnapshotMagic);
+}
+
+Status Engine::Load(std::istream& in) {
+  State& s = *state_;
+  Reader r(in);
+  char magic[sizeof kSnapshotMagic];
+  in.read(magic, sizeof magic);
+  if (!in || std::string_view(magic, sizeof magic) != std::string_view(kSnapshotMagic, sizeof magic)) {
+    return Error{"snapshot", "not an ontime snapshot"};
+  }
+  bool has_clock = r.Pod<uint8_t>() != 0;
+  Instant clock = r.Time();
+  auto read_codes = [&r](auto find) {
+    std::vector<std::optional<uint32_t>> map(r.template Pod<uint32_t>());
+    for (auto& entry : map) entry = find(r.Text());
+    return map;
+  };
+  auto procedures = read_codes([&s](const std::string& code) { return s.rules->FindProcedure(code); });
+  auto departments = read_codes([&s](const std::string& code) { return s.rules->FindDepartment(code); });
+  if (!r.ok()) return Error{"snapshot", "truncated snapshot header"};
+  std::deque<Dossier> dossiers;
+  uint64_t count = r.Pod<uint64_t>();
+  for (uint64_t n = 0; n < count && r.ok(); ++n) {
+    Dossier& d = dossiers.emplace_back();
+    d.id = r.Text();
+    if (r.Pod<uint8_t>() != 0) {
+      d.applicant = std::make_unique<Applicant>();
+      d.applicant->name = r.Text();
+      d.applicant->address = r.Text();
+      d.applicant->phone = r.Text();
+      d.applicant->email = r.Text();
+    }
+    for (Instant* t : {&d.accepted_at, &d.first_due, &d.due, &d.pause_began, &d.closed_at,
+                       &d.run_since, &d.step_due, &d.at_risk_floor}) {
+      *t = r.Time();
+    }
+    for (Duration* x : {&d.budget, &d.cycle_budget, &d.working_run, &d.paused_wall}) *x = r.Span();
+    uint32_t procedure = r.Pod<uint32_t>();
+    uint32_t holder = r.Pod<uint32_t>();
+    for (uint16_t* x : {&d.cycle, &d.supplements, &d.letters, &d.step, &d.flags}) {
+      *x = r.Pod<uint16_t>();
+    }
+    d.state = static_cast<DossierState>(r.Pod<uint8_t>());
+    d.pause_mask = r.Pod<uint8_t>();
+    d.open_state = static_cast<OpenState>(r.Pod<uint8_t>());
+    d.outcome = r.Pod<uint8_t>();
+    if (!r.ok()) break;
+    if (procedure >= procedures.size() || !procedures[procedure] || holder >= departments.size() ||
+        !departments[holder]) {
+      return Error{"snapshot", "dossier " + d.id + " names a procedure or department the "
+                                   "configuration no longer has"};
+    }
+    d.procedure = *procedures[procedure];
+    d.holder = *departments[holder];
+    d.seq = static_cast<uint32_t>(n);
+  }
+  FlatHashSet seen;
+  uint64_t seen_count = r.Pod<uint64_t>();
+  for (uint64_t n = 0; n < seen_count && r.ok(); ++n) seen.Insert(r.Pod<uint64_t>());
+  char trailer[sizeof kSnapshotMagic];
+  in.read(trailer, sizeof trailer);
+  if (!in || std::string_view(trailer, sizeof trailer) != std::string_view(kSnapshotMagic, sizeof trailer)) {
+    return Error{"snapshot", "truncated or corrupt snapshot"};
+  }
+  s.dossiers = std::move(dossiers);
+  s.seen_events = std::move(seen);
+  s.clock = has_clock ? std::optional<Instant>(clock) : std::nullopt;
+  s.index.Clear();
+  s.heap.clear();
+  s.open_counts.assign(s.rules->department_count(), {});
+  for (uint32_t i = 0; i < s.dossiers.size(); ++i) {
+    Dossier& d = s.dossiers[i];
+    d.heap_pos = kNotInHeap;
+    d.timer_at = kNever;
+    s.index.Insert(i, HashText(d.id), [&s](uint32_t k) { return HashText(s.dossiers[k].id); });
+    if (!d.open()) continue;
+    ++s.open_counts[d.holder][static_cast<int>(d.open_state)];
+    s.Reschedule(i);
+  }
+  return Ok{};
 }
 
 }  // namespace ontime::rules
