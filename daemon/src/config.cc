@@ -279,12 +279,11 @@ class Loader {
     if (!text) return std::nullopt;
     const auto threshold = rules::ParseThreshold(*text, day_length_);
     if (!threshold) {
-      Fail(path, Quote(*text) + " is not a duration or a percentage", node);
-      return std::nullopt;
-    }
-    if (threshold->is_percent && threshold->percent > 100) {
-      Fail(path, Quote(*text) + " is more than 100%", node);
-      return std::nullopt;
+      Fail(path,
+           Quote(*text) + (!text->empty() && text->back() == '%'
+                               ? " is not a percentage (more than 0%, at most 100%)"
+                               : " is not a duration or a percentage"),
+           node);
     }
     return threshold;
   }

@@ -1,0 +1,376 @@
+#include "ontime/daemon/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "ontime/daemon/time_zone.h"
+
+namespace ontime::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+std::string SourcePath(const std::string& relative) {
+  const char* root = std::getenv("ONTIME_SOURCE_DIR");
+  const std::filesystem::path base =
+      root != nullptr ? std::filesystem::path(root)
+                      : std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "..";
+  return (base / relative).string();
+}
+
+std::vector<std::string> ErrorStrings(const ConfigResult& result) {
+  std::vector<std::string> out;
+  for (const ConfigError& error : result.errors) out.push_back(error.ToString());
+  return out;
+}
+
+// The smallest valid document; tests append the section they are about.
+constexpr std::string_view kCalendar =
+    "calendar:\n"
+    "  working_hours: {mon-fri: [\"07:30-11:30\", \"13:00-17:00\"]}\n";
+
+ConfigResult Load(std::string_view rest) {
+  return LoadConfigString(std::string(kCalendar) + std::string(rest));
+}
+
+Instant At(const char* rfc3339) { return *ParseRfc3339(rfc3339); }
+
+std::chrono::seconds OffsetAt(const std::vector<rules::UtcOffsetChange>& changes, Instant t) {
+  std::chrono::seconds offset = changes.front().offset;
+  for (const auto& change : changes) {
+    if (change.from <= t) offset = change.offset;
+  }
+  return offset;
+}
+
+TEST(ConfigTest, FullFileLoadsIntoTypedStructs) {
+  const ConfigResult result = LoadConfigFile(SourcePath("tests/data/config/full.yaml"));
+  ASSERT_THAT(ErrorStrings(result), IsEmpty());
+  ASSERT_TRUE(result.ok());
+  const Config& config = *result.config;
+  EXPECT_EQ(config.source_path, SourcePath("tests/data/config/full.yaml"));
+
+  const rules::CalendarSpec& calendar = config.rules.calendar;
+  EXPECT_EQ(calendar.timezone, "Asia/Ho_Chi_Minh");
+  ASSERT_FALSE(calendar.utc_offsets.empty());
+  EXPECT_EQ(calendar.utc_offsets.back().offset, 7h);
+  EXPECT_EQ(calendar.day_length, 8h);
+  const std::vector<rules::TimeRange> office = {{450, 690}, {780, 1020}};
+  for (int day = 0; day < 5; ++day) EXPECT_EQ(calendar.weekly[day], office) << day;
+  EXPECT_THAT(calendar.weekly[5], IsEmpty());  // sat: not given by "mon-fri"
+  EXPECT_THAT(calendar.weekly[6], IsEmpty());
+  EXPECT_THAT(calendar.holidays,
+              ElementsAre(rules::NamedDay{*ParseDate("2026-01-01"), ""},
+                          rules::NamedDay{*ParseDate("2026-09-01"), "Provincial day"}));
+  EXPECT_EQ(calendar.builtin_holidays, rules::BuiltinHolidays::kVietnam);
+  EXPECT_THAT(calendar.working_days,
+              ElementsAre(rules::WorkingDayOverride{*ParseDate("2026-05-09"), {{450, 690}}}));
+
+  const rules::Defaults& defaults = config.rules.defaults;
+  EXPECT_TRUE(defaults.at_risk_remaining.is_percent);
+  EXPECT_DOUBLE_EQ(defaults.at_risk_remaining.percent, 20.0);
+  EXPECT_EQ(defaults.apology_extension, 24h);  // 3d of 8h
+  EXPECT_EQ(defaults.on_supplement, rules::OnSupplement::kRestart);
+
+  ASSERT_EQ(config.rules.departments.size(), 2u);
+  const rules::Department& sxd = config.rules.departments[0];
+  EXPECT_EQ(sxd.code, "SXD");
+  EXPECT_EQ(sxd.head.name, "Nguyen Van A");
+  EXPECT_EQ(sxd.head.title, "Director");
+  EXPECT_EQ(sxd.head.email, "head.sxd@example.gov.vn");
+  EXPECT_DOUBLE_EQ(sxd.on_time_target, 0.95);
+  EXPECT_DOUBLE_EQ(config.rules.departments[1].on_time_target, 0.998);
+
+  ASSERT_EQ(config.rules.procedures.size(), 2u);
+  const rules::Procedure& permit = config.rules.procedures[0];
+  EXPECT_EQ(permit.code, "1.004227");  // unquoted in the file: the text as written
+  EXPECT_EQ(permit.department, "SXD");
+  EXPECT_EQ(permit.sla, 120h);
+  ASSERT_TRUE(permit.at_risk_remaining.has_value());
+  EXPECT_FALSE(permit.at_risk_remaining->is_percent);
+  EXPECT_EQ(permit.at_risk_remaining->absolute, 16h);
+  EXPECT_EQ(permit.apology_extension, 20h);
+  EXPECT_EQ(permit.on_supplement, rules::OnSupplement::kPause);
+  EXPECT_FALSE(permit.pause_on_fee);
+  ASSERT_EQ(permit.steps.size(), 2u);
+  EXPECT_EQ(permit.steps[0].department, "SXD");
+  EXPECT_EQ(permit.steps[0].budget, 80h);
+  EXPECT_EQ(permit.steps[1].department, "UBND");
+  EXPECT_EQ(permit.steps[1].budget, 24h);
+  const rules::Procedure& second = config.rules.procedures[1];
+  EXPECT_EQ(second.sla, 90min);
+  EXPECT_TRUE(second.pause_on_fee);
+  EXPECT_FALSE(second.at_risk_remaining.has_value());
+  EXPECT_FALSE(second.on_supplement.has_value());
+
+  EXPECT_EQ(config.kafka.brokers, "kafka-1:9092,kafka-2:9092");
+  EXPECT_EQ(config.kafka.group_id, "ontimed-hn");
+  EXPECT_EQ(config.kafka.client_id, "ontimed-hn-1");
+  EXPECT_EQ(config.kafka.topics.events, "in");
+  EXPECT_EQ(config.kafka.topics.dead_letters, "in.dlq");
+  using Property = std::pair<std::string, std::string>;
+  EXPECT_THAT(config.kafka.properties,
+              ElementsAre(Property{"security.protocol", "SASL_SSL"},
+                          Property{"sasl.mechanism", "SCRAM-SHA-512"},
+                          Property{"fetch.max.bytes", "1048576"}));
+  EXPECT_EQ(config.http.listen, "0.0.0.0:9100");
+  EXPECT_EQ(config.alertmanager.url, "http://alertmanager:9093");
+  EXPECT_EQ(config.alertmanager.resend_interval, 300s);
+  EXPECT_EQ(config.alertmanager.timeout, 10s);
+  EXPECT_EQ(config.log.level, "debug");
+  EXPECT_EQ(config.state_dir, "/srv/ontime");
+  EXPECT_EQ(config.snapshot_interval, 30s);
+}
+
+TEST(ConfigTest, MinimalExampleIsValid) {
+  const ConfigResult result = LoadConfigFile(SourcePath("deploy/examples/minimal.yaml"));
+  ASSERT_THAT(ErrorStrings(result), IsEmpty());
+  const Config& config = *result.config;
+  EXPECT_EQ(config.rules.departments.size(), 2u);
+  EXPECT_EQ(config.rules.procedures.size(), 3u);
+  EXPECT_EQ(config.rules.calendar.working_days.size(), 1u);
+  // Sections left out keep their defaults.
+  EXPECT_EQ(config.kafka.topics.events, "dossier.events");
+  EXPECT_EQ(config.kafka.topics.alerts, "dossier.sla.alerts");
+  EXPECT_EQ(config.http.listen, "127.0.0.1:9464");
+  EXPECT_EQ(config.alertmanager.url, "");
+  EXPECT_EQ(config.log.level, "info");
+  EXPECT_EQ(config.state_dir, "/var/lib/ontime");
+  EXPECT_EQ(config.snapshot_interval, 60s);
+}
+
+TEST(ConfigTest, DefaultsAreCountedInDayLength) {
+  const ConfigResult result = LoadConfigString(
+      "calendar:\n"
+      "  day_length: 7h30m\n"
+      "  working_hours: {mon-sat: [\"08:00-12:00\", \"13:00-16:30\"]}\n");
+  ASSERT_THAT(ErrorStrings(result), IsEmpty());
+  const rules::RulesConfig& rules = result.config->rules;
+  EXPECT_EQ(rules.calendar.day_length, 450min);
+  EXPECT_FALSE(rules.defaults.at_risk_remaining.is_percent);
+  EXPECT_EQ(rules.defaults.at_risk_remaining.absolute, 450min);  // 1d
+  EXPECT_EQ(rules.defaults.apology_extension, 5 * 450min);       // 5d
+  EXPECT_EQ(rules.defaults.on_supplement, rules::OnSupplement::kPause);
+  EXPECT_EQ(rules.calendar.timezone, "Asia/Ho_Chi_Minh");
+  EXPECT_THAT(rules.calendar.weekly[5], ElementsAre(rules::TimeRange{480, 720},
+                                                    rules::TimeRange{780, 990}));
+  EXPECT_THAT(rules.calendar.weekly[6], IsEmpty());
+}
+
+TEST(ConfigTest, ManyMistakesAreAllReportedInDocumentOrder) {
+  const ConfigResult result = LoadConfigFile(SourcePath("tests/data/config/mistakes.yaml"));
+  EXPECT_FALSE(result.ok());
+  EXPECT_FALSE(result.config.has_value());
+  EXPECT_THAT(
+      ErrorStrings(result),
+      ElementsAre(
+          R"(calendar.working_hours.mon-fri[1]: "13:00-12:00" is not a time range)",
+          R"(calendar.working_hours.fri: fri is already given by "mon-fri")",
+          R"(calendar.working_hours.funday: "funday" is not a day (mon..sun) or a range of days (mon-fri))",
+          R"(calendar.holidays[0]: "2026-02-30" is not a date (YYYY-MM-DD))",
+          R"(calendar.holidays[1].date: missing (required))",
+          R"(calendar.builtin_holidays: "us" is not one of: vn, none)",
+          R"(calendar.colour: unknown key "colour")",
+          R"(defaults.at_risk_remaining: "120%" is not a percentage (more than 0%, at most 100%))",
+          R"(defaults.on_supplement: "ignore" is not one of: pause, restart)",
+          R"(departments[0].head.mail: unknown key "mail")",
+          R"(departments[1].code: duplicate department code "SXD" (also departments[0]))",
+          R"(departments[2].code: missing (required))",
+          R"(departments[2].on_time_target: "1.5" is not a number from 0 to 1)",
+          R"(procedures[0].department: unknown department "SXX")",
+          R"(procedures[1].sla: missing (required))",
+          R"(procedures[2].code: duplicate procedure code "1.0001" (also procedures[0]))",
+          R"(procedures[2].sla: must be more than 0)",
+          R"(procedures[3].sla: "15x" is not a duration)",
+          R"(procedures[3].pause_on_fee: "maybe" is not true or false)",
+          R"(procedures[3].steps.TAX: unknown department "TAX")",
+          R"(kafka.topics: expected a map, got a list)",
+          R"(http.listen: "localhost:99999" is not host:port with a port from 1 to 65535)",
+          R"(log.level: "verbose" is not one of: debug, info, warning, error)",
+          R"(snapshot_interval: "soon" is not a duration)"));
+}
+
+TEST(ConfigTest, YamlSyntaxErrorReportsLineAndColumn) {
+  const std::string file = SourcePath("tests/data/config/syntax_error.yaml");
+  const ConfigResult result = LoadConfigFile(file);
+  EXPECT_FALSE(result.ok());
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].path, file + ":5:1");
+  EXPECT_EQ(result.errors[0].message, "end of sequence flow not found");
+}
+
+TEST(ConfigTest, UnreadableFileIsOneError) {
+  const ConfigResult result = LoadConfigFile("/nonexistent/ontime.yaml");
+  EXPECT_THAT(ErrorStrings(result),
+              ElementsAre("/nonexistent/ontime.yaml: cannot read: No such file or directory"));
+}
+
+TEST(ConfigTest, UnknownTimeZone) {
+  const ConfigResult result = LoadConfigString(
+      "calendar:\n"
+      "  timezone: Mars/Olympus_Mons\n"
+      "  working_hours: {mon-fri: [\"08:00-17:00\"]}\n");
+  EXPECT_THAT(ErrorStrings(result),
+              ElementsAre(R"(calendar.timezone: unknown time zone "Mars/Olympus_Mons")"));
+}
+
+TEST(ConfigTest, UnknownKeysAtEveryLevel) {
+  const ConfigResult result = Load(
+      "verbose: true\n"
+      "kafka: {topics: {event: x}, propertys: {}}\n"
+      "procedures:\n"
+      "  - {code: P1, sla: 1d, stepz: {}}\n"
+      "departments:\n"
+      "  - {code: D1, head: {name: A, phone: '1'}}\n");
+  EXPECT_THAT(ErrorStrings(result),
+              ElementsAre(R"(verbose: unknown key "verbose")",
+                          R"(kafka.topics.event: unknown key "event")",
+                          R"(kafka.propertys: unknown key "propertys")",
+                          R"(procedures[0].stepz: unknown key "stepz")",
+                          R"(departments[0].head.phone: unknown key "phone")"));
+}
+
+TEST(ConfigTest, DuplicateCodesAndKeys) {
+  const ConfigResult result = Load(
+      "departments: [{code: A}, {code: B}, {code: A}]\n"
+      "procedures:\n"
+      "  - {code: 1.1, sla: 1d}\n"
+      "  - {code: \"1.1\", sla: 2d, sla: 3d}\n");
+  EXPECT_THAT(ErrorStrings(result),
+              ElementsAre(R"(departments[2].code: duplicate department code "A" (also departments[0]))",
+                          R"(procedures[1].code: duplicate procedure code "1.1" (also procedures[0]))",
+                          R"(procedures[1].sla: key "sla" given twice)"));
+}
+
+TEST(ConfigTest, WrongTypesAreErrorsNotExceptions) {
+  const ConfigResult result = LoadConfigString(
+      "calendar: [mon]\n"
+      "departments: {code: A}\n"
+      "procedures: [P1, {code: [x], sla: {d: 1}}]\n"
+      "kafka: {brokers: {a: b}, properties: {acks: [all]}}\n"
+      "state_dir: \"\"\n");
+  EXPECT_THAT(ErrorStrings(result),
+              ElementsAre(R"(calendar: expected a map, got a list)",
+                          R"(departments: expected a list, got a map)",
+                          R"(procedures[0]: expected a map, got "P1")",
+                          R"(procedures[1].code: expected a string, got a list)",
+                          R"(procedures[1].sla: expected a string, got a map)",
+                          R"(kafka.brokers: expected a string, got a map)",
+                          R"(kafka.properties.acks: expected a string, got a list)",
+                          R"(state_dir: must not be empty)"));
+}
+
+struct TimeRangeCase {
+  std::string hours;
+  std::string error;  // empty: valid
+};
+
+TEST(ConfigTest, WorkingHoursTable) {
+  const std::vector<TimeRangeCase> cases = {
+      {R"(["07:30-11:30", "13:00-17:00"])", ""},
+      {R"(["00:00-24:00"])", ""},
+      {R"(["07:30-11:30", "11:30-17:00"])", ""},  // touching is fine
+      {R"([])", "calendar.working_hours: no working hours on any day of the week"},
+      {R"(["7:30-11:30"])", R"(calendar.working_hours.mon-fri[0]: "7:30-11:30" is not a time range)"},
+      {R"(["07:30-07:30"])", R"(calendar.working_hours.mon-fri[0]: "07:30-07:30" is not a time range)"},
+      {R"(["24:00-24:00"])", R"(calendar.working_hours.mon-fri[0]: "24:00-24:00" is not a time range)"},
+      {R"(["08:00-24:30"])", R"(calendar.working_hours.mon-fri[0]: "08:00-24:30" is not a time range)"},
+      {R"(["08:60-09:00"])", R"(calendar.working_hours.mon-fri[0]: "08:60-09:00" is not a time range)"},
+      {R"(["13:00-17:00", "07:30-11:30"])",
+       R"(calendar.working_hours.mon-fri[1]: "07:30-11:30" must start at or after the end of "13:00-17:00")"},
+      {R"(["07:30-12:00", "11:30-17:00"])",
+       R"(calendar.working_hours.mon-fri[1]: "11:30-17:00" must start at or after the end of "07:30-12:00")"},
+      {R"("07:30-11:30")", R"(calendar.working_hours.mon-fri: expected a list, got "07:30-11:30")"},
+  };
+  for (const TimeRangeCase& c : cases) {
+    const ConfigResult result =
+        LoadConfigString("calendar: {working_hours: {mon-fri: " + c.hours + "}}\n");
+    if (c.error.empty()) {
+      EXPECT_THAT(ErrorStrings(result), IsEmpty()) << c.hours;
+    } else {
+      EXPECT_THAT(ErrorStrings(result), ElementsAre(c.error)) << c.hours;
+    }
+  }
+}
+
+TEST(ConfigTest, DayKeysAndRepeats) {
+  const ConfigResult result = LoadConfigString(
+      "calendar:\n"
+      "  working_hours:\n"
+      "    mon-wed: [\"08:00-12:00\"]\n"
+      "    tue-fri: [\"08:00-12:00\"]\n"
+      "    sun-mon: []\n"
+      "    sat-sun: []\n");
+  EXPECT_THAT(ErrorStrings(result),
+              ElementsAre(R"(calendar.working_hours.tue-fri: tue is already given by "mon-wed")",
+                          R"(calendar.working_hours.tue-fri: wed is already given by "mon-wed")",
+                          R"(calendar.working_hours.sun-mon: "sun-mon" is not a day (mon..sun) or a range of days (mon-fri))"));
+}
+
+TEST(ConfigTest, MissingWorkingHours) {
+  EXPECT_THAT(ErrorStrings(LoadConfigString("")),
+              ElementsAre("calendar.working_hours: missing (required)"));
+}
+
+TEST(ConfigTest, ThresholdsAndDurations) {
+  const ConfigResult result = Load(
+      "defaults: {at_risk_remaining: 12.5%, apology_extension: 1d4h}\n"
+      "departments: [{code: D}]\n"
+      "procedures:\n"
+      "  - {code: A, sla: 2d4h, at_risk_remaining: 100%}\n"
+      "  - {code: B, sla: 30s, at_risk_remaining: 0}\n"
+      "alertmanager: {resend_interval: 1d, timeout: 500ms}\n");
+  EXPECT_THAT(ErrorStrings(result),
+              ElementsAre(R"(alertmanager.timeout: must be at least 1s)"));
+}
+
+TEST(ConfigTest, PortsAndUrls) {
+  const std::vector<std::pair<std::string, bool>> listens = {
+      {"127.0.0.1:9464", true}, {"[::1]:9464", true},  {"0.0.0.0:1", true},
+      {"localhost:0", false},   {"9464", false},       {":9464", false},
+      {"host:", false},         {"host:12ab", false},  {"[::1:9464", false},
+  };
+  for (const auto& [listen, valid] : listens) {
+    const ConfigResult result = Load("http: {listen: \"" + listen + "\"}\n");
+    EXPECT_EQ(result.ok(), valid) << listen;
+  }
+  EXPECT_THAT(ErrorStrings(Load("alertmanager: {url: \"alertmanager:9093\"}\n")),
+              ElementsAre(R"(alertmanager.url: "alertmanager:9093" is not an http:// or https:// URL)"));
+}
+
+TEST(TimeZoneTest, HoChiMinhIsPlusSeven) {
+  const auto offsets = LoadUtcOffsets("Asia/Ho_Chi_Minh");
+  ASSERT_TRUE(offsets.ok()) << offsets.error().message;
+  EXPECT_EQ(offsets->front().from, At("1970-01-01T00:00:00Z"));
+  EXPECT_EQ(OffsetAt(*offsets, At("2026-01-15T00:00:00Z")), 7h);
+  EXPECT_EQ(OffsetAt(*offsets, At("2026-07-15T00:00:00Z")), 7h);
+  EXPECT_EQ(OffsetAt(*offsets, At("1970-06-01T00:00:00Z")), 8h);  // Saigon time before 1975
+}
+
+TEST(TimeZoneTest, AmsterdamHasSummerTime) {
+  const auto offsets = LoadUtcOffsets("Europe/Amsterdam", 2020, 2030);
+  ASSERT_TRUE(offsets.ok()) << offsets.error().message;
+  EXPECT_EQ(OffsetAt(*offsets, At("2026-01-15T12:00:00Z")), 1h);
+  EXPECT_EQ(OffsetAt(*offsets, At("2026-07-15T12:00:00Z")), 2h);
+  // 2026-03-29 01:00 UTC: clocks go from 02:00 to 03:00 local.
+  EXPECT_EQ(OffsetAt(*offsets, At("2026-03-29T00:59:59Z")), 1h);
+  EXPECT_EQ(OffsetAt(*offsets, At("2026-03-29T01:00:00Z")), 2h);
+  EXPECT_EQ(offsets->size(), 1u + 2u * 11u);  // one change each spring and autumn
+}
+
+TEST(TimeZoneTest, UnknownZoneIsAnError) {
+  const auto offsets = LoadUtcOffsets("Mars/Olympus_Mons");
+  ASSERT_FALSE(offsets.ok());
+  EXPECT_EQ(offsets.error().code, "unknown_time_zone");
+  EXPECT_EQ(offsets.error().message, R"(unknown time zone "Mars/Olympus_Mons")");
+}
+
+}  // namespace
+}  // namespace ontime::daemon
