@@ -51,4 +51,17 @@ print(f"{len(records)} recording rules, {len(alerts)} alerting rules checked")
 if bad:
     print("\n".join(bad)); sys.exit(1)
 PY
+echo "== every dashboard PromQL expression parses (as a recording rule for promtool check rules)"
+tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+python3 - "$src" > "$tmp/dashboard-queries.yml" <<'PY'
+import json, sys
+sys.path.insert(0, sys.argv[1] + "/tests/deploy")
+import dashboard_queries as dq
+print("groups:\n  - name: dashboard-queries\n    rules:")
+qs = dq.iter_queries(dq.load_dashboards(sys.argv[1] + "/dashboards"), dq.default_vars())
+for i, q in enumerate(qs):
+    print("      - record: dashboard_query_%d\n        expr: %s" % (i, json.dumps(q["expr"])))
+PY
+promtool check rules "$tmp/dashboard-queries.yml"
+
 echo "promtool.sh: OK"
