@@ -17,7 +17,10 @@ bin="${2:-/bin/true}"
 unit="$src/deploy/systemd/ontimed.service"
 max_exposure=2.0
 command -v systemd-analyze >/dev/null || { echo "systemd-analyze not found (Debian package systemd)"; exit 1; }
-[[ -x "$bin" ]] || { echo "BINARY $bin is not executable"; exit 1; }
+if [[ ! -x "$bin" ]]; then
+  echo "note: $bin is not built/executable; verifying with ExecStart=/bin/true instead"
+  bin=/bin/true
+fi
 bin="$(readlink -f "$bin")"
 
 tmp="$(mktemp -d)"
