@@ -451,6 +451,10 @@ class Loader {
                        const auto day = ParseDate(name);
                        if (!day) Fail(day_path, Quote(name) + " is not a date (YYYY-MM-DD)", key);
                        auto ranges = Ranges(value, day_path);
+                       if (ranges && ranges->empty()) {
+                         Fail(day_path, "a working day needs at least one time range", value);
+                         ranges.reset();
+                       }
                        if (day && ranges) calendar.working_days.push_back({*day, *ranges});
                      });
       }

@@ -146,6 +146,33 @@ TEST(ConfigTest, MinimalExampleIsValid) {
   EXPECT_EQ(config.snapshot_interval, 60s);
 }
 
+TEST(ConfigTest, MinimalExampleBuildsABusinessCalendar) {
+  const ConfigResult result = LoadConfigFile(SourcePath("deploy/examples/minimal.yaml"));
+  ASSERT_TRUE(result.ok());
+  const auto calendar = rules::BusinessCalendar::Build(result.config->rules.calendar);
+  ASSERT_TRUE(calendar.ok()) << calendar.error().message;
+  EXPECT_EQ((*calendar)->UtcOffsetAt(At("2026-03-02T02:00:00Z")), 7h);
+  EXPECT_TRUE((*calendar)->IsHoliday(*ParseDate("2026-09-01")));  // configured
+  EXPECT_TRUE((*calendar)->IsHoliday(*ParseDate("2026-09-02")));  // builtin: National Day
+  // Saturday 2026-01-10 is a make-up working day: 07:30 to 11:30 counts.
+  EXPECT_EQ((*calendar)->Between(At("2026-01-10T07:00:00+07:00"), At("2026-01-10T12:00:00+07:00")),
+            4h);
+}
+
+TEST(ConfigTest, WorkingDays) {
+  const ConfigResult result = Load(
+      "  working_days:\n"
+      "    \"2026-05-09\": [\"07:30-11:30\"]\n"
+      "    \"2026-05-10\": []\n"
+      "    \"2026-13-01\": [\"07:30-11:30\"]\n"
+      "    \"2026-05-09\": [\"13:00-17:00\"]\n");
+  EXPECT_THAT(
+      ErrorStrings(result),
+      ElementsAre(R"(calendar.working_days.2026-05-10: a working day needs at least one time range)",
+                  R"(calendar.working_days.2026-13-01: "2026-13-01" is not a date (YYYY-MM-DD))",
+                  R"(calendar.working_days.2026-05-09: key "2026-05-09" given twice)"));
+}
+
 TEST(ConfigTest, DefaultsAreCountedInDayLength) {
   const ConfigResult result = LoadConfigString(
       "calendar:\n"
