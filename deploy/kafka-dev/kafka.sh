@@ -236,15 +236,16 @@ cmd_start() {
   disown "$pid" 2>/dev/null || true # no "Killed" job notice from bash if we have to kill it
   echo "$pid" >"$dir/broker.pid"
 
-  local timeout="${KAFKA_DEV_START_TIMEOUT:-60}" start=$SECONDS ready=""
+  local timeout="${KAFKA_DEV_START_TIMEOUT:-60}" start=$SECONDS ready="" kcat
+  kcat="${KAFKA_DEV_KCAT-$(command -v kcat || true)}" # KAFKA_DEV_KCAT= : watch the log instead
   while ((SECONDS - start < timeout)); do
     if ! alive "$pid"; then
       rm -f "$dir/broker.pid"
       fail_log "$dir" "the broker exited during start-up"
     fi
     if port_open "$port"; then
-      if command -v kcat >/dev/null 2>&1; then
-        if kcat -b "127.0.0.1:$port" -L -m 3 2>/dev/null | grep -q "broker 1 at"; then ready=1; break; fi
+      if [[ -n "$kcat" ]]; then
+        if "$kcat" -b "127.0.0.1:$port" -L -m 3 2>/dev/null | grep -q "broker 1 at"; then ready=1; break; fi
       elif grep -q "Kafka Server started" "$dir/logs/server.log" 2>/dev/null; then
         ready=1; break
       fi
@@ -286,7 +287,7 @@ cmd_create_topics() {
   local jvm=(-Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC
     -Dlog4j2.configurationFile="$HERE/conf/log4j2-tools.properties")
   mapfile -t -O "${#jvm[@]}" jvm < <(cds_opts "$java")
-  if [[ -f "$TARGET/classes/CreateTopics.class" ]]; then
+  if [[ -f "$TARGET/classes/CreateTopics.class" && "${KAFKA_DEV_TOPIC_COMMAND:-0}" == 0 ]]; then
     "$java" "${jvm[@]}" -cp "$LIB/*:$TARGET/classes" CreateTopics "$boot" "${topics[@]}" >/dev/null ||
       die "creating topics ${topics[*]} failed"
   else
