@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <string>
 #include <utility>
+
+#include "vn_holidays.h"
 
 namespace ontime::rules {
 namespace {
@@ -110,7 +113,9 @@ struct BusinessCalendar::Impl {
       if (h.date == day) return true;
     }
     if (builtin == BuiltinHolidays::kVietnam) {
-      for (const NamedDay& h : VietnameseHolidays(YearOf(day), weekly)) {
+      std::vector<internal::HolidayDate> generated;
+      internal::VietnameseHolidayDates(YearOf(day), weekly, generated);
+      for (const internal::HolidayDate& h : generated) {
         if (h.date == day) return true;
       }
     }
@@ -196,8 +201,11 @@ Result<std::shared_ptr<const BusinessCalendar>> BusinessCalendar::Build(const Ca
   };
   for (const NamedDay& h : impl->holidays) mark(h.date);
   if (impl->builtin == BuiltinHolidays::kVietnam) {
+    std::vector<internal::HolidayDate> generated;
     for (int y = first_year; y <= last_year; ++y) {
-      for (const NamedDay& h : VietnameseHolidays(y, impl->weekly)) mark(h.date);
+      generated.clear();
+      internal::VietnameseHolidayDates(y, impl->weekly, generated);
+      for (const internal::HolidayDate& h : generated) mark(h.date);
     }
   }
   std::vector<const std::vector<TimeRange>*> override_hours(static_cast<size_t>(day_count),
@@ -211,38 +219,66 @@ Result<std::shared_ptr<const BusinessCalendar>> BusinessCalendar::Build(const Ca
 
   // The table: every day's working intervals, converted to UTC with the offset in force, kept
   // sorted and disjoint (a time-zone change inside an interval may shorten or merge it).
-  size_t reserve = 0;
-  for (const auto& hours : impl->weekly) reserve += hours.size();
-  reserve = reserve * static_cast<size_t>(day_count) / 7 + impl->working_days.size() + 1;
-  impl->starts.reserve(reserve);
-  impl->ends.reserve(reserve);
-  int weekday_index = WeekdayIndex(impl->first_day);
-  for (int64_t i = 0; i < day_count; ++i, weekday_index = (weekday_index + 1) % 7) {
+  size_t max_ranges = 0;
+  for (const auto& hours : impl->weekly) max_ranges = std::max(max_ranges, hours.size());
+  for (const auto& w : impl->working_days) max_ranges = std::max(max_ranges, w.hours.size());
+  impl->starts.resize(max_ranges * static_cast<size_t>(day_count));
+  impl->ends.resize(max_ranges * static_cast<size_t>(day_count));
+  // Hot loop (tens of thousands of days): plain locals, and the offset looked up per day only
+  // when the zone has changes at all, per range only on the day of a change.
+  Impl& table = *impl;
+  const bool fixed_offset = table.offset_from.size() <= 1;
+  const int64_t constant_offset = table.offset_ms.empty() ? 0 : table.offset_ms[0];
+  const uint8_t* holiday_flags = table.holiday_flags.data();
+  const int64_t first_weekday = WeekdayIndex(table.first_day);
+  int64_t last_end = std::numeric_limits<int64_t>::min();
+  int64_t* out_starts = table.starts.data();
+  int64_t* out_ends = table.ends.data();
+  size_t interval_count = 0;
+  for (int64_t i = 0; i < day_count; ++i) {
     const std::vector<TimeRange>* hours = override_hours[static_cast<size_t>(i)];
     if (hours == nullptr) {
-      if (impl->holiday_flags[static_cast<size_t>(i)] != 0) continue;
-      hours = &impl->weekly[static_cast<size_t>(weekday_index)];
+      if (holiday_flags[i] != 0) continue;
+      hours = &table.weekly[static_cast<size_t>((first_weekday + i) % 7)];
     }
+    if (hours->empty()) continue;
     const int64_t local_midnight = (first_day_number + i) * kMsPerDay;
+    bool change_today = false;
+    int64_t offset = constant_offset;
+    if (!fixed_offset) {
+      const int64_t day_start = table.LocalToUtc(local_midnight);
+      const int64_t day_end = table.LocalToUtc(local_midnight + kMsPerDay);
+      offset = local_midnight - day_start;
+      change_today = day_end - day_start != kMsPerDay;
+    }
     for (const TimeRange& r : *hours) {
-      int64_t start = impl->LocalToUtc(local_midnight + r.start_minute * kMsPerMinute);
-      const int64_t end = impl->LocalToUtc(local_midnight + r.end_minute * kMsPerMinute);
-      if (!impl->ends.empty()) start = std::max(start, impl->ends.back());
+      const int64_t local_start = local_midnight + r.start_minute * kMsPerMinute;
+      const int64_t local_end = local_midnight + r.end_minute * kMsPerMinute;
+      int64_t start = change_today ? table.LocalToUtc(local_start) : local_start - offset;
+      const int64_t end = change_today ? table.LocalToUtc(local_end) : local_end - offset;
+      start = std::max(start, last_end);
       if (end <= start) continue;
-      if (!impl->ends.empty() && start == impl->ends.back()) {
-        impl->ends.back() = end;
+      if (start == last_end) {
+        out_ends[interval_count - 1] = end;
       } else {
-        impl->starts.push_back(start);
-        impl->ends.push_back(end);
+        out_starts[interval_count] = start;
+        out_ends[interval_count] = end;
+        ++interval_count;
       }
+      last_end = end;
     }
   }
-  impl->starts.shrink_to_fit();
-  impl->ends.shrink_to_fit();
-  impl->cumulative.resize(impl->starts.size() + 1);
-  impl->cumulative[0] = 0;
-  for (size_t i = 0; i < impl->starts.size(); ++i) {
-    impl->cumulative[i + 1] = impl->cumulative[i] + (impl->ends[i] - impl->starts[i]);
+  table.starts.resize(interval_count);
+  table.ends.resize(interval_count);
+  table.starts.shrink_to_fit();
+  table.ends.shrink_to_fit();
+  table.cumulative.resize(interval_count + 1);
+  const int64_t* starts = table.starts.data();
+  const int64_t* ends = table.ends.data();
+  int64_t* cumulative = table.cumulative.data();
+  cumulative[0] = 0;
+  for (size_t i = 0; i < interval_count; ++i) {
+    cumulative[i + 1] = cumulative[i] + (ends[i] - starts[i]);
   }
   impl->table_start = impl->LocalToUtc(first_day_number * kMsPerDay);
   impl->table_end = impl->LocalToUtc((first_day_number + day_count) * kMsPerDay);

@@ -1,5 +1,7 @@
 // Vietnamese public holidays (Labour Code 2019, art. 112) and their compensatory days.
 
+#include "vn_holidays.h"
+
 #include <algorithm>
 #include <chrono>
 #include <string>
@@ -12,6 +14,7 @@ namespace {
 
 using std::chrono::days;
 using std::chrono::weekday;
+using internal::HolidayDate;
 
 // WeeklyHours is indexed Monday = 0; std::chrono::weekday counts Sunday = 0.
 bool IsWeeklyWorkingDay(CivilDay day, const WeeklyHours& weekly) {
@@ -19,25 +22,58 @@ bool IsWeeklyWorkingDay(CivilDay day, const WeeklyHours& weekly) {
   return !weekly[iso - 1].empty();
 }
 
+struct LunarHolidays {
+  CivilDay tet;   // lunar 1/1
+  CivilDay hung;  // lunar 10/3
+};
+
+LunarHolidays ComputeLunarHolidays(int year_number) {
+  return {LunarToSolar(LunarDate{1, 1, year_number, false}),
+          LunarToSolar(LunarDate{10, 3, year_number, false})};
+}
+
+// Calendars are built often (every test, every configuration load) over two centuries; the
+// lunar dates do not depend on the configuration, so they are computed once per process.
+constexpr int kCacheFirstYear = 1900;
+constexpr int kCacheLastYear = 2300;
+
+LunarHolidays LunarHolidaysOf(int year_number) {
+  if (year_number < kCacheFirstYear || year_number > kCacheLastYear) {
+    return ComputeLunarHolidays(year_number);
+  }
+  static const std::vector<LunarHolidays> cache = [] {
+    std::vector<LunarHolidays> years;
+    years.reserve(kCacheLastYear - kCacheFirstYear + 1);
+    for (int y = kCacheFirstYear; y <= kCacheLastYear; ++y) {
+      years.push_back(ComputeLunarHolidays(y));
+    }
+    return years;
+  }();
+  return cache[static_cast<size_t>(year_number - kCacheFirstYear)];
+}
+
 }  // namespace
 
-std::vector<NamedDay> VietnameseHolidays(int year_number, const WeeklyHours& weekly) {
+namespace internal {
+
+void VietnameseHolidayDates(int year_number, const WeeklyHours& weekly,
+                            std::vector<HolidayDate>& out) {
   using namespace std::chrono;
   const year y{year_number};
-  std::vector<NamedDay> days_off;
-  days_off.push_back({sys_days{y / January / 1}, "New Year's Day"});
+  const size_t first = out.size();
+  out.push_back({sys_days{y / January / 1}, "New Year's Day"});
 
-  // Tet: lunar New Year's Eve (the last day of month 12, 29th or 30th) and lunar 1/1 to 4/1. The
-  // lunar year that starts in Gregorian year Y has number Y.
-  const CivilDay tet = LunarToSolar(LunarDate{1, 1, year_number, false});
-  days_off.push_back({tet - days{1}, "Tet (lunar New Year's Eve)"});
-  for (int i = 0; i < 4; ++i) {
-    days_off.push_back({tet + days{i}, "Tet (lunar " + std::to_string(i + 1) + "/1)"});
-  }
-  days_off.push_back({LunarToSolar(LunarDate{10, 3, year_number, false}),
-                      "Hung Kings' Commemoration (lunar 10/3)"});
-  days_off.push_back({sys_days{y / April / 30}, "Reunification Day"});
-  days_off.push_back({sys_days{y / May / 1}, "International Labour Day"});
+  // Tet: lunar New Year's Eve (the last day of month 12, the 29th or the 30th) and lunar 1/1 to
+  // 4/1. The lunar year starting in Gregorian year Y (in late January or February) is number Y.
+  const LunarHolidays lunar = LunarHolidaysOf(year_number);
+  out.push_back({lunar.tet - days{1}, "Tet (lunar New Year's Eve)"});
+  out.push_back({lunar.tet, "Tet (lunar 1/1)"});
+  out.push_back({lunar.tet + days{1}, "Tet (lunar 2/1)"});
+  out.push_back({lunar.tet + days{2}, "Tet (lunar 3/1)"});
+  out.push_back({lunar.tet + days{3}, "Tet (lunar 4/1)"});
+  out.push_back({lunar.hung, "Hung Kings' Commemoration (lunar 10/3)"});
+  out.push_back({sys_days{y / April / 30}, "Reunification Day"});
+  out.push_back({sys_days{y / May / 1}, "International Labour Day"});
 
   // National Day: 2 Sep "and one adjacent day before or after" (art. 112 (1)(e)); the government
   // picks the day each year. The rule below reproduces its choices for 2021 (Thu: 2-3), 2022 (Fri:
@@ -47,36 +83,45 @@ std::vector<NamedDay> VietnameseHolidays(int year_number, const WeeklyHours& wee
   const CivilDay national_day = sys_days{y / September / 2};
   const weekday wd{national_day};
   const bool day_before = wd == Tuesday || wd == Friday || wd == Saturday;
-  days_off.push_back({national_day, "National Day"});
-  days_off.push_back(
-      {day_before ? national_day - days{1} : national_day + days{1}, "National Day (adjacent day)"});
+  out.push_back({national_day, "National Day"});
+  out.push_back({day_before ? national_day - days{1} : national_day + days{1},
+                 "National Day (adjacent day)"});
 
-  std::sort(days_off.begin(), days_off.end(),
-            [](const NamedDay& a, const NamedDay& b) { return a.date < b.date; });
+  auto by_date = [](const HolidayDate& a, const HolidayDate& b) { return a.date < b.date; };
+  std::sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(), by_date);
 
   // Art. 112 (3): a holiday on a weekly day off is compensated on the next working day. Taken in
   // date order, each compensatory day is the next weekly working day that is neither a holiday
   // nor already a compensatory day. A week with no working day at all has nothing to compensate.
   const bool any_working_day =
       std::any_of(weekly.begin(), weekly.end(), [](const auto& hours) { return !hours.empty(); });
-  std::vector<NamedDay> compensatory;
-  if (any_working_day) {
-    auto taken = [&](CivilDay day) {
-      auto same = [day](const NamedDay& n) { return n.date == day; };
-      return std::any_of(days_off.begin(), days_off.end(), same) ||
-             std::any_of(compensatory.begin(), compensatory.end(), same);
+  if (!any_working_day) return;
+  const size_t holidays_end = out.size();
+  for (size_t i = first; i < holidays_end; ++i) {
+    if (IsWeeklyWorkingDay(out[i].date, weekly)) continue;
+    CivilDay day = out[i].date + days{1};
+    auto taken = [&] {
+      return std::any_of(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+                         [day](const HolidayDate& h) { return h.date == day; });
     };
-    for (const NamedDay& holiday : days_off) {
-      if (IsWeeklyWorkingDay(holiday.date, weekly)) continue;
-      CivilDay day = holiday.date + days{1};
-      while (!IsWeeklyWorkingDay(day, weekly) || taken(day)) day += days{1};
-      compensatory.push_back({day, "Compensatory day for " + holiday.name});
-    }
+    while (!IsWeeklyWorkingDay(day, weekly) || taken()) day += days{1};
+    out.push_back({day, out[i].name, true});
   }
-  days_off.insert(days_off.end(), compensatory.begin(), compensatory.end());
-  std::stable_sort(days_off.begin(), days_off.end(),
-                   [](const NamedDay& a, const NamedDay& b) { return a.date < b.date; });
-  return days_off;
+  std::stable_sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(), by_date);
+}
+
+}  // namespace internal
+
+std::vector<NamedDay> VietnameseHolidays(int year_number, const WeeklyHours& weekly) {
+  std::vector<HolidayDate> dates;
+  internal::VietnameseHolidayDates(year_number, weekly, dates);
+  std::vector<NamedDay> named;
+  named.reserve(dates.size());
+  for (const HolidayDate& h : dates) {
+    named.push_back({h.date, h.compensatory ? std::string("Compensatory day for ") + h.name
+                                            : std::string(h.name)});
+  }
+  return named;
 }
 
 }  // namespace ontime::rules
