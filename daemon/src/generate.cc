@@ -1,6 +1,7 @@
 #include "ontime/daemon/generate.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <iterator>
@@ -222,13 +223,14 @@ void AppendInt(std::string& out, T v) {
 class Writer {
  public:
   Writer(const rules::RulesConfig& rules, const GenerateOptions& options, int64_t offset_ms,
-         const std::vector<Dossier>& dossiers, std::ostream& out)
+         int64_t first_day, const std::vector<Dossier>& dossiers, std::ostream& out)
       : rules_(rules),
         options_(options),
         offset_ms_(offset_ms),
         dossiers_(dossiers),
         out_(out),
-        rng_(SplitMix(options.seed ^ 0x6f6e74696d65ULL)) {
+        rng_(SplitMix(options.seed ^ 0x6f6e74696d65ULL)),
+        first_id_day_(first_day) {
     int64_t off_min = offset_ms / kMinute;
     offset_text_.push_back(off_min < 0 ? '-' : '+');
     if (off_min < 0) off_min = -off_min;
@@ -313,20 +315,28 @@ class Writer {
 
  private:
   void AppendDossierId(const Dossier& d) {
-    if (d.day != id_day_) {
-      id_day_ = d.day;
+    // "H12.22-YYMMDD-": the prefix of the acceptance day, built once per day.
+    size_t slot = static_cast<size_t>(d.day - first_id_day_);
+    if (slot >= id_prefixes_.size()) id_prefixes_.resize(slot + 1);
+    auto& prefix = id_prefixes_[slot];
+    if (prefix[0] == 0) {
       CivilFields c = CivilFromDays(d.day);
-      id_prefix_ = "H12.22-";
-      Append2(id_prefix_, static_cast<unsigned>(c.y % 100));
-      Append2(id_prefix_, c.m);
-      Append2(id_prefix_, c.d);
-      id_prefix_.push_back('-');
+      std::string p = "H12.22-";
+      Append2(p, static_cast<unsigned>(c.y % 100));
+      Append2(p, c.m);
+      Append2(p, c.d);
+      p.push_back('-');
+      std::copy(p.begin(), p.end(), prefix.begin());
     }
-    buf_ += id_prefix_;
-    if (d.seq < 1000) buf_.push_back('0');
-    if (d.seq < 100) buf_.push_back('0');
-    if (d.seq < 10) buf_.push_back('0');
-    AppendInt(buf_, d.seq);
+    buf_.append(prefix.data(), prefix.size());
+    uint32_t seq = d.seq;
+    if (seq < 10000) {
+      char digits[4] = {static_cast<char>('0' + seq / 1000), static_cast<char>('0' + seq / 100 % 10),
+                        static_cast<char>('0' + seq / 10 % 10), static_cast<char>('0' + seq % 10)};
+      buf_.append(digits, 4);
+    } else {
+      AppendInt(buf_, seq);
+    }
   }
 
   void AppendTime(int64_t t) {
@@ -461,8 +471,8 @@ class Writer {
   std::string offset_text_;
   std::string time_prefix_;
   int64_t time_day_ = INT64_MIN;
-  std::string id_prefix_;
-  int32_t id_day_ = INT32_MIN;
+  int64_t first_id_day_;
+  std::vector<std::array<char, 14>> id_prefixes_;
   size_t lines_ = 0;
 };
 
@@ -526,7 +536,7 @@ class Generator {
   }
 
   size_t Run() {
-    Writer writer(rules_, options_, offset_ms_, dossiers_, out_);
+    Writer writer(rules_, options_, offset_ms_, first_day_, dossiers_, out_);
     if (rules_.procedures.empty() || rules_.departments.empty()) return 0;
     for (int i = 0; i < options_.days; ++i) {
       int64_t day = first_day_ + i;
@@ -561,7 +571,12 @@ class Generator {
         if (a.dossier != b.dossier) return a.dossier < b.dossier;
         return a.ordinal < b.ordinal;
       });
-      for (const Ev& e : bucket) writer.Write(e);
+      // The dossier table is large and visited in time order, i.e. at random: prefetch ahead.
+      constexpr size_t kAhead = 8;
+      for (size_t i = 0; i < bucket.size(); ++i) {
+        if (i + kAhead < bucket.size()) __builtin_prefetch(&dossiers_[bucket[i + kAhead].dossier]);
+        writer.Write(bucket[i]);
+      }
       std::vector<Ev>().swap(bucket);
     }
   }
