@@ -304,18 +304,19 @@ Duration BusinessCalendar::Remaining(Instant now, Instant due) const {
 
 Instant BusinessCalendar::Add(Instant t, Duration d) const {
   if (d <= Duration::zero()) return t;
-  const int64_t target = impl_->WorkedUntil(t.time_since_epoch().count()) + d.count();
-  if (target > impl_->cumulative.back()) {
+  const int64_t worked = impl_->WorkedUntil(t.time_since_epoch().count());
+  if (d.count() > impl_->cumulative.back() - worked) {
     // Beyond the table's last year: clamped to the table's end.
     return std::max(t, Instant{Duration{impl_->table_end}});
   }
-  return Instant{Duration{impl_->InstantReaching(target)}};
+  return Instant{Duration{impl_->InstantReaching(worked + d.count())}};
 }
 
 Instant BusinessCalendar::EarliestWithRemaining(Instant due, Duration d) const {
-  const int64_t target = impl_->WorkedUntil(due.time_since_epoch().count()) - d.count();
-  if (target <= 0) return std::min(due, Instant{Duration{impl_->table_start}});
-  return Instant{Duration{impl_->InstantReaching(target)}};
+  const int64_t worked = impl_->WorkedUntil(due.time_since_epoch().count());
+  const int64_t allowed = std::max<int64_t>(d.count(), 0);
+  if (allowed >= worked) return std::min(due, Instant{Duration{impl_->table_start}});
+  return Instant{Duration{impl_->InstantReaching(worked - allowed)}};
 }
 
 std::chrono::seconds BusinessCalendar::UtcOffsetAt(Instant t) const {

@@ -143,6 +143,19 @@ TEST(CalendarTest, EarliestWithRemaining) {
   }
   // More than all the working time in the table: the table's start.
   EXPECT_EQ(cal->EarliestWithRemaining(L("2026-03-02 13:30"), 100'000h), L("2024-01-01 00:00"));
+  EXPECT_EQ(cal->EarliestWithRemaining(L("2026-03-02 13:30"), Duration::max()),
+            L("2024-01-01 00:00"));
+}
+
+TEST(CalendarTest, InstantsOutsideTheTableAreClamped) {
+  auto cal = Build(MarchSpec(), 2026, 2026);
+  // 2025 is outside the table: no working time; Thu 1 Jan (no holidays configured) and 1h on 2 Jan.
+  EXPECT_EQ(cal->Between(L("2025-12-31 09:00"), L("2026-01-02 08:30")), 9h);
+  EXPECT_EQ(cal->Between(L("2026-12-31 16:00"), L("2027-01-04 10:00")), 1h);
+  EXPECT_EQ(cal->Add(L("2026-12-31 16:00"), 2h), L("2027-01-01 00:00"));  // the table's end
+  EXPECT_EQ(cal->Add(L("2030-06-03 09:00"), 2h), L("2030-06-03 09:00"));
+  EXPECT_EQ(cal->Add(L("2026-12-31 16:00"), Duration::max()), L("2027-01-01 00:00"));
+  EXPECT_EQ(cal->Add(L("2025-12-31 16:00"), 0h), L("2025-12-31 16:00"));
 }
 
 TEST(CalendarTest, DayMayEndAt2400) {
