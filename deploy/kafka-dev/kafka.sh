@@ -125,16 +125,17 @@ cmd_fetch() {
   key="$(fetch_key)"
   if [[ ! -f "$MARKER" || "$(<"$MARKER")" != "$key" ]]; then
     command -v mvn >/dev/null 2>&1 || apt_install maven
-    rm -rf "$LIB.tmp"
+    rm -rf "$TARGET/lib.tmp"
     # shellcheck disable=SC2086  # KAFKA_DEV_MVN_ARGS is a word list
     if ! mvn -q -B ${KAFKA_DEV_MVN_ARGS:-} -f "$HERE/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
-      -DoutputDirectory="$LIB.tmp" >"$TARGET/fetch.log" 2>&1; then
+      -DoutputDirectory="$TARGET/lib.tmp" >"$TARGET/fetch.log" 2>&1; then
       cat "$TARGET/fetch.log" >&2
       die "mvn failed to fetch the Kafka jars (log: $TARGET/fetch.log)"
     fi
-    echo "$key" >"$LIB.tmp/.fetched"
+    echo "$key" >"$TARGET/lib.tmp/.fetched"
     rm -rf "$LIB"
-    mv "$LIB.tmp" "$LIB"
+    mv "$TARGET/lib.tmp" "$LIB"
+    rm -f "$CDS" "$CDS.key" # the JVM rejects an archive whose jars changed (even just their mtime)
   fi
   # The topic-creation helper; without javac (a JRE only) create-topics falls back to TopicCommand.
   local src="$HERE/tools/CreateTopics.java" javac
@@ -184,7 +185,7 @@ EOF
 }
 
 cmd_start() {
-  local dir port="${2:-}" cport ports
+  local dir port="${2:-}" cport pid
   dir="$(abs_dir "${1:-}" create)"
   if pid="$(broker_pid "$dir")"; then
     die "a broker is already running for $dir (pid $pid, $(cat "$dir/bootstrap" 2>/dev/null || echo '?'))"
