@@ -22,7 +22,9 @@ Instant T(const std::string& text) {
   return t.value_or(Instant{});
 }
 // Local time in the +07:00 test calendars: L("2026-03-02 09:00").
-Instant L(const std::string& local) { return T(local.substr(0, 10) + "T" + local.substr(11) + ":00+07:00"); }
+Instant L(const std::string& local) {
+  return T(local.substr(0, 10) + "T" + local.substr(11) + ":00+07:00");
+}
 CivilDay Day(const char* text) { return ParseDate(text).value(); }
 TimeRange R(int start_hour, int start_minute, int end_hour, int end_minute) {
   return {start_hour * 60 + start_minute, end_hour * 60 + end_minute};

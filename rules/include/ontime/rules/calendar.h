@@ -66,7 +66,10 @@ struct YearView {
 
 class BusinessCalendar {
  public:
-  // Covers local dates from first_year-01-01 to last_year-12-31; instants outside are clamped.
+  // Covers local dates from first_year-01-01 to last_year-12-31; instants outside are clamped
+  // (no working time outside; Add past the table's end returns the table's end). Errors
+  // ("invalid_calendar"): inverted, out-of-day or overlapping ranges in a weekday or a working
+  // day, a working day listed twice, day_length <= 0. Explicit working_days beat every holiday.
   static Result<std::shared_ptr<const BusinessCalendar>> Build(const CalendarSpec& spec,
                                                                int first_year = 1970,
                                                                int last_year = 2200);
