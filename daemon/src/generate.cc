@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "ontime/rules/calendar.h"
+
 namespace ontime::daemon {
 namespace {
 
@@ -102,16 +104,47 @@ struct Dossier {
   uint16_t department;  // the procedure's default holder
 };
 
+struct CivilFields {
+  int y;
+  unsigned m;
+  unsigned d;
+};
+
+// Howard Hinnant's civil_from_days.
+CivilFields CivilFromDays(int64_t z) {
+  z += 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  unsigned doe = static_cast<unsigned>(z - era * 146097);
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = static_cast<int64_t>(yoe) + era * 400;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  unsigned mp = (5 * doy + 2) / 153;
+  unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  return {static_cast<int>(y + (m <= 2)), m, d};
+}
+
 // Working hours as a table of UTC intervals with cumulative working time: a small stand-in for
 // BusinessCalendar built from the plain spec, so the generator has no dependency on it.
 class WorkingTable {
  public:
   WorkingTable(const rules::CalendarSpec& spec, int64_t offset_ms, int64_t first_day,
                int64_t last_day)
-      : offset_ms_(offset_ms) {
+      : spec_(spec), offset_ms_(offset_ms) {
+    for (const auto& h : spec.holidays) holidays_.push_back(h.date.time_since_epoch().count());
+    if (spec.builtin_holidays == rules::BuiltinHolidays::kVietnam) {
+      int first_year = CivilFromDays(first_day).y;
+      int last_year = CivilFromDays(last_day).y;
+      for (int y = first_year; y <= last_year; ++y) {
+        for (const auto& h : rules::VietnameseHolidays(y, spec.weekly)) {
+          holidays_.push_back(h.date.time_since_epoch().count());
+        }
+      }
+    }
+    std::sort(holidays_.begin(), holidays_.end());
     for (int64_t d = first_day; d <= last_day; ++d) {
       int64_t cum = intervals_.empty() ? 0 : intervals_.back().cum_end;
-      for (const auto& r : HoursOf(spec, d)) {
+      for (const auto& r : HoursOf(d)) {
         if (r.end_minute <= r.start_minute) continue;
         int64_t s = d * kDay + r.start_minute * kMinute - offset_ms_;
         int64_t e = d * kDay + r.end_minute * kMinute - offset_ms_;
@@ -121,17 +154,17 @@ class WorkingTable {
     }
   }
 
-  static std::vector<rules::TimeRange> HoursOf(const rules::CalendarSpec& spec, int64_t day) {
+  // The working hours of a local civil day: an explicit working day, else none on a holiday, else
+  // the weekly hours.
+  const std::vector<rules::TimeRange>& HoursOf(int64_t day) const {
     using namespace std::chrono;
     sys_days civil{days{day}};
-    for (const auto& w : spec.working_days) {
+    for (const auto& w : spec_.working_days) {
       if (w.date == civil) return w.hours;
     }
-    for (const auto& h : spec.holidays) {
-      if (h.date == civil) return {};
-    }
+    if (std::binary_search(holidays_.begin(), holidays_.end(), day)) return kNoHours;
     unsigned iso = weekday{civil}.iso_encoding();  // 1 = Monday
-    return spec.weekly[iso - 1];
+    return spec_.weekly[iso - 1];
   }
 
   // The earliest t' >= t with d of working time in [t, t'] (contract section 3's Add).
@@ -154,7 +187,10 @@ class WorkingTable {
     int64_t end;
     int64_t cum_end;  // working time from the table's start to `end`
   };
+  static inline const std::vector<rules::TimeRange> kNoHours;
+  const rules::CalendarSpec& spec_;
   int64_t offset_ms_;
+  std::vector<int64_t> holidays_;  // local civil days, sorted
   std::vector<Interval> intervals_;
 };
 
@@ -184,26 +220,6 @@ uint64_t SplitMix(uint64_t x) {
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
   return x ^ (x >> 31);
-}
-
-struct CivilFields {
-  int y;
-  unsigned m;
-  unsigned d;
-};
-
-// Howard Hinnant's civil_from_days.
-CivilFields CivilFromDays(int64_t z) {
-  z += 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  unsigned doe = static_cast<unsigned>(z - era * 146097);
-  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = static_cast<int64_t>(yoe) + era * 400;
-  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  unsigned mp = (5 * doy + 2) / 153;
-  unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return {static_cast<int>(y + (m <= 2)), m, d};
 }
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
@@ -511,10 +527,13 @@ class Generator {
  public:
   Generator(const rules::RulesConfig& rules, const GenerateOptions& options, std::ostream& out)
       : rules_(rules), options_(options), out_(out), rng_(options.seed) {
-    offset_ms_ = rules.calendar.utc_offsets.empty()
-                     ? 7 * kHour
-                     : static_cast<int64_t>(rules.calendar.utc_offsets.front().offset.count()) *
-                           kSecond;
+    // One fixed offset: the one in force at `start` (+07:00 when the spec has none).
+    offset_ms_ = 7 * kHour;
+    for (const auto& change : rules.calendar.utc_offsets) {
+      if (&change == &rules.calendar.utc_offsets.front() || change.from <= options.start) {
+        offset_ms_ = static_cast<int64_t>(change.offset.count()) * kSecond;
+      }
+    }
     start_ms_ = options.start.time_since_epoch().count();
     first_day_ = FloorDiv(start_ms_ + offset_ms_, kDay);
     int64_t max_budget = 0;
@@ -585,7 +604,7 @@ class Generator {
     // The day's working intervals (local minutes), clipped to the start instant.
     std::vector<std::pair<int64_t, int64_t>> spans;
     int64_t total = 0;
-    for (const auto& r : WorkingTable::HoursOf(rules_.calendar, day)) {
+    for (const auto& r : table_->HoursOf(day)) {
       int64_t s = std::max(day * kDay + r.start_minute * kMinute - offset_ms_, start_ms_);
       int64_t e = day * kDay + r.end_minute * kMinute - offset_ms_;
       if (e <= s) continue;

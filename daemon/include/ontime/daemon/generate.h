@@ -3,8 +3,8 @@
 // the configured procedures arriving at a one-stop centre, written as contract input events
 // (section 1) in JSON Lines. Single-threaded, deterministic for a seed, memory bounded by the
 // events of the dossiers still in flight (16 bytes each). Does not use BusinessCalendar: working
-// hours come from the plain CalendarSpec (weekly hours, explicit holidays and working days, the
-// first UTC offset), so built-in lunar holidays are not known to it.
+// hours come from the plain CalendarSpec (weekly hours, holidays, built-in Vietnamese holidays,
+// working days) at one fixed UTC offset, the one in force at `start`.
 
 #include <cstddef>
 #include <cstdint>
