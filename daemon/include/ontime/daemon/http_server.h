@@ -1,0 +1,66 @@
+#pragma once
+// A small HTTP/1.1 server for /metrics, health and the read-only dossier API. Runs on an
+// io_context the caller owns and runs: single-threaded, so the handler is called on that thread
+// (the engine's thread) and may read the engine directly. GET only (405 otherwise), keep-alive,
+// limits on header and body size, idle connections closed after a timeout. Beast and Asio stay in
+// the .cc file.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "ontime/base/result.h"
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
+namespace ontime::daemon {
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+// Called with the request target as received ("/path?query", not decoded).
+using HttpHandler = std::function<HttpResponse(std::string_view target)>;
+
+class HttpServer {
+ public:
+  struct Limits {
+    size_t max_header_bytes = 8 * 1024;
+    size_t max_body_bytes = 64 * 1024;
+    size_t max_connections = 256;
+    std::chrono::seconds idle_timeout{30};
+  };
+
+  // Binds and listens now; accepting starts once the io_context runs. `listen` is "host:port" or
+  // "[v6]:port"; port 0 picks a free port (see port()). Never throws: a bad address or a port in
+  // use is an Error.
+  static Result<std::unique_ptr<HttpServer>> Start(boost::asio::io_context& io,
+                                                   const std::string& listen, HttpHandler handler,
+                                                   Limits limits);
+  static Result<std::unique_ptr<HttpServer>> Start(boost::asio::io_context& io,
+                                                   const std::string& listen, HttpHandler handler);
+
+  ~HttpServer();  // Stop()s
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  uint16_t port() const;
+  // Closes the listening socket and every open connection. Call on the io_context's thread, or
+  // while it is not running.
+  void Stop();
+
+  struct Impl;
+
+ private:
+  explicit HttpServer(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace ontime::daemon

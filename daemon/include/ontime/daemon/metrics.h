@@ -1,0 +1,113 @@
+#pragma once
+// Prometheus "probes" (contract section 6): every counter, gauge and histogram the daemon exports,
+// held as cached references into a registry the daemon owns, so an event costs an index into a
+// vector, never a map lookup. Single-threaded: called on the daemon's event-loop thread (the
+// engine's thread), including SerializeMetrics for a scrape. prometheus-cpp types stay out of this
+// header (forward declarations only).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ontime/rules/engine.h"
+#include "ontime/rules/event.h"
+#include "ontime/rules/output.h"
+
+namespace prometheus {
+class Registry;
+class Counter;
+class Gauge;
+class Histogram;
+}  // namespace prometheus
+
+namespace ontime::daemon {
+
+// Domain metrics of contract section 6, fed by the engine as its listener. Labels: department
+// codes from the rules and fixed value sets, every combination created up front so a query returns
+// 0 rather than nothing. Also forwards every callback to `next` (the daemon's output sink).
+class EngineMetrics final : public rules::EngineListener {
+ public:
+  EngineMetrics(prometheus::Registry& registry, const rules::CompiledRules& rules);
+  ~EngineMetrics() override;
+  EngineMetrics(const EngineMetrics&) = delete;
+  EngineMetrics& operator=(const EngineMetrics&) = delete;
+
+  void OnAlert(const rules::Alert& alert) override;
+  void OnApologyLetter(const rules::ApologyLetter& letter) override;
+  void OnAccepted(uint32_t dept, rules::Channel channel,
+                  std::optional<double> reception_seconds) override;
+  void OnClosed(uint32_t dept, rules::Outcome outcome, double wall_seconds,
+                double working_seconds) override;
+  void OnSupplementRequested(uint32_t dept) override;
+  void OnReturned(uint32_t dept, rules::ReturnChannel channel) override;
+  void OnFeePaid(uint32_t dept, rules::PaymentMethod method) override;
+  void OnRated(uint32_t dept, rules::Rating rating) override;
+
+  // dossier_open{department,state} and dossier_open_within_time{department} (open and not
+  // overdue) from engine.open_counts(); call before a scrape.
+  void RefreshGauges(const rules::Engine& engine);
+  // After a config reload: department indices follow the new rules; new departments get their
+  // series, existing ones keep counting (matched by code); vanished ones keep their counters and
+  // have their open gauges zeroed.
+  void Rebind(const rules::CompiledRules& rules);
+  // Forward every callback to `next` too; may be null.
+  void set_next(rules::EngineListener* next) { next_ = next; }
+
+  struct Families;
+  struct Department;
+
+ private:
+  std::unique_ptr<Families> families_;
+  std::vector<Department> departments_;  // by department index of the current rules
+  rules::EngineListener* next_ = nullptr;
+};
+
+// Daemon metrics: ontime_events_total{type}, ontime_events_invalid_total{reason},
+// ontime_dossiers_tracked, ontime_timers_pending, ontime_event_lag_seconds,
+// ontime_kafka_consumer_lag{partition}, ontime_build_info{version}, ontime_ready,
+// ontime_restarts_total{mode}, ontime_dead_letters_total{reason},
+// ontime_kafka_consumer_lag_seconds, ontime_alertmanager_pushes_total,
+// ontime_alertmanager_push_failures_total, ontime_reloads_total{result},
+// ontime_deadline_recomputations_total, ontime_department_on_time_target{department}.
+class DaemonMetrics {
+ public:
+  // Invalid and dead-letter reasons with a series of their own; anything else counts as "other".
+  static constexpr std::array<std::string_view, 6> kInvalidReasons = {
+      "invalid_json", "missing_field",      "invalid_field",
+      "unknown_procedure", "unknown_department", "other"};
+
+  DaemonMetrics(prometheus::Registry& registry, std::string_view version);
+  ~DaemonMetrics();
+  DaemonMetrics(const DaemonMetrics&) = delete;
+  DaemonMetrics& operator=(const DaemonMetrics&) = delete;
+
+  void CountEvent(rules::EventType type);
+  void CountInvalid(std::string_view reason);
+  void CountDeadLetter(std::string_view reason);
+  void SetReady(bool ready);
+  void CountRestart(std::string_view mode);  // "snapshot" | "rebuild"
+  void SetEngineSizes(size_t dossiers, size_t timers);
+  void SetEventLag(double seconds);
+  // A partition's series is created on first use (partitions are few and fixed per topic).
+  void SetConsumerLag(int32_t partition, int64_t messages);
+  void SetConsumerLagSeconds(double seconds);
+  void CountAlertmanagerPush(bool ok);
+  void CountReload(bool ok);
+  void CountRecomputations(size_t n);
+  void SetOnTimeTargets(const rules::CompiledRules& rules);
+
+  struct Probes;
+
+ private:
+  std::unique_ptr<Probes> probes_;
+};
+
+// The registry in the Prometheus text exposition format 0.0.4.
+std::string SerializeMetrics(prometheus::Registry& registry);
+
+}  // namespace ontime::daemon

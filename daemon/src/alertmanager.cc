@@ -1,0 +1,426 @@
+#include "ontime/daemon/alertmanager.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ontime/streams/json_output.h"
+
+namespace ontime::daemon {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+struct Endpoint {
+  std::string host;
+  std::string port;
+  std::string target;  // "<prefix>/api/v2/alerts"
+  std::string host_header;
+};
+
+Result<Endpoint> ParseUrl(std::string_view url) {
+  constexpr std::string_view kScheme = "http://";
+  if (!url.starts_with(kScheme)) {
+    return Error{"alertmanager_url", "\"" + std::string(url) +
+                                         "\": only http:// Alertmanager URLs are supported"};
+  }
+  std::string_view rest = url.substr(kScheme.size());
+  const size_t slash = rest.find('/');
+  const std::string_view authority = rest.substr(0, slash);
+  std::string_view prefix = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+  while (!prefix.empty() && prefix.back() == '/') prefix.remove_suffix(1);
+  Endpoint e;
+  e.host_header = std::string(authority);
+  std::string_view host = authority;
+  std::string_view port = "80";
+  if (!authority.empty() && authority.front() == '[') {
+    const size_t close = authority.find(']');
+    if (close == std::string_view::npos) {
+      return Error{"alertmanager_url", "\"" + std::string(url) + "\": bad IPv6 address"};
+    }
+    host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') {
+        return Error{"alertmanager_url", "\"" + std::string(url) + "\": bad authority"};
+      }
+      port = authority.substr(close + 2);
+    }
+  } else if (const size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  unsigned port_number = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), port_number);
+  if (host.empty() || port.empty() || ec != std::errc() || end != port.data() + port.size() ||
+      port_number == 0 || port_number > 65535) {
+    return Error{"alertmanager_url", "\"" + std::string(url) + "\": bad host or port"};
+  }
+  e.host = std::string(host);
+  e.port = std::string(port);
+  e.target = std::string(prefix) + "/api/v2/alerts";
+  return e;
+}
+
+std::string_view AlertName(rules::AlertKind kind) {
+  switch (kind) {
+    case rules::AlertKind::kAtRisk: return "OntimeDossierAtRisk";
+    case rules::AlertKind::kOverdue: return "OntimeDossierOverdue";
+    case rules::AlertKind::kStepOverdue: return "OntimeStepOverdue";
+  }
+  return "OntimeDossierAlert";
+}
+
+std::string_view Severity(rules::AlertKind kind) {
+  return kind == rules::AlertKind::kOverdue ? "critical" : "warning";
+}
+
+std::string Utc(Instant t) { return FormatRfc3339(t, std::chrono::seconds(0)); }
+
+void Field(std::string& out, std::string_view key, std::string_view value, bool first = false) {
+  if (!first) out.push_back(',');
+  streams::AppendJsonString(out, key);
+  out.push_back(':');
+  streams::AppendJsonString(out, value);
+}
+
+std::string Hours(Duration d) {
+  const double hours = std::chrono::duration<double>(d).count() / 3600.0;
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.1f", std::abs(hours));
+  return buffer;
+}
+
+}  // namespace
+
+struct AlertmanagerPusher::Impl : std::enable_shared_from_this<AlertmanagerPusher::Impl> {
+  struct Entry {
+    std::string dossier_id;
+    std::string json;  // the alert object without endsAt and its closing brace
+    Instant starts_at{};
+    std::optional<Instant> ends_at;
+    uint64_t version = 0;
+    bool dirty = true;  // changed since last delivered
+  };
+
+  Impl(asio::io_context& io_context, const AlertmanagerConfig& c, DaemonMetrics* m,
+       std::function<Instant()> n)
+      : io(io_context),
+        config(c),
+        metrics(m),
+        now(std::move(n)),
+        resend_timer(io_context),
+        batch_timer(io_context),
+        deadline(io_context),
+        resolver(io_context),
+        socket(io_context) {
+    Result<Endpoint> parsed = ParseUrl(config.url);
+    if (parsed.ok()) {
+      endpoint = std::move(parsed).value();
+    } else {
+      url_error = parsed.error();
+    }
+  }
+
+  void Touch(Entry& entry) {
+    ++entry.version;
+    entry.dirty = true;
+  }
+
+  void ScheduleBatch() {
+    if (!started || stopped || batch_scheduled) return;
+    batch_scheduled = true;
+    batch_timer.expires_after(kBatchDelay);
+    batch_timer.async_wait([self = shared_from_this()](error_code ec) {
+      self->batch_scheduled = false;
+      if (ec || self->stopped) return;
+      self->Flush(false);
+    });
+  }
+
+  void ScheduleTick() {
+    resend_timer.expires_after(std::max(config.resend_interval, std::chrono::seconds(1)));
+    resend_timer.async_wait([self = shared_from_this()](error_code ec) {
+      if (ec || self->stopped) return;
+      self->Flush(true);
+      self->ScheduleTick();
+    });
+  }
+
+  // Sends the changed alerts, or every alert held when `all`.
+  void Flush(bool all) {
+    if (!started || stopped) return;
+    if (in_flight) {
+      flush_after = true;
+      flush_after_all = flush_after_all || all;
+      return;
+    }
+    batch.clear();
+    std::string body = "[";
+    for (const auto& [id, entry] : alerts) {
+      if (!all && !entry.dirty) continue;
+      if (!batch.empty()) body.push_back(',');
+      body += entry.json;
+      if (entry.ends_at) {
+        body += ",\"endsAt\":\"" + Utc(std::max(*entry.ends_at, entry.starts_at)) + "\"";
+      }
+      body.push_back('}');
+      batch.emplace_back(id, entry.version);
+    }
+    body.push_back(']');
+    if (batch.empty()) return;
+    if (!endpoint) {
+      Finish(false);  // a bad URL: every push fails, visibly
+      return;
+    }
+    in_flight = true;
+    request = {};
+    request.method(http::verb::post);
+    request.target(endpoint->target);
+    request.version(11);
+    request.set(http::field::host, endpoint->host_header);
+    request.set(http::field::user_agent, "ontimed");
+    request.set(http::field::content_type, "application/json");
+    request.keep_alive(false);
+    request.body() = std::move(body);
+    request.prepare_payload();
+    response = {};
+    buffer.clear();
+    const uint64_t attempt = ++attempts;
+    deadline.expires_after(std::max(config.timeout, std::chrono::seconds(1)));
+    deadline.async_wait([self = shared_from_this(), attempt](error_code ec) {
+      if (ec || self->stopped || attempt != self->attempts || !self->in_flight) return;
+      self->resolver.cancel();
+      error_code ignored;
+      self->socket.close(ignored);  // the pending operation completes with an error
+    });
+    resolver.async_resolve(
+        endpoint->host, endpoint->port,
+        [self = shared_from_this(), attempt](error_code ec, tcp::resolver::results_type results) {
+          if (self->Stale(attempt)) return;
+          if (ec) return self->Finish(false);
+          asio::async_connect(self->socket, results,
+                              [self, attempt](error_code connect_ec, const tcp::endpoint&) {
+                                if (self->Stale(attempt)) return;
+                                if (connect_ec) return self->Finish(false);
+                                self->Send(attempt);
+                              });
+        });
+  }
+
+  void Send(uint64_t attempt) {
+    http::async_write(socket, request, [self = shared_from_this(), attempt](error_code ec, size_t) {
+      if (self->Stale(attempt)) return;
+      if (ec) return self->Finish(false);
+      http::async_read(self->socket, self->buffer, self->response,
+                       [self, attempt](error_code read_ec, size_t) {
+                         if (self->Stale(attempt)) return;
+                         const unsigned status = self->response.result_int();
+                         self->Finish(!read_ec && status >= 200 && status < 300);
+                       });
+    });
+  }
+
+  bool Stale(uint64_t attempt) const { return stopped || attempt != attempts; }
+
+  void Finish(bool ok) {
+    in_flight = false;
+    deadline.cancel();
+    error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+    if (metrics != nullptr) metrics->CountAlertmanagerPush(ok);
+    if (ok) {
+      ++pushes_ok;
+      for (const auto& [id, version] : batch) {
+        auto it = alerts.find(id);
+        if (it == alerts.end() || it->second.version != version) continue;  // changed meanwhile
+        if (it->second.ends_at) {
+          alerts.erase(it);  // resolved and delivered: done
+        } else {
+          it->second.dirty = false;
+        }
+      }
+    } else {
+      ++pushes_failed;  // entries stay dirty; the next tick sends them again
+    }
+    batch.clear();
+    if (flush_after) {
+      const bool all = flush_after_all;
+      flush_after = false;
+      flush_after_all = false;
+      if (ok) Flush(all);
+    }
+  }
+
+  asio::io_context& io;
+  AlertmanagerConfig config;
+  DaemonMetrics* metrics;
+  std::function<Instant()> now;
+  std::optional<Endpoint> endpoint;
+  std::optional<Error> url_error;
+
+  std::map<std::string, Entry, std::less<>> alerts;  // by alert_id, which starts "<dossier_id>:"
+  asio::steady_timer resend_timer;
+  asio::steady_timer batch_timer;
+  asio::steady_timer deadline;
+  tcp::resolver resolver;
+  tcp::socket socket;
+  http::request<http::string_body> request;
+  http::response<http::string_body> response;
+  beast::flat_buffer buffer;
+  std::vector<std::pair<std::string, uint64_t>> batch;
+  uint64_t attempts = 0;
+  bool started = false;
+  bool stopped = false;
+  bool in_flight = false;
+  bool batch_scheduled = false;
+  bool flush_after = false;
+  bool flush_after_all = false;
+  size_t pushes_ok = 0;
+  size_t pushes_failed = 0;
+};
+
+AlertmanagerPusher::AlertmanagerPusher(asio::io_context& io, const AlertmanagerConfig& config,
+                                       DaemonMetrics* metrics, std::function<Instant()> now)
+    : impl_(std::make_shared<Impl>(io, config, metrics, std::move(now))) {}
+
+AlertmanagerPusher::~AlertmanagerPusher() { Stop(); }
+
+Status AlertmanagerPusher::CheckUrl(std::string_view url) {
+  Result<Endpoint> parsed = ParseUrl(url);
+  if (!parsed.ok()) return parsed.error();
+  return Ok{};
+}
+
+void AlertmanagerPusher::OnAlert(const rules::Alert& alert) {
+  Impl& m = *impl_;
+  std::string id = alert.AlertId();
+  Impl::Entry entry;
+  entry.dossier_id = std::string(alert.dossier_id);
+  entry.starts_at = alert.detected_at;
+  std::string& j = entry.json;
+  j = "{\"labels\":{";
+  Field(j, "alertname", AlertName(alert.kind), true);
+  Field(j, "severity", Severity(alert.kind));
+  Field(j, "department", alert.department);
+  Field(j, "procedure", alert.procedure);
+  Field(j, "dossier_id", alert.dossier_id);
+  Field(j, "alert_id", id);
+  if (alert.kind == rules::AlertKind::kStepOverdue) {
+    Field(j, "step", std::to_string(alert.step));
+  } else {
+    Field(j, "cycle", std::to_string(alert.cycle));
+  }
+  j += "},\"annotations\":{";
+  const std::string due = Utc(alert.due_at);
+  const std::string detected = Utc(alert.detected_at);
+  std::string summary = "Dossier " + std::string(alert.dossier_id) + " (procedure " +
+                        std::string(alert.procedure) + ", " + std::string(alert.department) + ")";
+  std::string description;
+  switch (alert.kind) {
+    case rules::AlertKind::kAtRisk:
+      summary += " is at risk of missing its due";
+      description = "Cycle " + std::to_string(alert.cycle) + " is due at " + due + "; " +
+                    Hours(alert.remaining) + " working hours remained at " + detected + ".";
+      break;
+    case rules::AlertKind::kOverdue:
+      summary += " is overdue: an apology letter is required";
+      description = "Cycle " + std::to_string(alert.cycle) + " was due at " + due +
+                    "; the breach was detected at " + detected + ".";
+      break;
+    case rules::AlertKind::kStepOverdue:
+      summary += " is over its step budget in " + std::string(alert.department);
+      description = "Step " + std::to_string(alert.step) + " was due at " + due +
+                    "; detected at " + detected + ".";
+      break;
+  }
+  if (alert.notify != nullptr && !alert.notify->email.empty()) {
+    description += " Notify " + alert.notify->name + " <" + alert.notify->email + ">.";
+  }
+  Field(j, "summary", summary, true);
+  Field(j, "description", description);
+  Field(j, "due_at", due);
+  Field(j, "detected_at", detected);
+  if (alert.notify != nullptr) {
+    Field(j, "notify_name", alert.notify->name);
+    Field(j, "notify_title", alert.notify->title);
+    Field(j, "notify_email", alert.notify->email);
+  }
+  j += "},\"startsAt\":\"" + detected + "\"";
+
+  auto [it, inserted] = m.alerts.try_emplace(std::move(id));
+  const uint64_t version = it->second.version;
+  it->second = std::move(entry);
+  it->second.version = version;
+  m.Touch(it->second);
+
+  if (alert.kind == rules::AlertKind::kOverdue) {
+    const std::string at_risk = std::string(alert.dossier_id) + ":" +
+                                std::string(rules::ToString(rules::AlertKind::kAtRisk)) + ":" +
+                                std::to_string(alert.cycle);
+    if (auto found = m.alerts.find(at_risk); found != m.alerts.end() && !found->second.ends_at) {
+      found->second.ends_at = alert.detected_at;
+      m.Touch(found->second);
+    }
+  }
+  m.ScheduleBatch();
+}
+
+void AlertmanagerPusher::ResolveDossier(std::string_view dossier_id, Instant at) {
+  Impl& m = *impl_;
+  const std::string prefix = std::string(dossier_id) + ":";
+  bool changed = false;
+  for (auto it = m.alerts.lower_bound(prefix);
+       it != m.alerts.end() && it->first.starts_with(prefix); ++it) {
+    // "A:" is also a prefix of dossier "A:x"'s alerts: compare the dossier itself.
+    if (it->second.dossier_id != dossier_id || it->second.ends_at) continue;
+    it->second.ends_at = at;
+    m.Touch(it->second);
+    changed = true;
+  }
+  if (changed) m.ScheduleBatch();
+}
+
+void AlertmanagerPusher::Start() {
+  Impl& m = *impl_;
+  if (m.started || m.stopped) return;
+  m.started = true;
+  m.ScheduleTick();
+  if (std::any_of(m.alerts.begin(), m.alerts.end(),
+                  [](const auto& entry) { return entry.second.dirty; })) {
+    m.ScheduleBatch();
+  }
+}
+
+void AlertmanagerPusher::Stop() {
+  Impl& m = *impl_;
+  if (m.stopped) return;
+  m.stopped = true;
+  m.resend_timer.cancel();
+  m.batch_timer.cancel();
+  m.deadline.cancel();
+  m.resolver.cancel();
+  error_code ignored;
+  m.socket.close(ignored);
+}
+
+size_t AlertmanagerPusher::active() const { return impl_->alerts.size(); }
+size_t AlertmanagerPusher::pushes_ok() const { return impl_->pushes_ok; }
+size_t AlertmanagerPusher::pushes_failed() const { return impl_->pushes_failed; }
+
+}  // namespace ontime::daemon

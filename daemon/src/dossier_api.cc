@@ -1,0 +1,230 @@
+#include "ontime/daemon/dossier_api.h"
+
+#include <algorithm>
+#include <charconv>
+#include <utility>
+#include <vector>
+
+#include "ontime/streams/json_output.h"
+
+namespace ontime::daemon {
+namespace {
+
+constexpr std::string_view kJson = "application/json";
+constexpr std::string_view kMetricsType = "text/plain; version=0.0.4; charset=utf-8";
+constexpr std::string_view kDossiersPath = "/api/v1/dossiers";
+
+HttpResponse Text(int status, std::string body) {
+  HttpResponse response;
+  response.status = status;
+  response.body = std::move(body);
+  return response;
+}
+
+HttpResponse JsonError(int status, std::string_view message) {
+  HttpResponse response;
+  response.status = status;
+  response.content_type = std::string(kJson);
+  response.body = "{\"error\":";
+  streams::AppendJsonString(response.body, message);
+  response.body += "}\n";
+  return response;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+enum class StateFilter { kOpen, kAtRisk, kOverdue, kPaused };
+
+bool Matches(StateFilter filter, const rules::DossierView& d) {
+  if (d.state != rules::DossierState::kOpen) return false;
+  switch (filter) {
+    case StateFilter::kOpen: return true;
+    case StateFilter::kAtRisk: return d.at_risk;
+    case StateFilter::kOverdue: return d.overdue;
+    case StateFilter::kPaused: return d.paused;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<std::string> UrlDecode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '%') {
+      if (i + 2 >= text.size()) return std::nullopt;
+      const int high = HexValue(text[i + 1]);
+      const int low = HexValue(text[i + 2]);
+      if (high < 0 || low < 0) return std::nullopt;
+      out.push_back(static_cast<char>(high * 16 + low));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+Router::Router(const rules::Engine& engine, prometheus::Registry& registry,
+               EngineMetrics& metrics, DaemonMetrics& daemon_metrics, const HealthState& health,
+               std::function<Instant()> now)
+    : engine_(engine),
+      registry_(registry),
+      metrics_(metrics),
+      daemon_metrics_(daemon_metrics),
+      health_(health),
+      now_(std::move(now)) {}
+
+HttpResponse Router::Handle(std::string_view target) {
+  const size_t question = target.find('?');
+  const std::string_view path = target.substr(0, question);
+  const std::string_view query =
+      question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+  if (path == "/metrics") return Metrics();
+  if (path == "/healthz") return Text(200, "ok\n");
+  if (path == "/readyz") return health_.ready ? Text(200, "ready\n") : Text(503, "not ready\n");
+  if (path == kDossiersPath) return ListDossiers(query);
+  if (path.size() > kDossiersPath.size() + 1 && path.starts_with(kDossiersPath) &&
+      path[kDossiersPath.size()] == '/') {
+    return GetDossier(path.substr(kDossiersPath.size() + 1));
+  }
+  if (path.starts_with("/api/")) return JsonError(404, "no such resource");
+  return Text(404, "not found\n");
+}
+
+HttpResponse Router::Metrics() {
+  metrics_.RefreshGauges(engine_);
+  daemon_metrics_.SetEngineSizes(engine_.dossiers_tracked(), engine_.timers_pending());
+  HttpResponse response;
+  response.content_type = std::string(kMetricsType);
+  response.body = SerializeMetrics(registry_);
+  return response;
+}
+
+HttpResponse Router::ListDossiers(std::string_view query) {
+  StateFilter state = StateFilter::kOpen;
+  std::optional<std::string> department;
+  std::optional<std::string> procedure;
+  size_t limit = kDefaultLimit;
+  bool seen[4] = {false, false, false, false};
+  const rules::CompiledRules& rules = engine_.rules();
+
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    std::optional<std::string> key = UrlDecode(pair.substr(0, eq), true);
+    std::optional<std::string> value =
+        UrlDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
+    if (!key || !value) return JsonError(400, "malformed percent-encoding in the query");
+    int slot = -1;
+    if (*key == "state") {
+      slot = 0;
+      if (*value == "open") {
+        state = StateFilter::kOpen;
+      } else if (*value == "at_risk") {
+        state = StateFilter::kAtRisk;
+      } else if (*value == "overdue") {
+        state = StateFilter::kOverdue;
+      } else if (*value == "paused") {
+        state = StateFilter::kPaused;
+      } else {
+        return JsonError(400, "state must be one of open, at_risk, overdue, paused; got \"" +
+                                  *value + "\"");
+      }
+    } else if (*key == "department") {
+      slot = 1;
+      if (!rules.FindDepartment(*value)) {
+        return JsonError(400, "unknown department \"" + *value + "\"");
+      }
+      department = std::move(*value);
+    } else if (*key == "procedure") {
+      slot = 2;
+      if (!rules.FindProcedure(*value)) {
+        return JsonError(400, "unknown procedure \"" + *value + "\"");
+      }
+      procedure = std::move(*value);
+    } else if (*key == "limit") {
+      slot = 3;
+      size_t n = 0;
+      const char* begin = value->data();
+      const char* end = begin + value->size();
+      auto [stop, ec] = std::from_chars(begin, end, n);
+      if (value->empty() || ec != std::errc() || stop != end || n < 1 || n > kMaxLimit) {
+        return JsonError(400, "limit must be an integer from 1 to " + std::to_string(kMaxLimit) +
+                                  "; got \"" + *value + "\"");
+      }
+      limit = n;
+    } else {
+      return JsonError(400, "unknown query parameter \"" + *key +
+                                "\" (known: state, department, procedure, limit)");
+    }
+    if (seen[slot]) return JsonError(400, "query parameter \"" + *key + "\" given twice");
+    seen[slot] = true;
+  }
+
+  // O(open and closed dossiers) per request: the engine has no secondary index yet.
+  const Instant now = now_();
+  std::vector<rules::DossierView> rows;
+  engine_.ForEachDossier(now, [&](const rules::DossierView& d) {
+    if (!Matches(state, d)) return;
+    if (department && d.department != *department) return;
+    if (procedure && d.procedure != *procedure) return;
+    rows.push_back(d);
+  });
+  // Stable: equal dues stay in acceptance order.
+  auto by_due = [](const rules::DossierView& a, const rules::DossierView& b) {
+    return a.due_at < b.due_at;
+  };
+  std::stable_sort(rows.begin(), rows.end(), by_due);
+  if (rows.size() > limit) rows.resize(limit);
+
+  const rules::BusinessCalendar& calendar = rules.calendar();
+  HttpResponse response;
+  response.content_type = std::string(kJson);
+  std::string& out = response.body;
+  out.reserve(64 + rows.size() * 512);
+  out += "{\"now\":";
+  streams::AppendJsonTime(out, now, calendar);
+  out += ",\"count\":";
+  out += std::to_string(rows.size());
+  out += ",\"dossiers\":[";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    streams::AppendDossierJson(out, rows[i], calendar);
+  }
+  out += "]}\n";
+  return response;
+}
+
+HttpResponse Router::GetDossier(std::string_view encoded_id) {
+  std::optional<std::string> id = UrlDecode(encoded_id, false);
+  if (!id) return JsonError(400, "malformed percent-encoding in the dossier id");
+  const Instant now = now_();
+  std::optional<rules::DossierView> dossier = engine_.Find(*id, now);
+  if (!dossier) return JsonError(404, "unknown dossier \"" + *id + "\"");
+  const rules::BusinessCalendar& calendar = engine_.rules().calendar();
+  HttpResponse response;
+  response.content_type = std::string(kJson);
+  std::string& out = response.body;
+  out += "{\"now\":";
+  streams::AppendJsonTime(out, now, calendar);
+  out += ",\"dossier\":";
+  streams::AppendDossierJson(out, *dossier, calendar);
+  // The engine keeps no per-dossier event history yet.
+  out += ",\"timeline\":[]}\n";
+  return response;
+}
+
+}  // namespace ontime::daemon
