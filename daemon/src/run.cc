@@ -1,13 +1,12 @@
 #include "ontime/daemon/run.h"
 
-#include <ostream>
+#include "ontime/daemon/daemon.h"
 
 namespace ontime::daemon {
 
-// Replaced by the live daemon (issue 3).
-int RunDaemon(const Config&, const std::string&, std::ostream& err) {
-  err << "ontimed run: the live daemon is not built yet\n";
-  return 1;
+int RunDaemon(const Config& config, const std::string& config_path, std::ostream& err) {
+  Daemon daemon(config, config_path, err);
+  return daemon.Run();
 }
 
 }  // namespace ontime::daemon
