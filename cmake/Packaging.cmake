@@ -1,0 +1,1 @@
+# `make package`: a Debian package of ontimed (owned by the packaging work; see deploy/debian/).
