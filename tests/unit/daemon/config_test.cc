@@ -392,6 +392,34 @@ TEST(TimeZoneTest, AmsterdamHasSummerTime) {
   EXPECT_EQ(offsets->size(), 1u + 2u * 11u);  // one change each spring and autumn
 }
 
+// The OS database lists transitions up to 2037; the file's POSIX rule carries them on.
+TEST(TimeZoneTest, SummerTimeGoesOnAfter2037) {
+  const auto amsterdam = LoadUtcOffsets("Europe/Amsterdam");
+  ASSERT_TRUE(amsterdam.ok()) << amsterdam.error().message;
+  EXPECT_EQ(OffsetAt(*amsterdam, At("2037-07-15T12:00:00Z")), 2h);
+  EXPECT_EQ(OffsetAt(*amsterdam, At("2037-12-15T12:00:00Z")), 1h);
+  // Last Sunday of March 2050 is the 27th; at 01:00 UTC, clocks go forward.
+  EXPECT_EQ(OffsetAt(*amsterdam, At("2050-03-27T00:59:59Z")), 1h);
+  EXPECT_EQ(OffsetAt(*amsterdam, At("2050-03-27T01:00:00Z")), 2h);
+  // Last Sunday of October 2050 is the 30th; at 01:00 UTC, clocks go back.
+  EXPECT_EQ(OffsetAt(*amsterdam, At("2050-10-30T00:59:59Z")), 2h);
+  EXPECT_EQ(OffsetAt(*amsterdam, At("2050-10-30T01:00:00Z")), 1h);
+  EXPECT_EQ(OffsetAt(*amsterdam, At("2200-07-15T12:00:00Z")), 2h);
+
+  const auto new_york = LoadUtcOffsets("America/New_York", 2000, 2100);
+  ASSERT_TRUE(new_york.ok()) << new_york.error().message;
+  // Second Sunday of March 2100 is the 14th, 02:00 EST = 07:00 UTC.
+  EXPECT_EQ(OffsetAt(*new_york, At("2100-03-14T06:59:59Z")), -5h);
+  EXPECT_EQ(OffsetAt(*new_york, At("2100-03-14T07:00:00Z")), -4h);
+  EXPECT_EQ(new_york->back().from, At("2100-11-07T06:00:00Z"));  // first Sunday of November
+
+  const auto sydney = LoadUtcOffsets("Australia/Sydney", 2090, 2090);
+  ASSERT_TRUE(sydney.ok()) << sydney.error().message;
+  EXPECT_EQ(OffsetAt(*sydney, At("2090-01-15T00:00:00Z")), 11h);
+  EXPECT_EQ(OffsetAt(*sydney, At("2090-07-15T00:00:00Z")), 10h);
+  EXPECT_EQ(sydney->size(), 3u);
+}
+
 TEST(TimeZoneTest, UnknownZoneIsAnError) {
   const auto offsets = LoadUtcOffsets("Mars/Olympus_Mons");
   ASSERT_FALSE(offsets.ok());

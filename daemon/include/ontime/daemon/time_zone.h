@@ -12,7 +12,8 @@ namespace ontime::daemon {
 
 // Every offset change from first_year-01-01 to the end of last_year; the first entry starts at
 // first_year-01-01 (UTC). Unknown zone or unreadable database: Error{"unknown_time_zone", ...}.
-// Beyond the last transition the database lists (2037 for Debian's data), the last offset holds.
+// After the last transition the zone file lists (2037 in Debian's "fat" files), its POSIX TZ
+// footer ("CET-1CEST,M3.5.0,M10.5.0/3") generates the rest, as zoneinfo readers do.
 Result<std::vector<rules::UtcOffsetChange>> LoadUtcOffsets(const std::string& iana_name,
                                                            int first_year = 1970,
                                                            int last_year = 2200);
