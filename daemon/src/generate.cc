@@ -691,8 +691,8 @@ class Generator {
     }
     const bool withdrawn = outcome < 0.015;
     const bool stopped = !withdrawn && outcome < 0.02;
-    const bool extended = !withdrawn && !stopped && lateness < 0.015;
-    const bool late = !withdrawn && !stopped && !extended && lateness < 0.027;
+    const bool extended = !withdrawn && !stopped && lateness < 0.02;
+    const bool late = !withdrawn && !stopped && !extended && lateness < 0.028;
 
     double f;
     if (withdrawn) {
