@@ -363,6 +363,22 @@ Status ScanTopic(const KafkaSettings& settings, const std::string& topic,
         msg.offset = m->offset;
         if (m->key) msg.key = {static_cast<const char*>(m->key), m->key_len};
         if (m->payload) msg.value = {static_cast<const char*>(m->payload), m->len};
+        rd_kafka_timestamp_type_t type;
+        int64_t ts = rd_kafka_message_timestamp(m, &type);
+        if (type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts >= 0) msg.timestamp_ms = ts;
+        std::vector<KafkaHeader> headers;
+        rd_kafka_headers_t* hdrs = nullptr;
+        if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
+          const char* name;
+          const void* value;
+          size_t size;
+          for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
+                             RD_KAFKA_RESP_ERR_NO_ERROR;
+               ++i) {
+            headers.push_back({name, std::string(static_cast<const char*>(value), size)});
+          }
+        }
+        msg.headers = &headers;
         visit(msg);
         if (m->offset + 1 >= it->second) wanted_end.erase(it);
       }

@@ -1,11 +1,24 @@
 #include "kafka_util.h"
 
 #include <array>
+#include <cstdio>
 
 namespace ontime::streams {
 
+namespace {
+
+// librdkafka's own log lines, in the daemon's "<level> message key=value" form on stderr.
+void LogToStderr(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
+  const char* name = level <= 3 ? "error" : level <= 4 ? "warning" : level <= 6 ? "info" : "debug";
+  std::fprintf(stderr, "%s kafka: %s facility=%s client=%s\n", name, message, facility,
+               rd_kafka_name(rk));
+}
+
+}  // namespace
+
 Status ApplyProperties(rd_kafka_conf_t* conf,
                        const std::vector<std::pair<std::string, std::string>>& properties) {
+  rd_kafka_conf_set_log_cb(conf, &LogToStderr);
   char err[512];
   for (const auto& [name, value] : properties) {
     if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err) !=

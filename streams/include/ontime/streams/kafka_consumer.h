@@ -29,6 +29,7 @@ struct KafkaMessage {
   std::string_view key;
   std::string_view value;
   std::optional<int64_t> timestamp_ms;  // the message's timestamp, when it has one
+  const std::vector<KafkaHeader>* headers = nullptr;  // filled by ScanTopic only
 };
 
 // Offsets by partition: "the next offset to read".

@@ -1,0 +1,576 @@
+// The live daemon against a real Kafka broker (deploy/kafka-dev, one per test process): events in,
+// alerts, apology letters and dead letters out; restarts after SIGTERM and SIGKILL without loss
+// or duplicate ids; wall-clock timers with no incoming event; a broker restart under the daemon.
+// `ontimed run` runs as a child process with a generated configuration and its own topics.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ontime/base/time.h"
+#include "ontime/daemon/cli.h"
+#include "ontime/streams/kafka_consumer.h"
+#include "ontime/streams/kafka_producer.h"
+
+namespace ontime::integration {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using SteadyClock = std::chrono::steady_clock;
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value && *value ? value : fallback;
+}
+
+// ctest sets both; run by hand, they follow from this file's path and the test binary's.
+std::string SourceDir() {
+  return EnvOr("ONTIME_SOURCE_DIR", fs::path(__FILE__).parent_path().parent_path().parent_path());
+}
+std::string BinaryDir() {
+  return EnvOr("ONTIME_BINARY_DIR", fs::read_symlink("/proc/self/exe").parent_path().parent_path());
+}
+std::string KafkaScript() { return SourceDir() + "/deploy/kafka-dev/kafka.sh"; }
+
+// Runs a shell command; returns its exit status and, if asked, its standard output.
+int Shell(const std::string& command, std::string* out = nullptr) {
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return -1;
+  std::string text;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) text.append(buf, n);
+  int status = pclose(pipe);
+  if (out) *out = text;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+int FreePort() {
+  std::string out;
+  Shell("python3 -c 'import socket;s=socket.socket();s.bind((\"127.0.0.1\",0));"
+        "print(s.getsockname()[1])'",
+        &out);
+  return std::stoi(out);
+}
+
+bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  auto deadline = SteadyClock::now() + timeout;
+  while (SteadyClock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(100ms);  // polling interval, not synchronisation
+  }
+  return condition();
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+std::string Rfc3339(Instant t) { return FormatRfc3339(t, std::chrono::seconds(0)); }
+
+Instant WallNow() {
+  return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+}
+
+// The string value of "field" in a flat JSON line (ids and dossier ids carry no escapes here).
+std::string Field(std::string_view json, std::string_view field) {
+  std::string needle = "\"" + std::string(field) + "\":\"";
+  size_t at = json.find(needle);
+  if (at == std::string_view::npos) return "";
+  size_t start = at + needle.size();
+  size_t end = json.find('"', start);
+  return std::string(json.substr(start, end - start));
+}
+
+// One broker for the whole test process.
+class BrokerEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    char tmpl[] = "/tmp/ontime-it-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    ASSERT_EQ(Shell(KafkaScript() + " fetch"), 0) << "kafka.sh fetch failed";
+    std::string out;
+    ASSERT_EQ(Shell(KafkaScript() + " start " + dir_ + "/broker", &out), 0) << out;
+    bootstrap_ = Trim(out);
+  }
+  void TearDown() override {
+    Shell(KafkaScript() + " stop " + dir_ + "/broker");
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  const std::string& dir() const { return dir_; }
+  std::string broker_dir() const { return dir_ + "/broker"; }
+  const std::string& bootstrap() const { return bootstrap_; }
+
+ private:
+  std::string dir_;
+  std::string bootstrap_;
+};
+
+BrokerEnvironment* const g_broker = static_cast<BrokerEnvironment*>(
+    ::testing::AddGlobalTestEnvironment(new BrokerEnvironment));
+
+// `ontimed run` as a child process, its stderr in a file.
+class DaemonProcess {
+ public:
+  DaemonProcess(const std::string& config, const std::string& log) : log_(log) {
+    std::string binary = BinaryDir() + "/daemon/ontimed";
+    pid_ = fork();
+    if (pid_ == 0) {
+      FILE* f = std::freopen(log.c_str(), "a", stderr);
+      (void)f;
+      execl(binary.c_str(), binary.c_str(), "run", "--config", config.c_str(),
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+  }
+  ~DaemonProcess() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  void Signal(int signo) { kill(pid_, signo); }
+  bool Alive() {
+    if (exited_) return false;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      exited_ = true;
+      exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    return !exited_;
+  }
+  // The exit status, or -1 if it did not exit in time.
+  int Wait(std::chrono::milliseconds timeout) {
+    WaitFor([&] { return !Alive(); }, timeout);
+    return exited_ ? exit_status_ : -1;
+  }
+  std::string Log() const { return ReadFile(log_); }
+  bool Logged(std::string_view text) const { return Log().find(text) != std::string::npos; }
+
+ private:
+  std::string log_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int exit_status_ = -1;
+};
+
+constexpr std::string_view kRules = R"(calendar:
+  timezone: Asia/Ho_Chi_Minh
+  working_hours:
+    mon-sun: ["00:00-24:00"]
+  day_length: 8h
+defaults:
+  at_risk_remaining: 1h
+  apology_extension: 1d
+  on_supplement: pause
+departments:
+  - code: SXD
+    name: "Department of Construction"
+    head: {name: "Nguyen Van A", title: "Director", email: "head.sxd@example.gov.vn"}
+  - code: UBND
+    name: "Provincial People's Committee"
+    head: {name: "Tran Thi B", title: "Chairwoman", email: "head.ubnd@example.gov.vn"}
+procedures:
+  - code: "1.004227"
+    name: "Construction permit"
+    department: SXD
+    sla: 2d
+    steps: {SXD: 1d, UBND: 4h}
+  - code: "2.001500"
+    name: "Land allocation decision"
+    department: UBND
+    sla: 6h
+)";
+
+class DaemonKafkaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(g_broker->bootstrap().empty()) << "no broker";
+    static int counter = 0;
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    prefix_ = "it" + std::to_string(getpid()) + "." + std::to_string(++counter) + "." + name;
+    dir_ = g_broker->dir() + "/" + prefix_;
+    fs::create_directories(dir_);
+    settings_.brokers = g_broker->bootstrap();
+    settings_.client_id = "integration-test";
+  }
+
+  // Topics of this test; `input_partitions` 1 keeps the input in file order (as replay reads it).
+  void CreateTopics(int input_partitions) {
+    std::string out;
+    std::string cmd = KafkaScript() + " create-topics " + g_broker->broker_dir() + " " +
+                      Topic("events") + ":" + std::to_string(input_partitions) + " " +
+                      Topic("alerts") + ":3 " + Topic("letters") + ":3 " + Topic("dlq") +
+                      ":1 2>&1";
+    ASSERT_EQ(Shell(cmd, &out), 0) << out;
+    http_port_ = FreePort();
+    std::ofstream config(ConfigPath());
+    config << kRules << "kafka:\n"
+           << "  brokers: \"" << g_broker->bootstrap() << "\"\n"
+           << "  group_id: " << prefix_ << "\n"
+           << "  topics: {events: " << Topic("events") << ", alerts: " << Topic("alerts")
+           << ", letters: " << Topic("letters") << ", dead_letters: " << Topic("dlq") << "}\n"
+           << "  properties: {\"topic.metadata.refresh.interval.ms\": \"2000\"}\n"
+           << "state_dir: " << dir_ << "/state\n"
+           << "snapshot_interval: 60s\n"
+           << "http:\n  listen: \"127.0.0.1:" << http_port_ << "\"\n"
+           << "log:\n  level: info\n";
+  }
+
+  std::string Topic(const std::string& what) const { return prefix_ + "." + what; }
+  std::string ConfigPath() const { return dir_ + "/ontime.yaml"; }
+
+  std::unique_ptr<DaemonProcess> StartDaemon() {
+    auto daemon = std::make_unique<DaemonProcess>(ConfigPath(), dir_ + "/daemon.log");
+    return daemon;
+  }
+
+  // Generated traffic, every event at least an hour in the past.
+  std::vector<std::string> Generate(int days_ago, int days, int per_day, double invalid) {
+    std::string file = dir_ + "/generated.jsonl";
+    auto start = std::chrono::floor<std::chrono::days>(WallNow() - std::chrono::days(days_ago));
+    std::ostringstream out;
+    std::ostringstream err;
+    int rc = daemon::RunCommandLine(
+        {"ontimed", "generate", "--config", ConfigPath(), "--start",
+         FormatDate(std::chrono::sys_days(start)), "--days", std::to_string(days), "--per-day",
+         std::to_string(per_day), "--invalid-fraction", std::to_string(invalid), "--out", file},
+        out, err);
+    EXPECT_EQ(rc, 0) << err.str();
+    Instant limit = WallNow() - 1h;
+    std::vector<std::string> lines;
+    std::istringstream in(ReadFile(file));
+    for (std::string line; std::getline(in, line);) {
+      auto at = ParseRfc3339(Field(line, "occurred_at"));
+      if (at && *at > limit) continue;
+      lines.push_back(line);
+    }
+    return lines;
+  }
+
+  void Produce(const std::vector<std::string>& lines) {
+    auto producer = streams::KafkaProducer::Create(settings_, [](const streams::Delivery&) {});
+    ASSERT_TRUE(producer.ok()) << producer.error().message;
+    for (const std::string& line : lines) {
+      std::string key = Field(line, "dossier_id");
+      ASSERT_TRUE((*producer)->Produce(Topic("events"), key.empty() ? "?" : key, line, 1).ok());
+    }
+    ASSERT_TRUE((*producer)->Flush(30s));
+  }
+
+  std::vector<std::string> Ids(const std::string& topic, std::string_view field,
+                               std::vector<streams::KafkaMessage>* copies = nullptr,
+                               std::vector<std::string>* values = nullptr) {
+    std::vector<std::string> ids;
+    Status s = streams::ScanTopic(settings_, topic, {}, 30s, [&](const streams::KafkaMessage& m) {
+      ids.push_back(Field(m.value, field));
+      if (copies) copies->push_back(m);
+      if (values) values->emplace_back(m.value);
+    });
+    EXPECT_TRUE(s.ok()) << s.error().message;
+    return ids;
+  }
+
+  // Alert and letter ids that `ontimed replay` emits for `lines` up to `now`.
+  std::set<std::string> Replay(const std::vector<std::string>& lines, Instant now,
+                               size_t* invalid = nullptr) {
+    std::string events = dir_ + "/replay.jsonl";
+    std::string emit = dir_ + "/emit.jsonl";
+    {
+      std::ofstream out(events);
+      for (const auto& line : lines) out << line << "\n";
+    }
+    std::ostringstream out;
+    std::ostringstream err;
+    int rc = daemon::RunCommandLine({"ontimed", "replay", "--config", ConfigPath(), "--events",
+                                     events, "--now", Rfc3339(now), "--emit", emit},
+                                    out, err);
+    EXPECT_EQ(rc, 0) << err.str();
+    std::set<std::string> ids;
+    std::istringstream in(ReadFile(emit));
+    for (std::string line; std::getline(in, line);) {
+      std::string id = Field(line, "alert_id");
+      ids.insert(id.empty() ? Field(line, "letter_id") : id);
+    }
+    if (invalid) {
+      std::string text = out.str();
+      size_t at = text.find("invalid ");
+      *invalid = at == std::string::npos ? 0 : std::stoul(text.substr(at + 8));
+    }
+    return ids;
+  }
+
+  std::vector<std::string> AllOutputIds() {
+    std::vector<std::string> ids = Ids(Topic("alerts"), "alert_id");
+    for (auto& id : Ids(Topic("letters"), "letter_id")) ids.push_back(std::move(id));
+    return ids;
+  }
+
+  bool OutputsCover(const std::set<std::string>& expected) {
+    std::vector<std::string> got = AllOutputIds();
+    std::set<std::string> have(got.begin(), got.end());
+    return std::includes(have.begin(), have.end(), expected.begin(), expected.end());
+  }
+
+  static std::string Missing(const std::set<std::string>& expected,
+                             const std::vector<std::string>& got) {
+    std::set<std::string> have(got.begin(), got.end());
+    std::string missing;
+    for (const auto& id : expected) {
+      if (!have.contains(id)) missing += id + " ";
+    }
+    return missing;
+  }
+
+  static void ExpectNoDuplicates(const std::vector<std::string>& ids) {
+    std::map<std::string, int> seen;
+    for (const auto& id : ids) ++seen[id];
+    for (const auto& [id, n] : seen) EXPECT_EQ(n, 1) << "duplicate id " << id;
+  }
+
+  static void ExpectSubset(const std::vector<std::string>& got,
+                           const std::set<std::string>& allowed) {
+    for (const auto& id : got) EXPECT_TRUE(allowed.contains(id)) << "unexpected id " << id;
+  }
+
+  bool WaitReady(DaemonProcess& daemon) {
+    return WaitFor([&] { return daemon.Logged("partitions assigned") || !daemon.Alive(); }, 60s) &&
+           daemon.Alive();
+  }
+
+  std::string prefix_;
+  std::string dir_;
+  int http_port_ = 0;
+  streams::KafkaSettings settings_;
+};
+
+// Events in (a backlog, in file order) -> the alerts and letters replay computes; malformed events
+// -> the dead-letter topic with their headers; the daemon keeps running and handles new events.
+TEST_F(DaemonKafkaTest, EventsInAlertsLettersAndDeadLettersOut) {
+  CreateTopics(1);
+  std::vector<std::string> lines = Generate(12, 6, 25, 0.03);
+  ASSERT_GT(lines.size(), 300u);
+  Produce(lines);
+  Instant t0 = WallNow();
+  size_t invalid = 0;
+  std::set<std::string> expected = Replay(lines, t0, &invalid);
+  ASSERT_GT(expected.size(), 5u);
+  ASSERT_GT(invalid, 0u);
+
+  auto daemon = StartDaemon();
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(expected); }, 90s))
+      << "missing: " << Missing(expected, AllOutputIds()) << "\n" << daemon->Log();
+  std::vector<streams::KafkaMessage> dead;
+  std::vector<std::string> dead_values;
+  ASSERT_TRUE(WaitFor([&] {
+    dead.clear();
+    dead_values.clear();
+    Ids(Topic("dlq"), "event_id", &dead, &dead_values);
+    return dead.size() >= invalid;
+  }, 30s)) << daemon->Log();
+  EXPECT_EQ(dead.size(), invalid);
+  std::vector<std::string> got = AllOutputIds();
+  ExpectNoDuplicates(got);
+  ExpectSubset(got, Replay(lines, WallNow()));
+
+  // Every dead letter has the original bytes (one of the produced lines) and the headers.
+  std::set<std::string> produced(lines.begin(), lines.end());
+  for (const std::string& value : dead_values) EXPECT_TRUE(produced.contains(value)) << value;
+
+  // Still running: a new, already overdue dossier gets its alert and letter.
+  Instant now = WallNow();
+  std::string accepted = R"({"event_id":"live-1","type":"accepted","dossier_id":"LIVE-1",)"
+                         R"("occurred_at":")" + Rfc3339(now - 10h) + R"(","procedure":"2.001500"})";
+  Produce({accepted});
+  ASSERT_TRUE(WaitFor([&] {
+    return OutputsCover({"LIVE-1:overdue:1", "LIVE-1:apology:1"});
+  }, 30s)) << daemon->Log();
+  EXPECT_TRUE(daemon->Alive());
+
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(60s), 0) << daemon->Log();
+  EXPECT_TRUE(daemon->Logged("snapshot written")) << daemon->Log();
+}
+
+TEST_F(DaemonKafkaTest, DeadLetterHeaders) {
+  CreateTopics(3);
+  auto daemon = StartDaemon();
+  ASSERT_TRUE(WaitReady(*daemon)) << daemon->Log();
+  Produce({"{not json", R"({"event_id":"u1","type":"accepted","dossier_id":"U1",)"
+                        R"("occurred_at":"2026-01-05T09:00:00+07:00","procedure":"9.999"})"});
+  std::vector<streams::KafkaMessage> dead;
+  std::vector<std::vector<streams::KafkaHeader>> headers;
+  std::vector<std::string> values;
+  ASSERT_TRUE(WaitFor([&] {
+    headers.clear();
+    values.clear();
+    Status s = streams::ScanTopic(settings_, Topic("dlq"), {}, 30s,
+                                  [&](const streams::KafkaMessage& m) {
+                                    headers.push_back(*m.headers);
+                                    values.emplace_back(m.value);
+                                  });
+    return s.ok() && values.size() >= 2;
+  }, 30s)) << daemon->Log();
+  ASSERT_EQ(values.size(), 2u);
+  std::map<std::string, std::string> reasons;
+  for (size_t i = 0; i < values.size(); ++i) {
+    std::map<std::string, std::string> h;
+    for (const auto& header : headers[i]) h[header.name] = header.value;
+    EXPECT_EQ(h["source.topic"], Topic("events"));
+    EXPECT_FALSE(h["source.partition"].empty());
+    EXPECT_FALSE(h["source.offset"].empty());
+    EXPECT_FALSE(h["error.message"].empty());
+    reasons[values[i]] = h["error.reason"];
+  }
+  EXPECT_EQ(reasons["{not json"], "invalid_json");
+  EXPECT_EQ(reasons.size(), 2u);
+  for (const auto& [value, reason] : reasons) {
+    if (value != "{not json") {
+      EXPECT_EQ(reason, "unknown_procedure");
+    }
+  }
+  EXPECT_TRUE(daemon->Alive());
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(60s), 0) << daemon->Log();
+}
+
+// Three groups of dossiers, each produced while the daemon is down: a SIGTERM (final snapshot)
+// after the first, a SIGKILL (no snapshot: the second group is re-derived from the first's
+// snapshot and its outputs must be suppressed) after the second. Nothing lost, no duplicate ids.
+TEST_F(DaemonKafkaTest, RestartAfterSigtermAndSigkillLosesNothingAndDuplicatesNothing) {
+  CreateTopics(1);
+  std::vector<std::string> lines = Generate(12, 6, 25, 0.0);
+  std::map<std::string, int> group;  // dossier -> 0, 1, 2
+  std::vector<std::vector<std::string>> chunks(3);
+  for (const auto& line : lines) {
+    std::string dossier = Field(line, "dossier_id");
+    auto [it, fresh] = group.emplace(dossier, static_cast<int>(group.size() % 3));
+    chunks[it->second].push_back(line);
+  }
+  std::vector<std::string> so_far;
+  std::set<std::string> allowed;
+  auto expect_through = [&](int k) {
+    so_far.insert(so_far.end(), chunks[k].begin(), chunks[k].end());
+    return Replay(so_far, WallNow());
+  };
+
+  Produce(chunks[0]);
+  std::set<std::string> expected = expect_through(0);
+  auto first = StartDaemon();
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(expected); }, 90s)) << first->Log();
+  first->Signal(SIGTERM);
+  ASSERT_EQ(first->Wait(60s), 0) << first->Log();
+  first.reset();
+
+  Produce(chunks[1]);
+  expected = expect_through(1);
+  auto second = StartDaemon();
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(expected); }, 90s)) << second->Log();
+  second->Signal(SIGKILL);
+  second->Wait(10s);
+  second.reset();
+
+  Produce(chunks[2]);
+  expected = expect_through(2);
+  auto third = StartDaemon();
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(expected); }, 90s))
+      << "missing: " << Missing(expected, AllOutputIds()) << "\n" << third->Log();
+  std::string log = third->Log();
+  EXPECT_NE(log.rfind("mode=snapshot"), std::string::npos) << log;
+  third->Signal(SIGTERM);
+  EXPECT_EQ(third->Wait(60s), 0) << third->Log();
+
+  std::vector<std::string> got = AllOutputIds();
+  ExpectNoDuplicates(got);
+  ExpectSubset(got, Replay(so_far, WallNow()));
+}
+
+// An accepted dossier due a few seconds from now: its overdue alert arrives within ~1 s of the
+// due instant with no further event.
+TEST_F(DaemonKafkaTest, TimerFiresOnTheWallClockWithoutEvents) {
+  CreateTopics(3);
+  auto daemon = StartDaemon();
+  ASSERT_TRUE(WaitReady(*daemon)) << daemon->Log();
+  Instant now = WallNow();
+  Instant due = std::chrono::ceil<std::chrono::seconds>(now + 3s);
+  Produce({R"({"event_id":"t1","type":"accepted","dossier_id":"T1","occurred_at":")" +
+           Rfc3339(now) + R"(","procedure":"1.004227","due_at":")" + Rfc3339(due) + R"("})"});
+  std::optional<int64_t> produced_at;
+  ASSERT_TRUE(WaitFor([&] {
+    Status s = streams::ScanTopic(settings_, Topic("alerts"), {}, 30s,
+                                  [&](const streams::KafkaMessage& m) {
+                                    if (Field(m.value, "alert_id") == "T1:overdue:1") {
+                                      produced_at = m.timestamp_ms;
+                                    }
+                                  });
+    return s.ok() && produced_at;
+  }, 30s)) << daemon->Log();
+  int64_t due_ms = due.time_since_epoch().count();
+  EXPECT_GE(*produced_at, due_ms);
+  EXPECT_LE(*produced_at - due_ms, 1000) << "overdue alert " << (*produced_at - due_ms)
+                                         << " ms after due";
+  EXPECT_TRUE(OutputsCover({"T1:apology:1"}) ||
+              WaitFor([&] { return OutputsCover({"T1:apology:1"}); }, 10s));
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(60s), 0) << daemon->Log();
+}
+
+// The broker stops and comes back: the daemon keeps its state, delivers what fell due meanwhile
+// and consumes again.
+TEST_F(DaemonKafkaTest, SurvivesBrokerRestart) {
+  CreateTopics(3);
+  auto daemon = StartDaemon();
+  ASSERT_TRUE(WaitReady(*daemon)) << daemon->Log();
+  Instant now = WallNow();
+  Produce({R"({"event_id":"b1","type":"accepted","dossier_id":"B1","occurred_at":")" +
+           Rfc3339(now) + R"(","procedure":"1.004227","due_at":")" + Rfc3339(now + 4s) +
+           R"("})"});
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover({"B1:at_risk:1"}); }, 30s)) << daemon->Log();
+
+  ASSERT_EQ(Shell(KafkaScript() + " stop " + g_broker->broker_dir()), 0);
+  // B1 falls due while the broker is away.
+  ASSERT_TRUE(WaitFor([&] { return WallNow() > now + 5s; }, 10s));
+  EXPECT_TRUE(daemon->Alive());
+  std::string out;
+  ASSERT_EQ(Shell(KafkaScript() + " start " + g_broker->broker_dir(), &out), 0) << out;
+  ASSERT_EQ(Trim(out), g_broker->bootstrap());
+
+  Instant later = WallNow();
+  Produce({R"({"event_id":"b2","type":"accepted","dossier_id":"B2","occurred_at":")" +
+           Rfc3339(later - 10h) + R"(","procedure":"2.001500"})"});
+  ASSERT_TRUE(WaitFor([&] {
+    return OutputsCover({"B1:overdue:1", "B1:apology:1", "B2:overdue:1", "B2:apology:1"});
+  }, 90s)) << "missing: "
+           << Missing({"B1:overdue:1", "B1:apology:1", "B2:overdue:1", "B2:apology:1"},
+                      AllOutputIds())
+           << "\n" << daemon->Log();
+  EXPECT_TRUE(daemon->Alive());
+  ExpectNoDuplicates(AllOutputIds());
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(60s), 0) << daemon->Log();
+}
+
+}  // namespace
+}  // namespace ontime::integration
