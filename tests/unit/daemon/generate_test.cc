@@ -228,6 +228,30 @@ TEST(GenerateTest, BreaksTheRequestedFractionOfLines) {
   EXPECT_LT(share, 0.07);
 }
 
+TEST(GenerateTest, NoArrivalsOnHolidaysAndTheOffsetInForceAtStart) {
+  rules::RulesConfig r = TestRules();
+  // As the time-zone database has it: +08:00 until 1975, +07:00 since.
+  r.calendar.utc_offsets = {{Instant{} - std::chrono::hours(24 * 365 * 30), std::chrono::hours(8)},
+                            {*ParseRfc3339("1975-06-13T00:00:00+08:00"), std::chrono::hours(7)}};
+  r.calendar.builtin_holidays = rules::BuiltinHolidays::kVietnam;
+  GenerateOptions o = Options(7, 200, 2, 0.0);
+  // Mon 27/4/2026 is off for the Hung Kings day (Sun 26/4), Thu 30/4 and Fri 1/5 are holidays.
+  o.start = *ParseRfc3339("2026-04-27T00:00:00+07:00");
+  std::ostringstream out;
+  GenerateEvents(r, o, out);
+  int accepted = 0;
+  for (const std::string& line : Lines(out.str())) {
+    bool is_cloud = line.starts_with(R"({"specversion")");
+    std::string at = Field(line, is_cloud ? "time" : "occurred_at");
+    ASSERT_TRUE(at.ends_with("+07:00")) << line;
+    if (line.find("accepted\"") == std::string::npos) continue;
+    ++accepted;
+    EXPECT_TRUE(at.starts_with("2026-04-28") || at.starts_with("2026-04-29")) << line;
+  }
+  EXPECT_GT(accepted, 2 * 200 * 0.9);
+  EXPECT_LT(accepted, 2 * 200 * 1.1);
+}
+
 TEST(GenerateTest, NothingForAnEmptyConfiguration) {
   std::ostringstream out;
   EXPECT_EQ(GenerateEvents(rules::RulesConfig{}, Options(3, 10, 1, 0.0), out), 0u);
