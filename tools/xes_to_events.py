@@ -93,9 +93,8 @@ def convert(attrs, events, close_at_last_event):
     start_text = attrs.get("startdate")
     start = parse_time(start_text)
     if start is None or (first is not None and start > first):
-        start, start_text = first, (min(events, key=lambda e: parse_time(e.get("time:timestamp")) or
-                                        datetime.max.replace(tzinfo=first.tzinfo))
-                                    .get("time:timestamp") if first else None)
+        start = first
+        start_text = first.isoformat(timespec="milliseconds") if first else None
     facts = {"events": len(events), "start": start, "last": last,
              "deadline": parse_time(attrs.get("deadline")),
              "end": parse_time(attrs.get("enddate")),
@@ -127,13 +126,16 @@ def convert(attrs, events, close_at_last_event):
 def print_stats(facts, lines, out=sys.stderr):
     n = len(facts)
     events = sum(f["events"] for f in facts)
-    with_deadline = [f for f in facts if f["deadline"] and f["start"] and f["deadline"] > f["start"]]
+    with_deadline = [f for f in facts
+                     if f["deadline"] and f["start"] and f["deadline"] > f["start"]]
     with_end = [f for f in facts if f["end"] and f["start"] and f["end"] >= f["start"]]
     both = [f for f in with_deadline if f["end"] and f["end"] >= f["start"]]
     late = [f for f in both if f["end"] > f["deadline"]]
-    budget_days = sorted((f["deadline"] - f["start"]).total_seconds() / 86400 for f in with_deadline)
+    budget_days = sorted((f["deadline"] - f["start"]).total_seconds() / 86400
+                         for f in with_deadline)
     span_days = sorted((f["end"] - f["start"]).total_seconds() / 86400 for f in with_end)
-    end_vs_last = sorted((f["end"] - f["last"]).total_seconds() / 86400 for f in with_end if f["last"])
+    end_vs_last = sorted((f["end"] - f["last"]).total_seconds() / 86400
+                         for f in with_end if f["last"])
 
     def q(values, p):
         return values[min(len(values) - 1, int(p * len(values)))] if values else float("nan")

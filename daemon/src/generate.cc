@@ -347,7 +347,8 @@ class Writer {
     buf_.append(prefix.data(), prefix.size());
     uint32_t seq = d.seq;
     if (seq < 10000) {
-      char digits[4] = {static_cast<char>('0' + seq / 1000), static_cast<char>('0' + seq / 100 % 10),
+      char digits[4] = {static_cast<char>('0' + seq / 1000),
+                        static_cast<char>('0' + seq / 100 % 10),
                         static_cast<char>('0' + seq / 10 % 10), static_cast<char>('0' + seq % 10)};
       buf_.append(digits, 4);
     } else {
@@ -537,7 +538,9 @@ class Generator {
     start_ms_ = options.start.time_since_epoch().count();
     first_day_ = FloorDiv(start_ms_ + offset_ms_, kDay);
     int64_t max_budget = 0;
-    for (const auto& p : rules.procedures) max_budget = std::max<int64_t>(max_budget, p.sla.count());
+    for (const auto& p : rules.procedures) {
+      max_budget = std::max<int64_t>(max_budget, p.sla.count());
+    }
     // Enough working days past the last arrival for the slowest dossier (1.6 budgets, pauses).
     int64_t day_length = std::max<int64_t>(rules.calendar.day_length.count(), kHour);
     int64_t tail_days = 2 * (max_budget / day_length) + 60;
@@ -581,8 +584,9 @@ class Generator {
   }
 
   void FlushBefore(int64_t day, Writer& writer) {
-    size_t limit = day == INT64_MAX ? buckets_.size()
-                                    : std::min(buckets_.size(), BucketOf((day * kDay) - offset_ms_));
+    size_t limit = day == INT64_MAX
+                       ? buckets_.size()
+                       : std::min(buckets_.size(), BucketOf(day * kDay - offset_ms_));
     for (; flushed_ < limit; ++flushed_) {
       auto& bucket = buckets_[flushed_];
       std::sort(bucket.begin(), bucket.end(), [](const Ev& a, const Ev& b) {
@@ -678,7 +682,9 @@ class Generator {
       if (n < 16) items[n++] = Item{t, k, param};
     };
 
-    if (d.channel == 0) add(Jitter(accepted - rng_.Between(5 * kMinute, 18 * kHour)), Kind::kSubmitted);
+    if (d.channel == 0) {
+      add(Jitter(accepted - rng_.Between(5 * kMinute, 18 * kHour)), Kind::kSubmitted);
+    }
     add(accepted, Kind::kAccepted);
 
     const int64_t budget = std::max<int64_t>(proc.sla.count(), kHour);
