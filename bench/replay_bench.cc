@@ -1,0 +1,255 @@
+// Replay throughput: the full `ontimed replay` path (LineSource lines -> EventPipeline ->
+// Engine, alerts and letters formatted to JSON as --emit would, final AdvanceTo) against a
+// parse-only baseline (simdjson DOM parse of the same lines), on one core.
+//
+//   replay_bench [--events N] [--file PATH] [--config YAML] [--per-day N] [--repeat R]
+//
+// Without --file, a synthetic stream of at least N events (default 10,000,000) is generated with
+// daemon::GenerateEvents (applicants on, 0.2% invalid lines) and cached under
+// <build>/bench-data/. Reports events/s (wall and process CPU), best and median of R runs.
+
+#include <simdjson.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench_util.h"
+#include "ontime/daemon/config.h"
+#include "ontime/daemon/generate.h"
+#include "ontime/rules/engine.h"
+#include "ontime/streams/event_pipeline.h"
+#include "ontime/streams/json_output.h"
+#include "ontime/streams/line_source.h"
+
+namespace ontime::bench {
+namespace {
+
+// Formats every alert and letter into one reused string, as `replay --emit` does, and drops it.
+class FormattingListener final : public rules::EngineListener {
+ public:
+  explicit FormattingListener(const rules::BusinessCalendar& calendar) : calendar_(calendar) {}
+  void OnAlert(const rules::Alert& alert) override {
+    ++alerts_;
+    line_.clear();
+    streams::AppendAlertJson(line_, alert, calendar_);
+    line_.push_back('\n');
+    bytes_ += line_.size();
+  }
+  void OnApologyLetter(const rules::ApologyLetter& letter) override {
+    ++letters_;
+    line_.clear();
+    streams::AppendLetterJson(line_, letter, calendar_);
+    line_.push_back('\n');
+    bytes_ += line_.size();
+  }
+  size_t alerts() const { return alerts_; }
+  size_t letters() const { return letters_; }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  const rules::BusinessCalendar& calendar_;
+  std::string line_;
+  size_t alerts_ = 0;
+  size_t letters_ = 0;
+  size_t bytes_ = 0;
+};
+
+class NullBuffer final : public std::streambuf {
+ protected:
+  int_type overflow(int_type c) override { return c; }
+  std::streamsize xsputn(const char*, std::streamsize n) override { return n; }
+};
+
+// Generates at least `events` lines into `path`: a two-week pilot gives lines per day, then the
+// number of days is chosen (and raised again in the rare case the stream comes out short).
+bool Generate(const rules::RulesConfig& rules, int64_t events, int per_day,
+              const std::string& path) {
+  daemon::GenerateOptions options;
+  options.start = *ParseRfc3339("2026-03-02T00:00:00+07:00");
+  options.dossiers_per_day = per_day;
+  options.with_applicant = true;
+  options.invalid_fraction = 0.002;
+  options.days = 14;
+  NullBuffer null_buffer;
+  std::ostream null_out(&null_buffer);
+  double per_day_lines = static_cast<double>(daemon::GenerateEvents(rules, options, null_out)) / 14;
+  options.days = static_cast<int>(std::ceil(static_cast<double>(events) / per_day_lines * 1.02));
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    std::ofstream out(path + ".tmp", std::ios::binary | std::ios::trunc);
+    Stopwatch sw;
+    size_t written = daemon::GenerateEvents(rules, options, out);
+    out.close();
+    std::printf("generated %zu events (%d days x ~%d dossiers/day) in %.1f s -> %s\n", written,
+                options.days, per_day, sw.wall(), path.c_str());
+    if (!out) return false;
+    if (static_cast<int64_t>(written) >= events) {
+      std::filesystem::rename(path + ".tmp", path);
+      return true;
+    }
+    options.days = static_cast<int>(options.days * 1.1) + 1;
+  }
+  return false;
+}
+
+struct Run {
+  double wall = 0;
+  double cpu = 0;
+};
+
+int Main(int argc, char** argv) {
+  Flags flags(argc, argv);
+  if (flags.Has("--help")) {
+    std::printf("replay_bench [--events N] [--file PATH] [--config YAML] [--per-day N] "
+                "[--repeat R]\n");
+    return 0;
+  }
+  const int64_t events = flags.GetInt("--events", 10'000'000);
+  const int per_day = static_cast<int>(flags.GetInt("--per-day", 20'000));
+  const int repeat = static_cast<int>(std::max<int64_t>(1, flags.GetInt("--repeat", 3)));
+  const std::string config_path =
+      flags.Get("--config", std::string(ONTIME_SOURCE_DIR) + "/deploy/examples/province.yaml");
+  daemon::ConfigResult config = daemon::LoadConfigFile(config_path);
+  if (!config.ok()) {
+    for (const auto& e : config.errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
+    return 1;
+  }
+  std::string path = flags.Get("--file", "");
+  if (path.empty()) {
+    std::filesystem::create_directories(ONTIME_BENCH_DATA_DIR);
+    path = std::string(ONTIME_BENCH_DATA_DIR) + "/events-" + std::to_string(events) + "-" +
+           std::to_string(per_day) + ".jsonl";
+    if (!std::filesystem::exists(path)) {
+      if (!Generate(config.config->rules, events, per_day, path)) {
+        std::fprintf(stderr, "replay_bench: cannot generate %s\n", path.c_str());
+        return 1;
+      }
+    } else {
+      std::printf("reusing %s\n", path.c_str());
+    }
+  }
+
+  // One buffer, split once: both passes see exactly the same padded lines.
+  Stopwatch load;
+  auto source = streams::LineSource::Open(path);
+  if (!source.ok()) {
+    std::fprintf(stderr, "replay_bench: %s\n", source.error().message.c_str());
+    return 1;
+  }
+  const double read_seconds = load.wall();
+  Stopwatch split;
+  std::vector<std::string_view> lines;
+  lines.reserve(static_cast<size_t>(events) + events / 8);
+  std::string_view line;
+  size_t line_number = 0;
+  while ((*source)->Next(line, line_number)) lines.push_back(line);
+  const double split_seconds = split.wall();
+  const double n = static_cast<double>(lines.size());
+  const double mb = static_cast<double>((*source)->bytes()) / 1e6;
+  std::printf("%zu lines, %.0f MB (%.0f bytes/line); read %.2f s, split %.3f s (%.1f M lines/s)\n",
+              lines.size(), mb, mb * 1e6 / n, read_seconds, split_seconds, n / split_seconds / 1e6);
+
+  // (a) Parse-only: the floor for any JSON-in pipeline using this parser.
+  std::vector<Run> parse_runs;
+  size_t parse_errors = 0;
+  for (int r = 0; r < repeat; ++r) {
+    simdjson::dom::parser parser;
+    size_t errors = 0;
+    uint64_t fields = 0;
+    Stopwatch sw;
+    for (std::string_view l : lines) {
+      simdjson::dom::object object;
+      if (parser.parse(l.data(), l.size(), false).get(object) != simdjson::SUCCESS) {
+        ++errors;
+        continue;
+      }
+      fields += object.size();
+    }
+    parse_runs.push_back({sw.wall(), sw.cpu()});
+    parse_errors = errors;
+    if (fields == 0) std::printf("(no fields)\n");
+  }
+
+  // (b) The full replay path.
+  auto compiled = rules::CompiledRules::Compile(config.config->rules);
+  if (!compiled.ok()) {
+    std::fprintf(stderr, "replay_bench: %s\n", compiled.error().message.c_str());
+    return 1;
+  }
+  std::vector<Run> full_runs;
+  size_t invalid = 0;
+  size_t alerts = 0;
+  size_t letters = 0;
+  size_t emitted_bytes = 0;
+  size_t dossiers = 0;
+  double final_advance = 0;
+  const int64_t rss_before = StatusBytes("VmRSS");
+  for (int r = 0; r < repeat; ++r) {
+    FormattingListener listener(compiled.value()->calendar());
+    auto engine = std::make_unique<rules::Engine>(compiled.value(), &listener);
+    streams::EventPipeline pipeline(*engine);
+    size_t bad = 0;
+    std::optional<Instant> last;
+    Stopwatch sw;
+    for (std::string_view l : lines) {
+      streams::ProcessedEvent result = pipeline.Process(l, /*padded=*/true);
+      if (result.invalid) {
+        ++bad;
+        continue;
+      }
+      last = result.occurred_at;
+    }
+    Stopwatch end;
+    if (last) engine->AdvanceTo(*last);
+    final_advance = end.wall();
+    full_runs.push_back({sw.wall(), sw.cpu()});
+    invalid = bad;
+    alerts = listener.alerts();
+    letters = listener.letters();
+    emitted_bytes = listener.bytes();
+    dossiers = engine->dossiers_tracked();
+  }
+  const int64_t hwm = StatusBytes("VmHWM");
+
+  auto rates = [&](const std::vector<Run>& runs, bool cpu) {
+    std::vector<double> v;
+    for (const Run& run : runs) v.push_back(n / (cpu ? run.cpu : run.wall));
+    return Summarize(v, true);
+  };
+  Summary parse_wall = rates(parse_runs, false), parse_cpu = rates(parse_runs, true);
+  Summary full_wall = rates(full_runs, false), full_cpu = rates(full_runs, true);
+  std::printf("parse-only: %zu errors (the deliberately broken lines)\n", parse_errors);
+  std::printf("full replay: %zu invalid, %zu dossiers tracked, %zu alerts, %zu letters, "
+              "%.0f MB of JSON formatted; final AdvanceTo %.3f s\n",
+              invalid, dossiers, alerts, letters, static_cast<double>(emitted_bytes) / 1e6,
+              final_advance);
+  std::printf("peak RSS %.0f MiB (input buffer %.0f MiB, before replay %.0f MiB)\n", Mib(hwm),
+              mb * 1e6 / (1024.0 * 1024.0), Mib(rss_before));
+  const std::string header = "events/s (" + std::to_string(repeat) + " runs)";
+  std::printf("%-28s %14s %14s %14s %14s\n", header.c_str(), "best wall", "median wall",
+              "best cpu", "median cpu");
+  std::printf("%-28s %14.0f %14.0f %14.0f %14.0f\n", "parse-only (simdjson dom)", parse_wall.best,
+              parse_wall.median, parse_cpu.best, parse_cpu.median);
+  std::printf("%-28s %14.0f %14.0f %14.0f %14.0f\n", "full replay", full_wall.best,
+              full_wall.median, full_cpu.best, full_cpu.median);
+  std::printf("ratio full/parse-only (median cpu) %.3f; per event: parse %.0f ns, full %.0f ns, "
+              "so decode+engine+emit %.0f ns\n",
+              full_cpu.median / parse_cpu.median, 1e9 / parse_cpu.median, 1e9 / full_cpu.median,
+              1e9 / full_cpu.median - 1e9 / parse_cpu.median);
+  std::printf("goal >= 1,000,000 events/s: %s (median cpu %.2f M/s)\n",
+              full_cpu.median >= 1e6 ? "met" : "not met", full_cpu.median / 1e6);
+  std::printf("RESULT replay_parse_only_events_per_s %.0f\n", parse_cpu.median);
+  std::printf("RESULT replay_full_events_per_s %.0f\n", full_cpu.median);
+  std::printf("RESULT replay_ratio_full_over_parse %.3f\n", full_cpu.median / parse_cpu.median);
+  return 0;
+}
+
+}  // namespace
+}  // namespace ontime::bench
+
+int main(int argc, char** argv) { return ontime::bench::Main(argc, argv); }

@@ -1,0 +1,163 @@
+// Timer storm: N dossiers (default 100,000) whose first due falls in the same second (accepted at
+// the same instant, `due_at` spread over one second's milliseconds), then one AdvanceTo past that
+// second fires every overdue alert and apology letter. Reports the time to schedule them (the
+// Apply calls), the at-risk wave before, and the breach wave: wall time and cost per timer.
+// The listener formats each alert and letter to JSON, as the daemon would before producing it
+// (--no-format: count only).
+//
+//   timer_bench [--dossiers N] [--config YAML] [--repeat R] [--no-format]
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench_util.h"
+#include "ontime/daemon/config.h"
+#include "ontime/rules/engine.h"
+#include "ontime/streams/json_output.h"
+
+namespace ontime::bench {
+namespace {
+
+class CountingListener final : public rules::EngineListener {
+ public:
+  CountingListener(const rules::BusinessCalendar& calendar, bool format)
+      : calendar_(calendar), format_(format) {}
+  void OnAlert(const rules::Alert& alert) override {
+    ++alerts_[static_cast<int>(alert.kind)];
+    if (!format_) return;
+    line_.clear();
+    streams::AppendAlertJson(line_, alert, calendar_);
+    bytes_ += line_.size();
+  }
+  void OnApologyLetter(const rules::ApologyLetter& letter) override {
+    ++letters_;
+    if (!format_) return;
+    line_.clear();
+    streams::AppendLetterJson(line_, letter, calendar_);
+    bytes_ += line_.size();
+  }
+  size_t alerts(rules::AlertKind kind) const { return alerts_[static_cast<int>(kind)]; }
+  size_t letters() const { return letters_; }
+
+ private:
+  const rules::BusinessCalendar& calendar_;
+  bool format_;
+  std::string line_;
+  size_t alerts_[rules::kAlertKindCount] = {};
+  size_t letters_ = 0;
+  size_t bytes_ = 0;
+};
+
+struct Run {
+  double schedule = 0;
+  double at_risk = 0;
+  double breach = 0;
+  size_t at_risk_alerts = 0;
+  size_t overdue_alerts = 0;
+  size_t letters = 0;
+  size_t timers_after = 0;
+};
+
+Run RunOnce(const std::shared_ptr<const rules::CompiledRules>& compiled,
+            const std::string& procedure, int64_t count, bool format) {
+  CountingListener listener(compiled->calendar(), format);
+  rules::Engine engine(compiled, &listener);
+  // Monday 08:00; the receipt slip promises Friday of the next week, 16:00:00.xxx.
+  const Instant accepted = *ParseRfc3339("2026-03-02T08:00:00+07:00");
+  const Instant due = *ParseRfc3339("2026-03-13T16:00:00+07:00");
+  std::vector<std::string> ids(static_cast<size_t>(count));
+  std::vector<std::string> event_ids(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "H12.22-260302-%06lld", static_cast<long long>(i + 1));
+    ids[static_cast<size_t>(i)] = buf;
+    event_ids[static_cast<size_t>(i)] = std::string(buf) + "-2";
+  }
+  Run run;
+  Stopwatch schedule;
+  for (int64_t i = 0; i < count; ++i) {
+    rules::Event e;
+    e.event_id = event_ids[static_cast<size_t>(i)];
+    e.dossier_id = ids[static_cast<size_t>(i)];
+    e.type = rules::EventType::kAccepted;
+    e.type_name = "accepted";
+    e.occurred_at = accepted;
+    e.procedure = procedure;
+    e.due_at = due + Duration(i % 1000);
+    engine.Apply(e);
+  }
+  run.schedule = schedule.wall();
+  Stopwatch at_risk;
+  engine.AdvanceTo(due - Duration(1));  // every at-risk timer, none of the dues
+  run.at_risk = at_risk.wall();
+  run.at_risk_alerts = listener.alerts(rules::AlertKind::kAtRisk);
+  Stopwatch breach;
+  engine.AdvanceTo(due + std::chrono::seconds(1));
+  run.breach = breach.wall();
+  run.overdue_alerts = listener.alerts(rules::AlertKind::kOverdue);
+  run.letters = listener.letters();
+  run.timers_after = engine.timers_pending();
+  return run;
+}
+
+int Main(int argc, char** argv) {
+  Flags flags(argc, argv);
+  if (flags.Has("--help")) {
+    std::printf("timer_bench [--dossiers N] [--config YAML] [--repeat R] [--no-format]\n");
+    return 0;
+  }
+  const int64_t count = flags.GetInt("--dossiers", 100'000);
+  const int repeat = static_cast<int>(std::max<int64_t>(1, flags.GetInt("--repeat", 5)));
+  const bool format = !flags.Has("--no-format");
+  const std::string config_path =
+      flags.Get("--config", std::string(ONTIME_SOURCE_DIR) + "/deploy/examples/province.yaml");
+  daemon::ConfigResult config = daemon::LoadConfigFile(config_path);
+  if (!config.ok()) {
+    for (const auto& e : config.errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
+    return 1;
+  }
+  auto compiled = rules::CompiledRules::Compile(config.config->rules);
+  if (!compiled.ok()) {
+    std::fprintf(stderr, "timer_bench: %s\n", compiled.error().message.c_str());
+    return 1;
+  }
+  // The most frequent procedure; its budget is replaced by due_at anyway.
+  const std::string procedure = config.config->rules.procedures.front().code;
+  std::vector<double> schedule, at_risk, breach;
+  Run last;
+  for (int r = 0; r < repeat; ++r) {
+    last = RunOnce(compiled.value(), procedure, count, format);
+    schedule.push_back(last.schedule);
+    at_risk.push_back(last.at_risk);
+    breach.push_back(last.breach);
+  }
+  const double n = static_cast<double>(count);
+  Summary s = Summarize(schedule, false), a = Summarize(at_risk, false),
+          b = Summarize(breach, false);
+  std::printf("%lld dossiers due in one second (procedure %s, due_at), %d runs, JSON %s\n",
+              static_cast<long long>(count), procedure.c_str(), repeat,
+              format ? "formatted" : "not formatted");
+  std::printf("fired: %zu at-risk alerts, %zu overdue alerts, %zu letters; %zu timers pending "
+              "after (next cycles)\n",
+              last.at_risk_alerts, last.overdue_alerts, last.letters, last.timers_after);
+  std::printf("%-34s %10s %10s %12s\n", "phase (wall)", "best s", "median s", "median/item");
+  std::printf("%-34s %10.4f %10.4f %9.0f ns\n", "schedule (Apply accepted)", s.best, s.median,
+              s.median / n * 1e9);
+  std::printf("%-34s %10.4f %10.4f %9.0f ns\n", "AdvanceTo: at-risk wave", a.best, a.median,
+              a.median / n * 1e9);
+  std::printf("%-34s %10.4f %10.4f %9.0f ns\n", "AdvanceTo(due+1s): breach wave", b.best, b.median,
+              b.median / n * 1e9);
+  std::printf("goal: all breaches handled within 1 s: %s (median %.3f s for %lld dossiers)\n",
+              b.median <= 1.0 ? "met" : "not met", b.median, static_cast<long long>(count));
+  std::printf("RESULT timer_schedule_ns_per_dossier %.0f\n", s.median / n * 1e9);
+  std::printf("RESULT timer_breach_wave_seconds %.4f\n", b.median);
+  std::printf("RESULT timer_breach_ns_per_dossier %.0f\n", b.median / n * 1e9);
+  return 0;
+}
+
+}  // namespace
+}  // namespace ontime::bench
+
+int main(int argc, char** argv) { return ontime::bench::Main(argc, argv); }
