@@ -61,6 +61,7 @@ expected=(
   /usr/share/doc/ontime/runbook.md
 )
 for f in "$src"/deploy/prometheus/rules/*.yml; do expected+=("/usr/share/ontime/prometheus/rules/$(basename "$f")"); done
+for f in "$src"/deploy/prometheus/tests/*.yml; do expected+=("/usr/share/ontime/prometheus/tests/$(basename "$f")"); done
 for f in "$src"/dashboards/*.json; do expected+=("/usr/share/ontime/dashboards/$(basename "$f")"); done
 for f in "$src"/dashboards/provisioning/*.yml; do expected+=("/usr/share/ontime/dashboards/provisioning/$(basename "$f")"); done
 for f in "$src"/deploy/examples/*.yaml; do expected+=("/usr/share/ontime/examples/$(basename "$f")"); done
