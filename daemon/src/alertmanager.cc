@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <string>
@@ -42,7 +43,8 @@ Result<Endpoint> ParseUrl(std::string_view url) {
   std::string_view rest = url.substr(kScheme.size());
   const size_t slash = rest.find('/');
   const std::string_view authority = rest.substr(0, slash);
-  std::string_view prefix = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+  std::string_view prefix =
+      slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
   while (!prefix.empty() && prefix.back() == '/') prefix.remove_suffix(1);
   Endpoint e;
   e.host_header = std::string(authority);

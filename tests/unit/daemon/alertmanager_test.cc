@@ -213,7 +213,7 @@ TEST_F(AlertmanagerTest, FailuresAreCountedAndRetried) {
   pusher.Start();
   const auto start = std::chrono::steady_clock::now();
   pusher.OnAlert(MakeAlert("D1", rules::AlertKind::kOverdue, 1, "2026-03-02T17:00:00"));
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(50))
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(100))
       << "OnAlert must not block";
   ASSERT_TRUE(RunUntil([&] { return pusher.pushes_failed() == 1; }));
   ASSERT_TRUE(RunUntil([&] { return pusher.pushes_failed() == 2; }));  // retried on the tick
@@ -236,7 +236,8 @@ TEST_F(AlertmanagerTest, ErrorStatusIsAFailureAndTheNextTickDelivers) {
   ASSERT_TRUE(RunUntil([&] { return pusher.pushes_ok() == 1; }));
   EXPECT_EQ(server_.bodies.size(), 2u);
   EXPECT_EQ(server_.bodies[0], server_.bodies[1]);
-  EXPECT_TRUE(Contains(SerializeMetrics(registry), "\nontime_alertmanager_push_failures_total 1\n"));
+  EXPECT_TRUE(
+      Contains(SerializeMetrics(registry), "\nontime_alertmanager_push_failures_total 1\n"));
 }
 
 TEST(AlertmanagerUrlTest, OnlyPlainHttp) {
