@@ -323,6 +323,9 @@ Status ScanTopic(const KafkaSettings& settings, const std::string& topic,
   auto deadline = Clock::now() + timeout;
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   auto props = ConsumerProperties(settings);
+  // consumer_poll needs a group id even with assign(); no group is joined and nothing committed.
+  props.push_back({"group.id", (settings.group_id.empty() ? settings.client_id
+                                                           : settings.group_id) + ".scan"});
   props.push_back({"enable.auto.commit", "false"});
   if (Status s = ApplyProperties(conf, props); !s.ok()) {
     rd_kafka_conf_destroy(conf);
