@@ -232,7 +232,8 @@ class DaemonKafkaTest : public ::testing::Test {
            << "  group_id: " << prefix_ << "\n"
            << "  topics: {events: " << Topic("events") << ", alerts: " << Topic("alerts")
            << ", letters: " << Topic("letters") << ", dead_letters: " << Topic("dlq") << "}\n"
-           << "  properties: {\"topic.metadata.refresh.interval.ms\": \"2000\", \"session.timeout.ms\": \"6000\", \"heartbeat.interval.ms\": \"1000\"}\n"
+           << "  properties: {\"topic.metadata.refresh.interval.ms\": \"2000\",\n"
+           << "               \"session.timeout.ms\": \"6000\", \"heartbeat.interval.ms\": \"1000\"}\n"
            << "state_dir: " << dir_ << "/state\n"
            << "snapshot_interval: 60s\n"
            << "http:\n  listen: \"127.0.0.1:" << http_port_ << "\"\n"

@@ -1,0 +1,86 @@
+// Kafka client pieces that need no broker: configuration errors, dead-letter headers, and a
+// producer that keeps messages (never drops them) while no broker answers.
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "ontime/streams/dead_letters.h"
+#include "ontime/streams/kafka_consumer.h"
+#include "ontime/streams/kafka_producer.h"
+
+namespace ontime::streams {
+namespace {
+
+using namespace std::chrono_literals;
+
+KafkaSettings Unreachable() {
+  KafkaSettings s;
+  s.brokers = "127.0.0.1:1";  // nothing listens on port 1
+  s.group_id = "unit";
+  return s;
+}
+
+TEST(KafkaProducerTest, RejectsAnUnknownProperty) {
+  KafkaSettings s = Unreachable();
+  s.properties = {{"no.such.property", "1"}};
+  auto producer = KafkaProducer::Create(s, [](const Delivery&) {});
+  ASSERT_FALSE(producer.ok());
+  EXPECT_EQ(producer.error().code, "kafka_config");
+  EXPECT_NE(producer.error().message.find("no.such.property"), std::string::npos);
+}
+
+TEST(KafkaProducerTest, KeepsMessagesWhileTheBrokerIsAway) {
+  int delivered = 0;
+  auto producer = KafkaProducer::Create(Unreachable(), [&](const Delivery&) { ++delivered; });
+  ASSERT_TRUE(producer.ok()) << producer.error().message;
+  ASSERT_TRUE((*producer)->Produce("dossier.sla.alerts", "D1", "{}", 7).ok());
+  EXPECT_EQ((*producer)->in_flight(), 1u);
+  EXPECT_FALSE((*producer)->Flush(200ms));
+  EXPECT_EQ((*producer)->in_flight(), 1u);
+  EXPECT_EQ(delivered, 0);
+  EXPECT_FALSE((*producer)->fatal_error());
+}
+
+TEST(KafkaConsumerTest, RejectsAnUnknownProperty) {
+  KafkaSettings s = Unreachable();
+  s.properties = {{"no.such.property", "1"}};
+  auto consumer = KafkaConsumer::Create(
+      s, "dossier.events", [](int32_t) { return std::nullopt; }, nullptr);
+  ASSERT_FALSE(consumer.ok());
+  EXPECT_EQ(consumer.error().code, "kafka_config");
+}
+
+TEST(KafkaConsumerTest, NotCaughtUpBeforeAnyAssignment) {
+  auto consumer = KafkaConsumer::Create(
+      Unreachable(), "dossier.events", [](int32_t) { return std::nullopt; }, nullptr);
+  ASSERT_TRUE(consumer.ok()) << consumer.error().message;
+  EXPECT_EQ((*consumer)->Poll(10, [](const KafkaMessage&) {}), 0u);
+  EXPECT_FALSE((*consumer)->caught_up());
+  EXPECT_TRUE((*consumer)->assignment().empty());
+  EXPECT_TRUE((*consumer)->Lag().empty());
+}
+
+TEST(KafkaScanTest, FailsWithinItsTimeoutWithoutABroker) {
+  auto begin = std::chrono::steady_clock::now();
+  Status s = ScanTopic(Unreachable(), "dossier.sla.alerts", {}, 500ms, [](const KafkaMessage&) {});
+  EXPECT_FALSE(s.ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 5s);
+}
+
+TEST(DeadLettersTest, HeadersSayWhyAndWhere) {
+  auto headers = DeadLetterHeaders("invalid_json", "bad", "dossier.events", 2, 12345);
+  ASSERT_EQ(headers.size(), 5u);
+  EXPECT_EQ(headers[0].name, "error.reason");
+  EXPECT_EQ(headers[0].value, "invalid_json");
+  EXPECT_EQ(headers[1].name, "error.message");
+  EXPECT_EQ(headers[1].value, "bad");
+  EXPECT_EQ(headers[2].name, "source.topic");
+  EXPECT_EQ(headers[2].value, "dossier.events");
+  EXPECT_EQ(headers[3].name, "source.partition");
+  EXPECT_EQ(headers[3].value, "2");
+  EXPECT_EQ(headers[4].name, "source.offset");
+  EXPECT_EQ(headers[4].value, "12345");
+}
+
+}  // namespace
+}  // namespace ontime::streams
