@@ -152,6 +152,7 @@ int RunOne(const daemon::Config& config, int64_t count, bool with_applicant) {
 }
 
 int Main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows through `| tee`
   Flags flags(argc, argv);
   if (flags.Has("--help")) {
     std::printf("memory_bench [--dossiers N] [--config YAML] [--mode both|without|with]\n");

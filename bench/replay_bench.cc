@@ -79,7 +79,7 @@ bool Generate(const rules::RulesConfig& rules, int64_t events, int per_day,
   NullBuffer null_buffer;
   std::ostream null_out(&null_buffer);
   double per_day_lines = static_cast<double>(daemon::GenerateEvents(rules, options, null_out)) / 14;
-  options.days = static_cast<int>(std::ceil(static_cast<double>(events) / per_day_lines * 1.02));
+  options.days = static_cast<int>(std::ceil(static_cast<double>(events) / per_day_lines * 1.05));
   for (int attempt = 0; attempt < 4; ++attempt) {
     std::ofstream out(path + ".tmp", std::ios::binary | std::ios::trunc);
     Stopwatch sw;
@@ -103,6 +103,7 @@ struct Run {
 };
 
 int Main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows through `| tee`
   Flags flags(argc, argv);
   if (flags.Has("--help")) {
     std::printf("replay_bench [--events N] [--file PATH] [--config YAML] [--per-day N] "

@@ -41,8 +41,8 @@ goal() {
     *) echo "" ;;
   esac
 }
-printf '%-44s %16s %12s\n' metric value goal
-printf '%-44s %16s %12s\n' ------ ----- ----
+printf '%-50s %16s %12s\n' metric value goal
+printf '%-50s %16s %12s\n' ------ ----- ----
 cat "$out/replay" "$out/memory" "$out/timer" | grep '^RESULT ' | while read -r _ name value; do
-  printf '%-44s %16s %12s\n' "$name" "$value" "$(goal "$name")"
+  printf '%-50s %16s %12s\n' "$name" "$value" "$(goal "$name")"
 done
