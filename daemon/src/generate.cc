@@ -697,8 +697,9 @@ class Generator {
     }
     const bool withdrawn = outcome < 0.015;
     const bool stopped = !withdrawn && outcome < 0.02;
-    const bool extended = !withdrawn && !stopped && lateness < 0.02;
-    const bool late = !withdrawn && !stopped && !extended && lateness < 0.028;
+    // The leading province publishes 99.8% on time: about 0.2% of dossiers end late.
+    const bool extended = !withdrawn && !stopped && lateness < 0.001;
+    const bool late = !withdrawn && !stopped && !extended && lateness < 0.002;
 
     double f;
     if (withdrawn) {
