@@ -20,12 +20,18 @@ class Logger {
   Logger(std::ostream& out, std::string_view level);
 
   void Log(LogLevel level, std::string_view message, Fields fields = {});
-  void Debug(std::string_view message, Fields fields = {}) { Log(LogLevel::kDebug, message, fields); }
-  void Info(std::string_view message, Fields fields = {}) { Log(LogLevel::kInfo, message, fields); }
+  void Debug(std::string_view message, Fields fields = {}) {
+    Log(LogLevel::kDebug, message, fields);
+  }
+  void Info(std::string_view message, Fields fields = {}) {
+    Log(LogLevel::kInfo, message, fields);
+  }
   void Warning(std::string_view message, Fields fields = {}) {
     Log(LogLevel::kWarning, message, fields);
   }
-  void Error(std::string_view message, Fields fields = {}) { Log(LogLevel::kError, message, fields); }
+  void Error(std::string_view message, Fields fields = {}) {
+    Log(LogLevel::kError, message, fields);
+  }
   void set_level(std::string_view level);
 
  private:

@@ -27,7 +27,8 @@ void Notifier::Ready() { Send("READY=1\nSTATUS=running"); }
 void Notifier::Reloading() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  uint64_t usec = static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+  uint64_t usec =
+      static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
   Send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec));
 }
 

@@ -49,7 +49,8 @@ Result<std::vector<int32_t>> Partitions(rd_kafka_t* rk, const std::string& topic
   Error error{"kafka_metadata", "no metadata for topic " + topic};
   while (true) {
     const rd_kafka_metadata_t* md = nullptr;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, std::max(RemainingMs(deadline), 1));
+    rd_kafka_resp_err_t err =
+        rd_kafka_metadata(rk, 0, rkt, &md, std::max(RemainingMs(deadline), 1));
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         for (int i = 0; i < md->topics[0].partition_cnt; ++i) {

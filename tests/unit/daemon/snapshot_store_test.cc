@@ -15,8 +15,9 @@ namespace fs = std::filesystem;
 class SnapshotStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("ontime-snapshot-" + std::to_string(getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    dir_ = fs::temp_directory_path() /
+           ("ontime-snapshot-" + std::to_string(getpid()) + "-" + name);
     fs::remove_all(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
