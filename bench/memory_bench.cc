@@ -51,7 +51,8 @@ struct Reading {
 
 Reading Read() {
   struct mallinfo2 mi = mallinfo2();
-  return {StatusBytes("VmRSS"), StatusBytes("VmHWM"), static_cast<int64_t>(mi.uordblks + mi.hblkhd)};
+  return {StatusBytes("VmRSS"), StatusBytes("VmHWM"),
+          static_cast<int64_t>(mi.uordblks + mi.hblkhd)};
 }
 
 int RunOne(const daemon::Config& config, int64_t count, bool with_applicant) {
@@ -124,7 +125,9 @@ int RunOne(const daemon::Config& config, int64_t count, bool with_applicant) {
       address.append(kWards[pick(std::size(kWards))]).append(", tỉnh Đắk Lắk");
       phone.assign("09").append(std::to_string(10'000'000 + pick(90'000'000)));
       email.clear();
-      if (pick(10) < 3) email.assign("congdan").append(std::to_string(pick(1'000'000))).append("@gmail.com");
+      if (pick(10) < 3) {
+        email.assign("congdan").append(std::to_string(pick(1'000'000))).append("@gmail.com");
+      }
       e.applicant = rules::ApplicantView{name, address, phone, email};
     }
     if (engine.Apply(e) == rules::ApplyStatus::kApplied) ++applied;

@@ -18,7 +18,8 @@ done
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
+echo "== machine: $(nproc) cores, $cpu"
 echo "== load average: $(cut -d' ' -f1-3 /proc/loadavg) (colleagues share these cores)"
 echo
 echo "== replay_bench --events ${REPLAY_EVENTS:-10000000} --repeat ${REPEAT:-3}"
