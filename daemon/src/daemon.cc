@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <deque>
+#include <map>
 #include <sstream>
 #include <unordered_map>
 #include <unordered_set>
@@ -187,7 +188,10 @@ struct Daemon::Impl final : public rules::EngineListener {
   void HandleMessage(const streams::KafkaMessage& m) {
     pending[m.partition].push_back({m.offset, 0});
     current_input = {m.partition, m.offset};
-    streams::ProcessedEvent r = pipeline->Process(m.value);
+    // Partitions are each in event-time order but not with each other: only this dossier's
+    // timers fire before its event; the others wait for the watermark (AdvanceToWatermark).
+    streams::ProcessedEvent r =
+        pipeline->Process(m.value, /*padded=*/false, rules::Engine::TimersBefore::kDossier);
     if (r.invalid) {
       daemon_metrics->CountInvalid(r.reason);
       daemon_metrics->CountDeadLetter(r.reason);
@@ -196,6 +200,8 @@ struct Daemon::Impl final : public rules::EngineListener {
               streams::DeadLetterHeaders(r.reason, r.message, m.topic, m.partition, m.offset));
     } else {
       daemon_metrics->CountEvent(r.type);
+      Instant& latest = partition_event_time[m.partition];
+      latest = std::max(latest, r.occurred_at);
       if (pusher && r.status == rules::ApplyStatus::kApplied && ClosesDossier(r.type)) {
         pusher->ResolveDossier(m.key, r.occurred_at);
       }
@@ -220,6 +226,7 @@ struct Daemon::Impl final : public rules::EngineListener {
       Fatal("kafka producer: " + *producer->fatal_error());
       return;
     }
+    if (n > 0) AdvanceToWatermark();
     StoreDoneOffsets();
     if (auto e = consumer->TakeError()) LogKafkaError(*e);
     if (n > 0) {
@@ -238,6 +245,20 @@ struct Daemon::Impl final : public rules::EngineListener {
         if (!ec) PollLoop();
       });
     }
+  }
+
+  // Fires the timers every partition has passed in event time: the earliest of the latest event
+  // times of the partitions that still have a backlog. Once all are at their end the wall clock
+  // takes over (ArmEngineTimer).
+  void AdvanceToWatermark() {
+    Instant watermark = Instant::max();
+    for (int32_t p : consumer->assignment()) {
+      if (consumer->at_end(p)) continue;
+      auto it = partition_event_time.find(p);
+      if (it == partition_event_time.end()) return;  // nothing read there yet
+      watermark = std::min(watermark, it->second);
+    }
+    if (watermark != Instant::max()) engine->AdvanceTo(watermark);
   }
 
   void LogKafkaError(const std::string& error) {
@@ -670,6 +691,7 @@ struct Daemon::Impl final : public rules::EngineListener {
   std::chrono::steady_clock::time_point last_kafka_log{};
   bool broker_trouble = false;
   bool caught_up_once = false;
+  std::map<int32_t, Instant> partition_event_time;  // latest occurred_at seen, by partition
   bool ready = false;
   bool stopping = false;
   int exit_code = 0;

@@ -289,6 +289,12 @@ struct Engine::State {
     }
   }
 
+  void FireDossierBefore(uint32_t i, Instant limit) {
+    while (dossiers[i].heap_pos != kNotInHeap && dossiers[i].timer_at < limit) {
+      Fire(i, dossiers[i].timer_at);
+    }
+  }
+
   // ---- clock segments ----------------------------------------------------------------------
 
   void Pause(uint32_t i, Instant p, uint8_t reason) {
@@ -549,13 +555,18 @@ void Engine::AdvanceTo(Instant now) {
   if (!state_->clock || *state_->clock < now) state_->clock = now;
 }
 
-ApplyStatus Engine::Apply(const Event& e) {
+ApplyStatus Engine::Apply(const Event& e, TimersBefore timers) {
   State& s = *state_;
-  AdvanceTo(e.occurred_at);
+  auto i = s.FindIndex(e.dossier_id);
+  if (timers == TimersBefore::kAll) {
+    AdvanceTo(e.occurred_at);
+  } else {
+    if (i) s.FireDossierBefore(*i, e.occurred_at);
+    if (!s.clock || *s.clock < e.occurred_at) s.clock = e.occurred_at;
+  }
   if (e.type == EventType::kUnknown) return ApplyStatus::kUnknownType;
   uint64_t event_key = Mix(HashText(e.dossier_id)) ^ HashText(e.event_id);
   if (s.seen_events.Contains(event_key)) return ApplyStatus::kDuplicate;
-  auto i = s.FindIndex(e.dossier_id);
   ApplyStatus status;
   if (!i) {
     if (e.type == EventType::kAccepted) {

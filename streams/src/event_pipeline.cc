@@ -2,7 +2,8 @@
 
 namespace ontime::streams {
 
-ProcessedEvent EventPipeline::Process(std::string_view json, bool padded) {
+ProcessedEvent EventPipeline::Process(std::string_view json, bool padded,
+                                      rules::Engine::TimersBefore timers) {
   ProcessedEvent out;
   auto decoded = decoder_.Decode(json, padded);
   if (!decoded.ok()) {
@@ -15,7 +16,7 @@ ProcessedEvent EventPipeline::Process(std::string_view json, bool padded) {
   const rules::Event& event = *decoded;
   out.type = event.type;
   out.occurred_at = event.occurred_at;
-  out.status = engine_.Apply(event);
+  out.status = engine_.Apply(event, timers);
   if (rules::IsInvalid(out.status)) {
     out.invalid = true;
     out.reason = rules::ToString(out.status);

@@ -265,6 +265,11 @@ bool KafkaConsumer::caught_up() const {
   return true;
 }
 
+bool KafkaConsumer::at_end(int32_t partition) const {
+  auto it = impl_->eof.find(partition);
+  return it != impl_->eof.end() && it->second;
+}
+
 const std::vector<int32_t>& KafkaConsumer::assignment() const { return impl_->assignment; }
 
 PartitionOffsets KafkaConsumer::Lag() const {

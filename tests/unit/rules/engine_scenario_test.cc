@@ -278,3 +278,28 @@ TEST_F(EngineScenario, ReconfigureRefusesToDropAProcedureInUse) {
 
 }  // namespace
 }  // namespace ontime::testing
+
+namespace ontime::testing {
+namespace {
+
+TEST_F(EngineHarness, WithDossierTimersOnlyTheEventsOwnDossierCatchesUpFirst) {
+  Accept("A", "Mon 10:00", "P4H");  // at risk Mon 14:42, due Mon 15:30
+  Accept("B", "Mon 09:00", "P4H");  // at risk Mon 13:42, due Mon 14:30
+  rules::Event late;
+  late.event_id = "b-late";
+  late.dossier_id = "B";
+  late.type = rules::EventType::kResolved;
+  late.occurred_at = LocalTime("Mon 16:00");
+  EXPECT_EQ(engine_->Apply(late, rules::Engine::TimersBefore::kDossier), rules::ApplyStatus::kApplied);
+  std::vector<std::string> ids;
+  for (const auto& e : TakeEmitted()) ids.push_back(e.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"B:at_risk:1", "B:overdue:1", "B:apology:1"}))
+      << "A's timers wait for the watermark";
+  engine_->AdvanceTo(LocalTime("Mon 16:00"));
+  ids.clear();
+  for (const auto& e : TakeEmitted()) ids.push_back(e.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"A:at_risk:1", "A:overdue:1", "A:apology:1"}));
+}
+
+}  // namespace
+}  // namespace ontime::testing

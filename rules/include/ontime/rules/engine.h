@@ -120,8 +120,14 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Fires every timer strictly earlier than event.occurred_at, then applies the event.
-  ApplyStatus Apply(const Event& event);
+  // Which timers fire before an event is applied.
+  enum class TimersBefore {
+    kAll,      // every timer strictly earlier than the event (replay: one ordered stream)
+    kDossier,  // only the event's own dossier's; the caller advances the rest to a watermark
+               // (the live daemon: several partitions, each in order, not with each other)
+  };
+  // Fires timers strictly earlier than event.occurred_at, then applies the event.
+  ApplyStatus Apply(const Event& event, TimersBefore timers = TimersBefore::kAll);
   // Fires every timer strictly earlier than `now`; the clock becomes max(clock, now).
   void AdvanceTo(Instant now);
 

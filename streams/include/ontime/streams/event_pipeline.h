@@ -23,7 +23,8 @@ class EventPipeline {
  public:
   explicit EventPipeline(rules::Engine& engine) : engine_(engine) {}
 
-  ProcessedEvent Process(std::string_view json, bool padded = false);
+  ProcessedEvent Process(std::string_view json, bool padded = false,
+                         rules::Engine::TimersBefore timers = rules::Engine::TimersBefore::kAll);
 
  private:
   rules::Engine& engine_;

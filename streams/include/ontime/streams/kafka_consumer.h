@@ -61,6 +61,8 @@ class KafkaConsumer {
 
   // Every assigned partition has reached its end (no backlog): wall-clock timers may fire.
   bool caught_up() const;
+  // The partition has reached its end (its last message was handed out).
+  bool at_end(int32_t partition) const;
   const std::vector<int32_t>& assignment() const;
   // Messages behind the high watermark, by partition, from the last statistics seen.
   PartitionOffsets Lag() const;
