@@ -36,7 +36,7 @@ constexpr uint8_t kNoOutcome = 0xff;
 // One dossier. Kept compact: codes are indices into the rules, the timer is an index into the
 // engine's heap, and the applicant is allocated only when the dossier carried one.
 struct Dossier {
-  std::string id;
+  std::string_view id;  // in the engine's IdArena
   std::unique_ptr<Applicant> applicant;
   Instant accepted_at{};
   Instant first_due{};
@@ -80,6 +80,7 @@ struct Engine::State {
   EngineListener* listener;
   EngineListener no_listener;
   std::deque<Dossier> dossiers;
+  IdArena ids;
   FlatIndex index;
   FlatHashSet seen_events;
   std::vector<uint32_t> heap;  // 4-ary min-heap of dossier indices by (timer_at, seq)
@@ -382,7 +383,7 @@ struct Engine::State {
     const BusinessCalendar& cal = calendar();
     uint32_t i = static_cast<uint32_t>(dossiers.size());
     Dossier& d = dossiers.emplace_back();
-    d.id.assign(e.dossier_id);
+    d.id = ids.Store(e.dossier_id);
     if (e.applicant) {
       d.applicant = std::make_unique<Applicant>(
           Applicant{std::string(e.applicant->name), std::string(e.applicant->address),
@@ -654,12 +655,12 @@ Result<size_t> Engine::Reconfigure(std::shared_ptr<const CompiledRules> rules) {
   for (const Dossier& d : s.dossiers) {
     if (procedure_map[d.procedure] == kNotInHeap) {
       return Error{"procedure_in_use", "procedure " + old.procedure(d.procedure).code +
-                                           " is missing from the new rules but dossier " + d.id +
+                                           " is missing from the new rules but dossier " + std::string(d.id) +
                                            " uses it"};
     }
     if (department_map[d.holder] == kNotInHeap) {
       return Error{"department_in_use", "department " + old.department(d.holder).code +
-                                            " is missing from the new rules but dossier " + d.id +
+                                            " is missing from the new rules but dossier " + std::string(d.id) +
                                             " is held there"};
     }
   }
@@ -815,10 +816,11 @@ Status Engine::Load(std::istream& in) {
   auto departments = read_codes([&s](const std::string& code) { return s.rules->FindDepartment(code); });
   if (!r.ok()) return Error{"snapshot", "truncated snapshot header"};
   std::deque<Dossier> dossiers;
+  IdArena ids;
   uint64_t count = r.Pod<uint64_t>();
   for (uint64_t n = 0; n < count && r.ok(); ++n) {
     Dossier& d = dossiers.emplace_back();
-    d.id = r.Text();
+    d.id = ids.Store(r.Text());
     if (r.Pod<uint8_t>() != 0) {
       d.applicant = std::make_unique<Applicant>();
       d.applicant->name = r.Text();
@@ -843,7 +845,7 @@ Status Engine::Load(std::istream& in) {
     if (!r.ok()) break;
     if (procedure >= procedures.size() || !procedures[procedure] || holder >= departments.size() ||
         !departments[holder]) {
-      return Error{"snapshot", "dossier " + d.id + " names a procedure or department the "
+      return Error{"snapshot", "dossier " + std::string(d.id) + " names a procedure or department the "
                                    "configuration no longer has"};
     }
     d.procedure = *procedures[procedure];
@@ -859,6 +861,7 @@ Status Engine::Load(std::istream& in) {
     return Error{"snapshot", "truncated or corrupt snapshot"};
   }
   s.dossiers = std::move(dossiers);
+  s.ids = std::move(ids);
   s.seen_events = std::move(seen);
   s.clock = has_clock ? std::optional<Instant>(clock) : std::nullopt;
   s.index.Clear();

@@ -3,7 +3,11 @@
 // set of (dossier, event_id) hashes seen. Linear probing, power-of-two capacity, load <= 1/2;
 // 4 and 8 bytes a slot instead of a node per entry.
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <memory>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -116,6 +120,27 @@ class FlatHashSet {
 
   std::vector<uint64_t> slots_;
   size_t size_ = 0;
+};
+
+// Append-only storage for dossier ids: one allocation per 1 MiB instead of one per id, and views
+// that stay valid as long as the arena.
+class IdArena {
+ public:
+  std::string_view Store(std::string_view text) {
+    if (text.size() > kChunk - used_ || chunks_.empty()) {
+      chunks_.push_back(std::make_unique<char[]>(std::max(kChunk, text.size())));
+      used_ = 0;
+    }
+    char* at = chunks_.back().get() + used_;
+    std::memcpy(at, text.data(), text.size());
+    used_ += text.size();
+    return {at, text.size()};
+  }
+
+ private:
+  static constexpr size_t kChunk = 1 << 20;
+  std::vector<std::unique_ptr<char[]>> chunks_;
+  size_t used_ = 0;
 };
 
 }  // namespace ontime::rules
