@@ -1,6 +1,7 @@
 #include "ontime/rules/engine.h"
 
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <istream>
 #include <ostream>
@@ -33,11 +34,49 @@ enum : uint8_t { kPausedForSupplement = 1, kPausedForFee = 2 };
 
 constexpr uint8_t kNoOutcome = 0xff;
 
+// The applicant's four strings in one allocation: their lengths, then their bytes.
+class PackedApplicant {
+ public:
+  static PackedApplicant Pack(const ApplicantView& a) {
+    const std::string_view parts[4] = {a.name, a.address, a.phone, a.email};
+    size_t size = sizeof(uint32_t) * 4;
+    for (auto p : parts) size += p.size();
+    PackedApplicant packed;
+    packed.blob_ = std::make_unique<char[]>(size);
+    char* at = packed.blob_.get() + sizeof(uint32_t) * 4;
+    for (int i = 0; i < 4; ++i) {
+      uint32_t length = static_cast<uint32_t>(parts[i].size());
+      std::memcpy(packed.blob_.get() + sizeof(uint32_t) * i, &length, sizeof length);
+      std::memcpy(at, parts[i].data(), length);
+      at += length;
+    }
+    return packed;
+  }
+  explicit operator bool() const { return blob_ != nullptr; }
+  ApplicantView View() const {
+    std::string_view parts[4];
+    const char* at = blob_.get() + sizeof(uint32_t) * 4;
+    for (int i = 0; i < 4; ++i) {
+      uint32_t length;
+      std::memcpy(&length, blob_.get() + sizeof(uint32_t) * i, sizeof length);
+      parts[i] = {at, length};
+      at += length;
+    }
+    return {parts[0], parts[1], parts[2], parts[3]};
+  }
+  std::optional<ApplicantView> Optional() const {
+    return blob_ ? std::optional<ApplicantView>(View()) : std::nullopt;
+  }
+
+ private:
+  std::unique_ptr<char[]> blob_;
+};
+
 // One dossier. Kept compact: codes are indices into the rules, the timer is an index into the
 // engine's heap, and the applicant is allocated only when the dossier carried one.
 struct Dossier {
   std::string_view id;  // in the engine's IdArena
-  std::unique_ptr<Applicant> applicant;
+  PackedApplicant applicant;
   Instant accepted_at{};
   Instant first_due{};
   Instant due{};
@@ -243,7 +282,7 @@ struct Engine::State {
     letter.procedure = rules->procedure(d.procedure).code;
     letter.department = rules->department(d.holder).code;
     letter.department_index = d.holder;
-    letter.applicant = d.applicant.get();
+    letter.applicant = d.applicant.Optional();
     letter.cycle = d.cycle;
     letter.accepted_at = d.accepted_at;
     letter.original_due_at = d.first_due;
@@ -384,11 +423,7 @@ struct Engine::State {
     uint32_t i = static_cast<uint32_t>(dossiers.size());
     Dossier& d = dossiers.emplace_back();
     d.id = ids.Store(e.dossier_id);
-    if (e.applicant) {
-      d.applicant = std::make_unique<Applicant>(
-          Applicant{std::string(e.applicant->name), std::string(e.applicant->address),
-                    std::string(e.applicant->phone), std::string(e.applicant->email)});
-    }
+    if (e.applicant) d.applicant = PackedApplicant::Pack(*e.applicant);
     Instant t = e.occurred_at;
     d.accepted_at = t;
     d.run_since = t;
@@ -523,7 +558,7 @@ struct Engine::State {
     v.supplements = d.supplements;
     v.apology_letters = d.letters;
     v.step = d.step;
-    v.applicant = d.applicant.get();
+    v.applicant = d.applicant.Optional();
     if (d.open()) {
       v.paused = d.pause_mask != 0;
       v.remaining = cal.Remaining(now, d.due);
@@ -770,12 +805,10 @@ void Engine::Save(std::ostream& out) const {
   w.Pod(static_cast<uint64_t>(s.dossiers.size()));
   for (const Dossier& d : s.dossiers) {
     w.Text(d.id);
-    w.Pod<uint8_t>(d.applicant != nullptr);
+    w.Pod<uint8_t>(static_cast<bool>(d.applicant));
     if (d.applicant) {
-      w.Text(d.applicant->name);
-      w.Text(d.applicant->address);
-      w.Text(d.applicant->phone);
-      w.Text(d.applicant->email);
+      ApplicantView a = d.applicant.View();
+      for (std::string_view part : {a.name, a.address, a.phone, a.email}) w.Text(part);
     }
     for (Instant t : {d.accepted_at, d.first_due, d.due, d.pause_began, d.closed_at, d.run_since,
                       d.step_due, d.at_risk_floor}) {
@@ -822,11 +855,11 @@ Status Engine::Load(std::istream& in) {
     Dossier& d = dossiers.emplace_back();
     d.id = ids.Store(r.Text());
     if (r.Pod<uint8_t>() != 0) {
-      d.applicant = std::make_unique<Applicant>();
-      d.applicant->name = r.Text();
-      d.applicant->address = r.Text();
-      d.applicant->phone = r.Text();
-      d.applicant->email = r.Text();
+      std::string name = r.Text();
+      std::string address = r.Text();
+      std::string phone = r.Text();
+      std::string email = r.Text();
+      d.applicant = PackedApplicant::Pack({name, address, phone, email});
     }
     for (Instant* t : {&d.accepted_at, &d.first_due, &d.due, &d.pause_began, &d.closed_at,
                        &d.run_since, &d.step_due, &d.at_risk_floor}) {

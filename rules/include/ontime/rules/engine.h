@@ -98,7 +98,7 @@ struct DossierView {
   int step = 1;
   Duration working_time{};
   Duration remaining{};  // to the current due, signed
-  const Applicant* applicant = nullptr;
+  std::optional<ApplicantView> applicant;
 };
 
 struct Summary {

@@ -3,6 +3,7 @@
 // listener synchronously, on the thread that called it; references are valid during the call.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,13 +20,6 @@ std::string_view ToString(AlertKind kind);
 enum class Outcome : uint8_t { kOnTime, kLate, kWithdrawn, kRefused };
 inline constexpr int kOutcomeCount = 4;
 std::string_view ToString(Outcome outcome);
-
-struct Applicant {
-  std::string name;
-  std::string address;
-  std::string phone;
-  std::string email;
-};
 
 struct Alert {
   AlertKind kind = AlertKind::kAtRisk;
@@ -48,7 +42,7 @@ struct ApologyLetter {
   std::string_view procedure;
   std::string_view department;
   uint32_t department_index = 0;
-  const Applicant* applicant = nullptr;  // null when the dossier carried none
+  std::optional<ApplicantView> applicant;  // none when the dossier carried none
   int cycle = 1;                         // the cycle whose due was breached
   Instant accepted_at{};
   Instant original_due_at{};
