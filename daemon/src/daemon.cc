@@ -129,6 +129,13 @@ struct Daemon::Impl final : public rules::EngineListener {
     streams::AppendAlertJson(buffer, alert, rules->calendar());
     Produce(config.kafka.topics.alerts, alert.dossier_id, buffer, {});
     ++alerts_sent;
+    // Overdue is rare and meaningful; the rest only at debug, for `journalctl DOSSIER_ID=...`.
+    auto level = alert.kind == rules::AlertKind::kOverdue ? LogLevel::kInfo : LogLevel::kDebug;
+    if (log.Enabled(level)) {
+      log.Log(level, "alert", {{"dossier_id", std::string(alert.dossier_id)},
+                               {"department", std::string(alert.department)},
+                               {"alert_kind", std::string(rules::ToString(alert.kind))}});
+    }
   }
 
   void OnApologyLetter(const rules::ApologyLetter& letter) override {
@@ -137,6 +144,10 @@ struct Daemon::Impl final : public rules::EngineListener {
     streams::AppendLetterJson(buffer, letter, rules->calendar());
     Produce(config.kafka.topics.letters, letter.dossier_id, buffer, {});
     ++letters_sent;
+    if (log.Enabled(LogLevel::kDebug)) {
+      log.Debug("apology letter", {{"dossier_id", std::string(letter.dossier_id)},
+                                   {"department", std::string(letter.department)}});
+    }
   }
 
   bool Suppressed(const std::string& id) {
@@ -188,10 +199,14 @@ struct Daemon::Impl final : public rules::EngineListener {
   void HandleMessage(const streams::KafkaMessage& m) {
     pending[m.partition].push_back({m.offset, 0});
     current_input = {m.partition, m.offset};
-    // Partitions are each in event-time order but not with each other: only this dossier's
-    // timers fire before its event; the others wait for the watermark (AdvanceToWatermark).
-    streams::ProcessedEvent r =
-        pipeline->Process(m.value, /*padded=*/false, rules::Engine::TimersBefore::kDossier);
+    // Partitions are not in event-time order with each other: before an event, only the timers
+    // every partition has passed fire (the watermark), and the event's own dossier's. With one
+    // partition this is exactly replay's order.
+    streams::ProcessedEvent r = pipeline->Process(
+        m.value, rules::Engine::TimersBefore::kDossier, [this, &m](Instant occurred_at) {
+          partition_event_time[m.partition] = occurred_at;
+          AdvanceToWatermark();
+        });
     if (r.invalid) {
       daemon_metrics->CountInvalid(r.reason);
       daemon_metrics->CountDeadLetter(r.reason);
@@ -200,8 +215,6 @@ struct Daemon::Impl final : public rules::EngineListener {
               streams::DeadLetterHeaders(r.reason, r.message, m.topic, m.partition, m.offset));
     } else {
       daemon_metrics->CountEvent(r.type);
-      Instant& latest = partition_event_time[m.partition];
-      latest = std::max(latest, r.occurred_at);
       if (pusher && r.status == rules::ApplyStatus::kApplied && ClosesDossier(r.type)) {
         pusher->ResolveDossier(m.key, r.occurred_at);
       }
@@ -226,7 +239,6 @@ struct Daemon::Impl final : public rules::EngineListener {
       Fatal("kafka producer: " + *producer->fatal_error());
       return;
     }
-    if (n > 0) AdvanceToWatermark();
     StoreDoneOffsets();
     if (auto e = consumer->TakeError()) LogKafkaError(*e);
     if (n > 0) {
@@ -248,7 +260,7 @@ struct Daemon::Impl final : public rules::EngineListener {
   }
 
   // Fires the timers every partition has passed in event time: the earliest of the latest event
-  // times of the partitions that still have a backlog. Once all are at their end the wall clock
+  // times of the partitions that still have a backlog (the current one included). Once all are at their end the wall clock
   // takes over (ArmEngineTimer).
   void AdvanceToWatermark() {
     Instant watermark = Instant::max();
@@ -691,7 +703,7 @@ struct Daemon::Impl final : public rules::EngineListener {
   std::chrono::steady_clock::time_point last_kafka_log{};
   bool broker_trouble = false;
   bool caught_up_once = false;
-  std::map<int32_t, Instant> partition_event_time;  // latest occurred_at seen, by partition
+  std::map<int32_t, Instant> partition_event_time;  // the last event's occurred_at, by partition
   bool ready = false;
   bool stopping = false;
   int exit_code = 0;

@@ -2,6 +2,7 @@
 // Decode, validate and apply one raw event: the path every event takes, from a replay file or a
 // Kafka message. Owns the decoder; the engine is the caller's. Not thread-safe.
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -25,8 +26,15 @@ class EventPipeline {
 
   ProcessedEvent Process(std::string_view json, bool padded = false,
                          rules::Engine::TimersBefore timers = rules::Engine::TimersBefore::kAll);
+  // As above, calling `before_apply(occurred_at)` once the event is decoded and valid so far,
+  // before the engine sees it: the live daemon advances its watermark there.
+  ProcessedEvent Process(std::string_view json, rules::Engine::TimersBefore timers,
+                         const std::function<void(Instant)>& before_apply);
 
  private:
+  ProcessedEvent Process(std::string_view json, bool padded, rules::Engine::TimersBefore timers,
+                         const std::function<void(Instant)>* before_apply);
+
   rules::Engine& engine_;
   EventDecoder decoder_;
 };
