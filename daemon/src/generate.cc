@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ontime/rules/calendar.h"
+#include "ontime/rules/event.h"
 
 namespace ontime::daemon {
 namespace {
@@ -24,27 +25,9 @@ constexpr int64_t kDay = 24 * kHour;
 constexpr int kLeadDays = 2;
 constexpr size_t kFlushBytes = 1 << 20;
 
-enum class Kind : uint8_t {
-  kSubmitted,
-  kAccepted,
-  kRefused,
-  kTransferred,
-  kSupplementRequested,
-  kSupplementReceived,
-  kFeeRequested,
-  kFeePaid,
-  kWithdrawn,
-  kStopped,
-  kResolved,
-  kReturned,
-  kExtended,
-  kRated,
-};
+// The event types, in the engine's order (kStatusCodes follows it).
+using Kind = rules::EventType;
 
-constexpr std::string_view kKindNames[] = {
-    "submitted",  "accepted",  "refused",  "transferred", "supplement_requested",
-    "supplement_received", "fee_requested", "fee_paid", "withdrawn", "stopped",
-    "resolved", "returned", "extended", "rated"};
 // National status codes (contract section 1); 0 = none.
 constexpr int kStatusCodes[] = {1, 2, 3, 4, 5, 0, 6, 0, 7, 8, 9, 10, 0, 0};
 
@@ -273,7 +256,7 @@ class Writer {
       buf_.push_back('-');
       AppendInt(buf_, e.ordinal);
       buf_ += R"(","type":"vn.gov.dossier.)";
-      buf_ += kKindNames[static_cast<int>(e.kind)];
+      buf_ += rules::ToString(e.kind);
       buf_ += R"(","source":"/one-stop","subject":")";
       AppendDossierId(d);
       buf_ += R"(","time":")";
@@ -293,7 +276,7 @@ class Writer {
         AppendInt(buf_, kStatusCodes[static_cast<int>(e.kind)]);
       } else {
         buf_ += R"(","type":")";
-        buf_ += kKindNames[static_cast<int>(e.kind)];
+        buf_ += rules::ToString(e.kind);
         buf_.push_back('"');
       }
       if (invalid != 1) {
