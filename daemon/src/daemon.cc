@@ -129,8 +129,11 @@ struct Daemon::Impl final : public rules::EngineListener {
     streams::AppendAlertJson(buffer, alert, rules->calendar());
     Produce(config.kafka.topics.alerts, alert.dossier_id, buffer, {});
     ++alerts_sent;
-    // Overdue is rare and meaningful; the rest only at debug, for `journalctl DOSSIER_ID=...`.
-    auto level = alert.kind == rules::AlertKind::kOverdue ? LogLevel::kInfo : LogLevel::kDebug;
+    // A dossier going overdue now is worth a line; overdues re-derived from a backlog (thousands
+    // when replaying a month) and every other alert only at debug, for `journalctl DOSSIER_ID=`.
+    bool live_overdue =
+        alert.kind == rules::AlertKind::kOverdue && clock.Now() - alert.detected_at < 1h;
+    auto level = live_overdue ? LogLevel::kInfo : LogLevel::kDebug;
     if (log.Enabled(level)) {
       log.Log(level, "alert", {{"dossier_id", std::string(alert.dossier_id)},
                                {"department", std::string(alert.department)},
