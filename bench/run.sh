@@ -47,3 +47,11 @@ printf '%-50s %16s %12s\n' ------ ----- ----
 cat "$out/replay" "$out/memory" "$out/timer" | grep '^RESULT ' | while read -r _ name value; do
   printf '%-50s %16s %12s\n' "$name" "$value" "$(goal "$name")"
 done
+
+# End-to-end through a real Kafka broker (deploy/kafka-dev): ~5 minutes, so only on request.
+#   KAFKA_BENCH=1 bench/run.sh BUILD_DIR     (needs Java >= 17, kcat, and BUILD_DIR/bench/kafka_bench)
+if [[ ${KAFKA_BENCH:-0} == 1 ]]; then
+  echo
+  echo "== bench/kafka/kafka_bench.py (KAFKA_BENCH=1; load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  python3 "$(dirname "${BASH_SOURCE[0]}")/kafka/kafka_bench.py" --build "$build" | grep '^RESULT '
+fi

@@ -1,0 +1,315 @@
+#!/usr/bin/env python3
+"""End-to-end benchmarks of `ontimed run` through a real Kafka broker (deploy/kafka-dev), all on
+this machine. Drives bench/kafka_bench (C++, librdkafka) and reuses tests/e2e/harness.py.
+
+  python3 bench/kafka/kafka_bench.py --build BUILD [--keep] [--scenarios throughput,latency,restart]
+      [--events N] [--rate R] [--seconds S] [--trigger-every K] [--triggers resolved,wall]
+      [--dossiers N]
+
+Scenarios (one broker for all, each on its own topics):
+  throughput  N generated events (ontimed generate, province.yaml) loaded into a fresh topic, then
+              (a) the raw librdkafka consumer (kafka_bench consume) to partition EOF, (b) ontimed
+              run from an empty state dir until "caught up with the input", (c) raw again.
+  latency     ontimed caught up, then kafka_bench latency once per --triggers mode
+              (resolved,wall): accepted events paced at R/s, every K-th one breaching at once;
+              p50/p99 of produce -> input readable (broker leg), input readable -> overdue alert
+              (daemon leg) and produce -> overdue alert / apology letter (whole path).
+  restart     N `accepted` dossiers (24/7 calendar, sla 1 year: all stay open) loaded; ontimed
+              rebuild from empty state -> SIGTERM (final snapshot) -> restart from the snapshot ->
+              second rebuild on a fresh state dir and group.
+Prints RESULT lines; benchmarks report and never fail on a slow figure.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import shutil
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(SOURCE, "tests", "e2e"))
+import harness as h  # noqa: E402
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def result(name, value):
+    print(f"RESULT {name} {value}", flush=True)
+
+
+def run_tool(argv, timeout=1800):
+    h.log("$ " + " ".join(argv))
+    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=timeout)
+    sys.stdout.write(r.stdout)
+    if r.returncode != 0:
+        h.fail(f"{argv[0]} exited {r.returncode}: {r.stderr[-2000:]}")
+    out = {}
+    for line in r.stdout.splitlines():
+        if line.startswith("RESULT "):
+            _, k, v = line.split(" ", 2)
+            out[k] = v
+    return out
+
+
+def topics(prefix):
+    return {"events": f"{prefix}.events", "alerts": f"{prefix}.alerts",
+            "letters": f"{prefix}.letters", "dead_letters": f"{prefix}.dlq"}
+
+
+def sections(boot, port, state_dir, group, tp):
+    s = h.daemon_sections(boot, port, state_dir, group=group)
+    s["kafka"]["topics"] = tp
+    s["snapshot_interval"] = "3600s"  # only the final (SIGTERM) snapshot during a run
+    return s
+
+
+class Watch:
+    """Polls a daemon log every 10 ms; notes when each pattern first shows up (monotonic)."""
+
+    def __init__(self, daemon, t0):
+        self.daemon, self.t0 = daemon, t0
+
+    def until(self, pattern, timeout):
+        deadline = time.monotonic() + timeout
+        rx = re.compile(pattern)
+        while time.monotonic() < deadline:
+            for line in self.daemon.log_text().splitlines():
+                if rx.search(line):
+                    return time.monotonic() - self.t0, line
+            if not self.daemon.alive():
+                h.fail(f"ontimed exited:\n{self.daemon.tail()}")
+            time.sleep(0.01)
+        h.fail(f"timed out waiting for /{pattern}/ in the daemon log:\n{self.daemon.tail()}")
+
+
+def field(line, name):
+    m = re.search(rf'"?{name}"?\s*[=:]\s*"?([^",\s}}]+)', line)
+    return m.group(1) if m else "?"
+
+
+def run_daemon(args, tmp, cfg, name, timeout=1800):
+    """Starts ontimed, waits for assignment, state restored and caught up; returns (daemon, times)."""
+    port = int(cfg_port(cfg))
+    t0 = time.monotonic()
+    d = h.start_daemon(args, tmp, cfg, port, name=name)
+    w = Watch(d, t0)
+    t_restored, l_restored = w.until(r"state restored", timeout)
+    t_assigned, _ = w.until(r"partitions assigned", timeout)
+    t_caught, l_caught = w.until(r"caught up with the input", timeout)
+    cpu = cpu_seconds(d.pid)
+    times = {"restored_s": t_restored, "assigned_s": t_assigned, "caught_up_s": t_caught,
+             "restored_line": l_restored.strip(), "caught_line": l_caught.strip(),
+             "mode": field(l_restored, "mode"), "restored_log_s": field(l_restored, "seconds"),
+             "caught_log_s": field(l_caught, "seconds"), "events": field(l_caught, "events"),
+             "dossiers": field(l_caught, "dossiers"), "cpu_s": cpu}
+    return d, times
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of a process so far (all its threads), from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cfg_port(cfg):
+    if isinstance(cfg, str):
+        return re.search(r'"listen": "127\.0\.0\.1:(\d+)"', cfg).group(1)
+    return cfg["http"]["listen"].rsplit(":", 1)[1]
+
+
+def kb(args):
+    return os.path.join(args.build, "bench", "kafka_bench")
+
+
+# --- scenarios ---
+
+def throughput(args, tmp, broker, boot):
+    per_day = 20000
+    days = max(1, round(args.events / (per_day * 5.4)))
+    data_dir = os.path.join(args.build, "bench-data")
+    os.makedirs(data_dir, exist_ok=True)
+    path = os.path.join(data_dir, f"kafka-events-{days}d-{per_day}.jsonl")
+    if not os.path.exists(path):
+        run_tool([args.ontimed, "generate", "--config",
+                  os.path.join(SOURCE, "deploy", "examples", "province.yaml"), "--start",
+                  "2026-03-02", "--days", str(days), "--per-day", str(per_day), "--out",
+                  path + ".tmp"])
+        os.replace(path + ".tmp", path)
+    tp = topics("tp")
+    broker_create(broker, [f"{t}:3" for t in tp.values()])
+    h.log(f"load average before load: {loadavg()}")
+    run_tool([kb(args), "load", "--brokers", boot, "--topic", tp["events"], "--file", path])
+
+    h.log(f"load average before raw: {loadavg()}")
+    result("tp_loadavg_raw1", loadavg().replace(" ", "/"))
+    raw1 = run_tool([kb(args), "consume", "--brokers", boot, "--topic", tp["events"],
+                     "--group", "raw-1"])
+
+    port = h.free_port()
+    cfg = h.province_config_text(SOURCE, sections(boot, port, os.path.join(tmp, "tp-state"),
+                                                  "tp-daemon", tp))
+    result("tp_loadavg_daemon", loadavg().replace(" ", "/"))
+    d, t = run_daemon(args, tmp, cfg, "tp-ontimed")
+    try:
+        h.log("caught up: " + t["caught_line"])
+    finally:
+        d.stop()
+    result("tp_loadavg_raw2", loadavg().replace(" ", "/"))
+    raw2 = run_tool([kb(args), "consume", "--brokers", boot, "--topic", tp["events"],
+                     "--group", "raw-2"])
+
+    n = int(raw1["raw_messages"])
+    daemon_total = t["caught_up_s"]
+    daemon_after_assign = t["caught_up_s"] - t["assigned_s"]
+    raw_best = min(float(raw1["raw_seconds_from_start"]), float(raw2["raw_seconds_from_start"]))
+    raw_best_first = min(float(raw1["raw_seconds_from_first_message"]),
+                         float(raw2["raw_seconds_from_first_message"]))
+    result("tp_events", n)
+    result("tp_daemon_events_logged", t["events"])
+    result("tp_daemon_seconds_to_caught_up", f"{daemon_total:.3f}")
+    result("tp_daemon_seconds_to_assigned", f"{t['assigned_s']:.3f}")
+    result("tp_daemon_seconds_assigned_to_caught_up", f"{daemon_after_assign:.3f}")
+    result("tp_daemon_caught_up_log_seconds", t["caught_log_s"])
+    result("tp_daemon_cpu_seconds_at_caught_up", f"{t['cpu_s']:.2f}")
+    result("tp_daemon_events_per_s_total", f"{n / daemon_total:.0f}")
+    result("tp_daemon_events_per_s_after_assign", f"{n / daemon_after_assign:.0f}")
+    result("tp_raw_events_per_s_from_start_best", f"{n / raw_best:.0f}")
+    result("tp_raw_events_per_s_from_first_best", f"{n / raw_best_first:.0f}")
+    result("tp_ratio_total", f"{raw_best / daemon_total:.3f}")
+    result("tp_ratio_after_assign", f"{raw_best_first / daemon_after_assign:.3f}")
+
+
+def latency(args, tmp, broker, boot):
+    tp = topics("lat")
+    broker_create(broker, [f"{t}:3" for t in tp.values()])
+    port = h.free_port()
+    cfg = h.small_config(
+        [{"code": "P-LONG", "name": "Long procedure", "department": "SXD", "sla": "8760h"}],
+        **sections(boot, port, os.path.join(tmp, "lat-state"), "lat-daemon", tp))
+    d, t = run_daemon(args, tmp, cfg, "lat-ontimed", timeout=120)
+    try:
+        for mode in args.triggers.split(","):
+            result(f"lat_{mode}_loadavg_before", loadavg().replace(" ", "/"))
+            run_tool([kb(args), "latency", "--brokers", boot, "--topic", tp["events"],
+                      "--alerts", tp["alerts"], "--letters", tp["letters"], "--rate",
+                      str(args.rate), "--seconds", str(args.seconds), "--trigger-every",
+                      str(args.trigger_every), "--trigger", mode,
+                      "--run", f"{mode}{int(time.time())}"])
+            result(f"lat_{mode}_loadavg_after", loadavg().replace(" ", "/"))
+    finally:
+        d.stop()
+
+
+def restart(args, tmp, broker, boot):
+    tp = topics("rs")
+    broker_create(broker, [f"{t}:3" for t in tp.values()])
+    path = os.path.join(tmp, "accepted.jsonl")
+    base = time.time() - 2 * 86400
+    with open(path, "w") as f:
+        for i in range(args.dossiers):
+            t = base + i / 1000.0
+            f.write('{"event_id":"R-%07d-a","type":"accepted","dossier_id":"R-%07d",'
+                    '"occurred_at":"%s","procedure":"P-LONG","department":"SXD"}\n'
+                    % (i, i, h.iso(t)))
+    run_tool([kb(args), "load", "--brokers", boot, "--topic", tp["events"], "--file", path])
+
+    def config(state, group):
+        port = h.free_port()
+        return h.small_config(
+            [{"code": "P-LONG", "name": "Long procedure", "department": "SXD", "sla": "8760h"}],
+            **sections(boot, port, os.path.join(tmp, state), group, tp))
+
+    def report(tag, t):
+        result(f"rs_{tag}_mode", t["mode"])
+        result(f"rs_{tag}_dossiers", t["dossiers"])
+        result(f"rs_{tag}_restored_log_seconds", t["restored_log_s"])
+        result(f"rs_{tag}_caught_up_log_seconds", t["caught_log_s"])
+        result(f"rs_{tag}_seconds_to_restored", f"{t['restored_s']:.3f}")
+        result(f"rs_{tag}_seconds_to_assigned", f"{t['assigned_s']:.3f}")
+        result(f"rs_{tag}_seconds_to_caught_up", f"{t['caught_up_s']:.3f}")
+        result(f"rs_{tag}_cpu_seconds_at_caught_up", f"{t['cpu_s']:.2f}")
+
+    cfg1 = config("rs-state-1", "rs-group-1")
+    result("rs_loadavg_rebuild1", loadavg().replace(" ", "/"))
+    d, t = run_daemon(args, tmp, cfg1, "rs-ontimed-1")
+    report("rebuild1", t)
+    t0 = time.monotonic()
+    rc = d.stop(timeout=300)
+    result("rs_sigterm_to_exit_seconds", f"{time.monotonic() - t0:.3f}")
+    result("rs_sigterm_exit_code", rc)
+    snap = sum(os.path.getsize(os.path.join(r, f))
+               for r, _, fs in os.walk(os.path.join(tmp, "rs-state-1")) for f in fs)
+    result("rs_state_dir_bytes", snap)
+
+    result("rs_loadavg_snapshot", loadavg().replace(" ", "/"))
+    cfg1["http"]["listen"] = f"{h.LOCAL}:{h.free_port()}"
+    d, t = run_daemon(args, tmp, cfg1, "rs-ontimed-1-restart")
+    try:
+        report("snapshot", t)
+    finally:
+        d.stop(timeout=300)
+
+    result("rs_loadavg_rebuild2", loadavg().replace(" ", "/"))
+    d, t = run_daemon(args, tmp, config("rs-state-2", "rs-group-2"), "rs-ontimed-2")
+    try:
+        report("rebuild2", t)
+    finally:
+        d.stop(timeout=300)
+
+
+def broker_create(broker, specs):
+    r = subprocess.run(["bash", broker.script, "create-topics", broker.dir, *specs],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=180)
+    if r.returncode != 0:
+        h.fail(f"create-topics failed: {r.stderr[-2000:]}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--scenarios", default="throughput,latency,restart")
+    ap.add_argument("--events", type=int, default=1500000)
+    ap.add_argument("--rate", type=float, default=10000)
+    ap.add_argument("--seconds", type=float, default=30)
+    ap.add_argument("--trigger-every", type=int, default=50)
+    ap.add_argument("--dossiers", type=int, default=1000000)
+    ap.add_argument("--triggers", default="resolved,wall", help="latency trigger modes")
+    args = ap.parse_args()
+    args.build = os.path.abspath(args.build)
+    args.ontimed = os.path.join(args.build, "daemon", "ontimed")
+    for exe in (args.ontimed, kb(args)):
+        if not os.access(exe, os.X_OK):
+            sys.exit(f"not built: {exe}")
+    tmp = tempfile.mkdtemp(prefix="ontime-kbench-")
+    result("machine_loadavg_start", loadavg().replace(" ", "/"))
+    rc = 1
+    broker = h.Broker(SOURCE, tmp)
+    try:
+        boot = broker.start(topics=())
+        for s in args.scenarios.split(","):
+            h.log(f"== {s} (load average {loadavg()})")
+            {"throughput": throughput, "latency": latency, "restart": restart}[s](
+                args, tmp, broker, boot)
+        rc = 0
+    except h.TestFailure as e:
+        h.log(f"FAIL: {e}")
+    finally:
+        broker.stop()
+        if args.keep or rc:
+            h.log(f"files kept in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    sys.exit(rc)
+
+
+if __name__ == "__main__":
+    main()
