@@ -252,7 +252,9 @@ struct Daemon::Impl final : public rules::EngineListener {
       ArmEngineTimer();  // an event may have brought a timer closer
     }
     if (!caught_up_once && consumer->caught_up()) OnCaughtUp();
-    if (n == kPollBatch) {
+    // Poll again at once while messages come (a short batch only means librdkafka's prefetch
+    // queue was momentarily empty); sleep only when nothing came.
+    if (n > 0) {
       asio::post(io, [this] { PollLoop(); });
     } else {
       poll_timer.expires_after(kPollInterval);
