@@ -7,44 +7,16 @@
 #include <string>
 #include <vector>
 
+#include "fakes/small_rules.h"
 #include "ontime/rules/engine.h"
 
 namespace ontime::daemon {
 namespace {
 
 using std::chrono::hours;
-
-Instant At(const std::string& local) {
-  auto t = ParseRfc3339(local + "+07:00");
-  EXPECT_TRUE(t.has_value()) << local;
-  return t.value_or(Instant{});
-}
-
-// Mon-Fri 08:00-12:00, 13:00-17:00 at +07:00. SXD holds the 15-day permit, UBND a 4-hour one.
-rules::RulesConfig SmallRules() {
-  rules::RulesConfig c;
-  c.calendar.utc_offsets = {{Instant{}, hours(7)}};
-  for (int d = 0; d < 5; ++d) c.calendar.weekly[d] = {{8 * 60, 12 * 60}, {13 * 60, 17 * 60}};
-  c.departments = {{"SXD", "Construction", {"Nguyen Van A", "Director", "sxd@example.gov.vn"}},
-                   {"UBND", "People's Committee", {"Tran Thi B", "Chair", "ubnd@example.gov.vn"}}};
-  rules::Procedure permit;
-  permit.code = "1.004227";
-  permit.department = "SXD";
-  permit.sla = hours(120);
-  rules::Procedure quick;
-  quick.code = "P4H";
-  quick.department = "UBND";
-  quick.sla = hours(4);
-  quick.at_risk_remaining = rules::Threshold{false, 0, hours(1)};
-  c.procedures = {permit, quick};
-  return c;
-}
-
-std::shared_ptr<const rules::CompiledRules> Compile(rules::RulesConfig config) {
-  auto compiled = rules::CompiledRules::Compile(std::move(config));
-  EXPECT_TRUE(compiled.ok());
-  return std::move(compiled).value();
-}
+using testing::At;
+using testing::Compile;
+using testing::SmallRules;
 
 // The dossier ids of a list response, in order.
 std::vector<std::string> Ids(const std::string& body) {
