@@ -371,7 +371,10 @@ struct Daemon::Impl final : public rules::EngineListener {
   // input and outputs stand, and writes the engine. Skipped before the restart has caught up:
   // the output topics' ends would then cover ids the engine has not re-derived yet.
   bool TakeSnapshot(bool final) {
-    if (!caught_up_once) {
+    // While catching up after a restart, outputs found in the output topics are being
+    // re-derived and suppressed; a snapshot then would record output ends past ids it has not
+    // re-derived yet. With nothing to suppress, a snapshot is safe at any time.
+    if (!caught_up_once && !already_emitted.empty()) {
       log.Warning("snapshot skipped: still catching up with the input");
       return false;
     }
@@ -569,7 +572,7 @@ struct Daemon::Impl final : public rules::EngineListener {
     notifier.Stopping();
     StopTimers();
     health.ready = false;
-    bool ok = TakeSnapshot(/*final=*/true) || !caught_up_once;
+    bool ok = TakeSnapshot(/*final=*/true) || (!caught_up_once && !already_emitted.empty());
     StoreDoneOffsets();
     if (Status c = consumer->CommitSync(); !c.ok()) {
       log.Warning("offset commit failed at shutdown", {{"error", c.error().message}});
