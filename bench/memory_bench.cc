@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_engine.h"
 #include "bench_util.h"
 #include "ontime/daemon/config.h"
 #include "ontime/rules/engine.h"
@@ -163,13 +164,8 @@ int Main(int argc, char** argv) {
   }
   const int64_t count = flags.GetInt("--dossiers", 1'000'000);
   const std::string mode = flags.Get("--mode", "both");
-  const std::string config_path =
-      flags.Get("--config", std::string(ONTIME_SOURCE_DIR) + "/deploy/examples/province.yaml");
-  daemon::ConfigResult config = daemon::LoadConfigFile(config_path);
-  if (!config.ok()) {
-    for (const auto& e : config.errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
-    return 1;
-  }
+  std::optional<daemon::Config> config = LoadBenchConfig(flags);
+  if (!config) return 1;
   std::vector<bool> modes;
   if (mode != "with") modes.push_back(false);
   if (mode != "without") modes.push_back(true);
@@ -177,7 +173,7 @@ int Main(int argc, char** argv) {
   int rc = 0;
   for (bool with_applicant : modes) {
     pid_t child = fork();
-    if (child == 0) _exit(RunOne(*config.config, count, with_applicant));
+    if (child == 0) _exit(RunOne(*config, count, with_applicant));
     int status = 0;
     if (child < 0 || waitpid(child, &status, 0) < 0 || !WIFEXITED(status) ||
         WEXITSTATUS(status) != 0) {

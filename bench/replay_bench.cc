@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_engine.h"
 #include "bench_util.h"
 #include "ontime/daemon/config.h"
 #include "ontime/daemon/generate.h"
@@ -30,40 +31,6 @@
 
 namespace ontime::bench {
 namespace {
-
-// Formats every alert and letter into one reused string, as `replay --emit` does, and drops it.
-class FormattingListener final : public rules::EngineListener {
- public:
-  FormattingListener(const rules::BusinessCalendar& calendar, bool format)
-      : calendar_(calendar), format_(format) {}
-  void OnAlert(const rules::Alert& alert) override {
-    ++alerts_;
-    if (!format_) return;
-    line_.clear();
-    streams::AppendAlertJson(line_, alert, calendar_);
-    line_.push_back('\n');
-    bytes_ += line_.size();
-  }
-  void OnApologyLetter(const rules::ApologyLetter& letter) override {
-    ++letters_;
-    if (!format_) return;
-    line_.clear();
-    streams::AppendLetterJson(line_, letter, calendar_);
-    line_.push_back('\n');
-    bytes_ += line_.size();
-  }
-  size_t alerts() const { return alerts_; }
-  size_t letters() const { return letters_; }
-  size_t bytes() const { return bytes_; }
-
- private:
-  const rules::BusinessCalendar& calendar_;
-  bool format_;
-  std::string line_;
-  size_t alerts_ = 0;
-  size_t letters_ = 0;
-  size_t bytes_ = 0;
-};
 
 class NullBuffer final : public std::streambuf {
  protected:
@@ -119,20 +86,15 @@ int Main(int argc, char** argv) {
   const int per_day = static_cast<int>(flags.GetInt("--per-day", 20'000));
   const int repeat = static_cast<int>(std::max<int64_t>(1, flags.GetInt("--repeat", 3)));
   const bool format = !flags.Has("--no-format");
-  const std::string config_path =
-      flags.Get("--config", std::string(ONTIME_SOURCE_DIR) + "/deploy/examples/province.yaml");
-  daemon::ConfigResult config = daemon::LoadConfigFile(config_path);
-  if (!config.ok()) {
-    for (const auto& e : config.errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
-    return 1;
-  }
+  std::optional<daemon::Config> config = LoadBenchConfig(flags);
+  if (!config) return 1;
   std::string path = flags.Get("--file", "");
   if (path.empty()) {
     std::filesystem::create_directories(ONTIME_BENCH_DATA_DIR);
     path = std::string(ONTIME_BENCH_DATA_DIR) + "/events-" + std::to_string(events) + "-" +
            std::to_string(per_day) + ".jsonl";
     if (!std::filesystem::exists(path)) {
-      if (!Generate(config.config->rules, events, per_day, path)) {
+      if (!Generate(config->rules, events, per_day, path)) {
         std::fprintf(stderr, "replay_bench: cannot generate %s\n", path.c_str());
         return 1;
       }
@@ -183,7 +145,7 @@ int Main(int argc, char** argv) {
   }
 
   // (b) The full replay path.
-  auto compiled = rules::CompiledRules::Compile(config.config->rules);
+  auto compiled = rules::CompiledRules::Compile(config->rules);
   if (!compiled.ok()) {
     std::fprintf(stderr, "replay_bench: %s\n", compiled.error().message.c_str());
     return 1;
@@ -197,7 +159,7 @@ int Main(int argc, char** argv) {
   double final_advance = 0;
   const int64_t rss_before = StatusBytes("VmRSS");
   for (int r = 0; r < repeat; ++r) {
-    FormattingListener listener(compiled.value()->calendar(), format);
+    EmitListener listener(compiled.value()->calendar(), format);
     auto engine = std::make_unique<rules::Engine>(compiled.value(), &listener);
     streams::EventPipeline pipeline(*engine);
     size_t bad = 0;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_engine.h"
 #include "bench_util.h"
 #include "ontime/daemon/config.h"
 #include "ontime/rules/engine.h"
@@ -19,36 +20,6 @@
 
 namespace ontime::bench {
 namespace {
-
-class CountingListener final : public rules::EngineListener {
- public:
-  CountingListener(const rules::BusinessCalendar& calendar, bool format)
-      : calendar_(calendar), format_(format) {}
-  void OnAlert(const rules::Alert& alert) override {
-    ++alerts_[static_cast<int>(alert.kind)];
-    if (!format_) return;
-    line_.clear();
-    streams::AppendAlertJson(line_, alert, calendar_);
-    bytes_ += line_.size();
-  }
-  void OnApologyLetter(const rules::ApologyLetter& letter) override {
-    ++letters_;
-    if (!format_) return;
-    line_.clear();
-    streams::AppendLetterJson(line_, letter, calendar_);
-    bytes_ += line_.size();
-  }
-  size_t alerts(rules::AlertKind kind) const { return alerts_[static_cast<int>(kind)]; }
-  size_t letters() const { return letters_; }
-
- private:
-  const rules::BusinessCalendar& calendar_;
-  bool format_;
-  std::string line_;
-  size_t alerts_[rules::kAlertKindCount] = {};
-  size_t letters_ = 0;
-  size_t bytes_ = 0;
-};
 
 struct Run {
   double schedule = 0;
@@ -63,7 +34,7 @@ struct Run {
 
 Run RunOnce(const std::shared_ptr<const rules::CompiledRules>& compiled,
             const std::string& procedure, int64_t count, bool format) {
-  CountingListener listener(compiled->calendar(), format);
+  EmitListener listener(compiled->calendar(), format);
   rules::Engine engine(compiled, &listener);
   // Monday 08:00; the receipt slip promises Friday of the next week, 16:00:00.xxx.
   const Instant accepted = *ParseRfc3339("2026-03-02T08:00:00+07:00");
@@ -114,20 +85,15 @@ int Main(int argc, char** argv) {
   const int64_t count = flags.GetInt("--dossiers", 100'000);
   const int repeat = static_cast<int>(std::max<int64_t>(1, flags.GetInt("--repeat", 5)));
   const bool format = !flags.Has("--no-format");
-  const std::string config_path =
-      flags.Get("--config", std::string(ONTIME_SOURCE_DIR) + "/deploy/examples/province.yaml");
-  daemon::ConfigResult config = daemon::LoadConfigFile(config_path);
-  if (!config.ok()) {
-    for (const auto& e : config.errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
-    return 1;
-  }
-  auto compiled = rules::CompiledRules::Compile(config.config->rules);
+  std::optional<daemon::Config> config = LoadBenchConfig(flags);
+  if (!config) return 1;
+  auto compiled = rules::CompiledRules::Compile(config->rules);
   if (!compiled.ok()) {
     std::fprintf(stderr, "timer_bench: %s\n", compiled.error().message.c_str());
     return 1;
   }
   // The most frequent procedure; its budget is replaced by due_at anyway.
-  const std::string procedure = config.config->rules.procedures.front().code;
+  const std::string procedure = config->rules.procedures.front().code;
   std::vector<double> schedule, at_risk, breach, breach_cpu;
   Run last;
   for (int r = 0; r < repeat; ++r) {
