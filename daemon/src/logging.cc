@@ -60,7 +60,7 @@ std::string JournalName(std::string_view key) {
     else name.push_back('_');
   }
   if (name.empty() || name[0] == '_' || (name[0] >= '0' && name[0] <= '9')) {
-    name.insert(0, "F");
+    name = std::string("F").append(name);  // not insert(0, ...): GCC 12 -O3 -Wrestrict false positive
   }
   if (name.size() > 64) name.resize(64);
   return name;
