@@ -41,6 +41,18 @@ struct AlertmanagerConfig {
   std::chrono::seconds timeout{5};
 };
 
+struct IngestConfig {
+  // An event dated later than the wall clock (replay: --now) plus this is invalid
+  // (`future_event`): a wrong clock upstream must never move ontime's clock.
+  std::chrono::milliseconds max_clock_skew{std::chrono::minutes(5)};
+};
+
+struct OutputConfig {
+  // The live daemon produces no alert or letter whose instant is older than this when it is
+  // derived (a first start on a long history); replay --emit writes them all.
+  std::chrono::milliseconds max_age{std::chrono::hours(7 * 24)};
+};
+
 struct LogConfig {
   std::string level = "info";  // debug | info | warning | error
 };
@@ -50,6 +62,8 @@ struct Config {
   KafkaConfig kafka;
   HttpConfig http;
   AlertmanagerConfig alertmanager;
+  IngestConfig ingest;
+  OutputConfig output;
   LogConfig log;
   std::string state_dir = "/var/lib/ontime";
   std::chrono::milliseconds snapshot_interval{60000};

@@ -47,6 +47,9 @@ struct Defaults {
   Threshold at_risk_remaining{false, 0, std::chrono::hours(8)};
   Duration apology_extension = std::chrono::hours(40);
   OnSupplement on_supplement = OnSupplement::kPause;
+  // After this many apology letters for one dossier, each later breach raises an `escalated`
+  // alert to `RulesConfig::escalation` instead of another letter. 0 = no limit.
+  int max_apology_letters = 0;
 };
 
 struct RulesConfig {
@@ -54,6 +57,9 @@ struct RulesConfig {
   Defaults defaults;
   std::vector<Department> departments;
   std::vector<Procedure> procedures;
+  // Who hears of a dossier that has had `defaults.max_apology_letters` letters (the province's
+  // inspectorate, say). Required when that limit is set.
+  std::optional<Person> escalation;
 };
 
 }  // namespace ontime::rules
