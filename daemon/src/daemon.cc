@@ -123,6 +123,10 @@ struct Daemon::Impl final : public rules::EngineListener {
   // --- engine output: alerts and letters to Kafka (and Alertmanager) ---
 
   void OnAlert(const rules::Alert& alert) override {
+    if (Stale(alert.detected_at)) {
+      daemon_metrics->CountStaleAlert(alert.kind);
+      return;
+    }
     if (pusher) pusher->OnAlert(alert);
     if (Suppressed(alert.AlertId())) return;
     buffer.clear();
@@ -142,6 +146,10 @@ struct Daemon::Impl final : public rules::EngineListener {
   }
 
   void OnApologyLetter(const rules::ApologyLetter& letter) override {
+    if (Stale(letter.issued_at)) {
+      daemon_metrics->CountStaleLetter();
+      return;
+    }
     if (Suppressed(letter.LetterId())) return;
     buffer.clear();
     streams::AppendLetterJson(buffer, letter, rules->calendar());
@@ -151,6 +159,24 @@ struct Daemon::Impl final : public rules::EngineListener {
       log.Debug("apology letter", {{"dossier_id", std::string(letter.dossier_id)},
                                    {"department", std::string(letter.department)}});
     }
+  }
+
+  // An output about an instant older than output.max_age (a first start on months of history, a
+  // catch-up after a long outage) mails nobody: the cycle still advances in the state.
+  bool Stale(Instant at) {
+    if (clock.Now() - at <= config.output.max_age) return false;
+    if (stale_outputs++ == 0) {
+      log.Info("not producing alerts and letters older than output.max_age",
+               {{"max_age_seconds", std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                                       config.output.max_age)
+                                                       .count())}});
+    }
+    return true;
+  }
+
+  void MakePipeline() {
+    pipeline = std::make_unique<streams::EventPipeline>(*engine);
+    pipeline->RejectFutureEvents(clock, config.ingest.max_clock_skew);
   }
 
   bool Suppressed(const std::string& id) {
@@ -292,11 +318,13 @@ struct Daemon::Impl final : public rules::EngineListener {
     engine->AdvanceTo(clock.Now());
     log.Info("caught up with the input", {{"events", std::to_string(events)},
                                           {"suppressed_duplicates", std::to_string(suppressed)},
+                                          {"stale_outputs", std::to_string(stale_outputs)},
                                           {"dossiers", std::to_string(engine->dossiers_tracked())},
                                           {"seconds", Seconds(std::chrono::steady_clock::now() -
                                                               started_at)}});
     // Everything emitted before the restart has been re-derived by now; ids are never re-emitted.
     already_emitted.clear();
+    stale_outputs = 0;  // the next catch-up (after an outage) says it again
     ArmEngineTimer();
   }
 
@@ -438,7 +466,7 @@ struct Daemon::Impl final : public rules::EngineListener {
                   {{"error", loaded.error().message}});
         snapshot.reset();
         engine = std::make_unique<rules::Engine>(rules, engine_metrics.get());
-        pipeline = std::make_unique<streams::EventPipeline>(*engine);
+        MakePipeline();
       }
     }
     mode = snapshot ? "snapshot" : "rebuild";
@@ -543,6 +571,9 @@ struct Daemon::Impl final : public rules::EngineListener {
     }
     config.rules = fresh.rules;
     config.log = fresh.log;
+    config.ingest = fresh.ingest;
+    config.output = fresh.output;
+    pipeline->RejectFutureEvents(clock, config.ingest.max_clock_skew);
     config.snapshot_interval = fresh.snapshot_interval;
     log.set_level(config.log.level);
     log.Info("configuration reloaded",
@@ -608,7 +639,7 @@ struct Daemon::Impl final : public rules::EngineListener {
     daemon_metrics->SetOnTimeTargets(*rules);
     engine_metrics->set_next(this);
     engine = std::make_unique<rules::Engine>(rules, engine_metrics.get());
-    pipeline = std::make_unique<streams::EventPipeline>(*engine);
+    MakePipeline();
     log.Info("starting", {{"version", ONTIME_VERSION},
                           {"brokers", config.kafka.brokers},
                           {"group", config.kafka.group_id},
@@ -674,6 +705,7 @@ struct Daemon::Impl final : public rules::EngineListener {
   Logger log;
   Notifier notifier;
   SystemClock clock;
+  size_t stale_outputs = 0;  // since the last catch-up
   SnapshotStore store;
   asio::io_context io;
   asio::signal_set signals;

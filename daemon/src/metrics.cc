@@ -272,6 +272,8 @@ struct DaemonMetrics::Probes {
   Counter* reloads_ok = nullptr;
   Counter* reloads_failed = nullptr;
   Counter* recomputations = nullptr;
+  std::array<Counter*, rules::kAlertKindCount> stale_alerts{};
+  Counter* stale_letters = nullptr;
   Family<Gauge>* on_time_target = nullptr;
   std::vector<Gauge*> on_time_target_series;
 };
@@ -334,6 +336,12 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry, std::string_view ve
   p.recomputations = &CounterFamily(registry, "ontime_deadline_recomputations_total",
                                     "Open dossiers whose deadlines a reload recomputed")
                           .Add({});
+  auto& stale = CounterFamily(registry, "ontime_outputs_stale_total",
+                              "Alerts and letters not produced: older than output.max_age");
+  for (int k = 0; k < rules::kAlertKindCount; ++k) {
+    p.stale_alerts[k] = &stale.Add({{"kind", Str(ToString(static_cast<rules::AlertKind>(k)))}});
+  }
+  p.stale_letters = &stale.Add({{"kind", "apology_letter"}});
   p.on_time_target = &GaugeFamily(registry, "ontime_department_on_time_target",
                                   "Configured on-time target of each department (0..1)");
 }
@@ -378,6 +386,10 @@ void DaemonMetrics::CountReload(bool ok) {
 void DaemonMetrics::CountRecomputations(size_t n) {
   probes_->recomputations->Increment(static_cast<double>(n));
 }
+void DaemonMetrics::CountStaleAlert(rules::AlertKind kind) {
+  probes_->stale_alerts[static_cast<size_t>(kind)]->Increment();
+}
+void DaemonMetrics::CountStaleLetter() { probes_->stale_letters->Increment(); }
 void DaemonMetrics::SetOnTimeTargets(const rules::CompiledRules& rules) {
   Probes& p = *probes_;
   for (Gauge* gauge : p.on_time_target_series) p.on_time_target->Remove(gauge);

@@ -6,6 +6,7 @@
 #include <ostream>
 #include <vector>
 
+#include "ontime/base/clock.h"
 #include "ontime/streams/event_pipeline.h"
 #include "ontime/streams/json_output.h"
 #include "ontime/streams/line_source.h"
@@ -137,6 +138,10 @@ int RunReplay(const Config& config, const ReplayOptions& options, std::ostream& 
     err << "ontimed: " << rules.error().message << "\n";
     return kExitConfig;
   }
+  if (options.now && !rules::InEventTimeRange(*options.now)) {
+    err << "ontimed: --now must lie in 1970-01-01T00:00Z..2200-01-01T00:00Z\n";
+    return 1;
+  }
   auto source = streams::LineSource::Open(options.events_path);
   if (!source.ok()) {
     err << "ontimed: cannot read events: " << source.error().message << "\n";
@@ -153,6 +158,12 @@ int RunReplay(const Config& config, const ReplayOptions& options, std::ostream& 
   EmitWriter writer(emit, rules.value()->calendar());
   rules::Engine engine(rules.value(), &writer);
   streams::EventPipeline pipeline(engine);
+  // With --now, an event later than it (plus the skew allowed) is a wrong clock upstream.
+  std::optional<ManualClock> now_clock;
+  if (options.now) {
+    now_clock.emplace(*options.now);
+    pipeline.RejectFutureEvents(*now_clock, config.ingest.max_clock_skew);
+  }
 
   ReplayStats stats;
   std::vector<InvalidLine> invalid;

@@ -302,15 +302,15 @@ Duration BusinessCalendar::Remaining(Instant now, Instant due) const {
   return now <= due ? Between(now, due) : -Between(due, now);
 }
 
-Instant BusinessCalendar::Add(Instant t, Duration d) const {
+std::optional<Instant> BusinessCalendar::Add(Instant t, Duration d) const {
   if (d <= Duration::zero()) return t;
   const int64_t worked = impl_->WorkedUntil(t.time_since_epoch().count());
-  if (d.count() > impl_->cumulative.back() - worked) {
-    // Beyond the table's last year: clamped to the table's end.
-    return std::max(t, Instant{Duration{impl_->table_end}});
-  }
+  // Past the table's last working instant the answer is unknown: refuse rather than guess.
+  if (d.count() > impl_->cumulative.back() - worked) return std::nullopt;
   return Instant{Duration{impl_->InstantReaching(worked + d.count())}};
 }
+
+Instant BusinessCalendar::covered_until() const { return Instant{Duration{impl_->table_end}}; }
 
 Instant BusinessCalendar::EarliestWithRemaining(Instant due, Duration d) const {
   const int64_t worked = impl_->WorkedUntil(due.time_since_epoch().count());

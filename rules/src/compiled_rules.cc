@@ -26,6 +26,12 @@ Result<std::shared_ptr<const CompiledRules>> CompiledRules::Compile(RulesConfig 
     rules->department_index_.emplace_back(c.departments[i].code, i);
   }
   std::sort(rules->department_index_.begin(), rules->department_index_.end());
+  if (c.defaults.max_apology_letters < 0) {
+    return Error{"invalid_limit", "defaults.max_apology_letters must be 0 or more"};
+  }
+  if (c.defaults.max_apology_letters > 0 && !c.escalation) {
+    return Error{"missing_escalation", "defaults.max_apology_letters needs an escalation contact"};
+  }
   for (uint32_t i = 0; i < c.procedures.size(); ++i) {
     rules->procedure_index_.emplace_back(c.procedures[i].code, i);
   }
@@ -43,12 +49,32 @@ Result<std::shared_ptr<const CompiledRules>> CompiledRules::Compile(RulesConfig 
     r.apology_extension = p.apology_extension.value_or(c.defaults.apology_extension);
     r.on_supplement = p.on_supplement.value_or(c.defaults.on_supplement);
     r.pause_on_fee = p.pause_on_fee;
+    r.max_apology_letters = c.defaults.max_apology_letters;
+    if (r.sla <= Duration::zero() || r.apology_extension <= Duration::zero()) {
+      return Error{"invalid_duration",
+                   "procedure " + p.code + ": sla and apology_extension must be positive"};
+    }
+    // Every deadline the engine computes starts no later than kLatestEventTime: the calendar
+    // must have room for it there, so that no event or breach can ask past its table.
+    const BusinessCalendar& cal = *rules->calendar_;
+    for (Duration budget : {r.sla, r.apology_extension}) {
+      if (!cal.Add(kLatestEventTime, budget)) {
+        return Error{"invalid_duration", "procedure " + p.code +
+                                             ": a budget longer than the calendar's working time "
+                                             "after 2200-01-01"};
+      }
+    }
     r.step_budgets.assign(c.departments.size(), Duration{0});
     for (const StepBudget& step : p.steps) {
       auto step_department = rules->FindDepartment(step.department);
       if (!step_department) {
         return Error{"unknown_department", "procedure " + p.code + ": step for unknown department \"" +
                                                step.department + "\""};
+      }
+      if (!rules->calendar_->Add(kLatestEventTime, step.budget)) {
+        return Error{"invalid_duration", "procedure " + p.code + ": step budget for " +
+                                             step.department + " is longer than the calendar's "
+                                             "working time after 2200-01-01"};
       }
       r.step_budgets[*step_department] = step.budget;
     }

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "flat_index.h"
+#include "ontime/base/check.h"
 
 namespace ontime::rules {
 namespace {
@@ -21,12 +22,13 @@ constexpr std::string_view kLetterReason =
 enum : uint16_t {
   kAtRiskSent = 1 << 0,       // this cycle's at_risk alert went out
   kStepAlertSent = 1 << 1,    // this step's step_overdue alert went out
-  kFirstBreached = 1 << 2,    // the first cycle's due has passed while running
-  kDuePaused = 1 << 3,        // paused before the current due: it moves on resume
-  kFirstPaused = 1 << 4,      // paused before the first due: it moves on resume
-  kStepPaused = 1 << 5,       // paused before the step's due: it moves on resume
+  kFirstBreached = 1 << 2,    // the first cycle's due has passed (the dossier is overdue)
+  kDuePaused = 1 << 3,        // paused at or before the current due: it moves on resume
+  kFirstPaused = 1 << 4,      // paused in cycle 1 at or before its due: it moves on resume
+  kStepPaused = 1 << 5,       // paused at or before the step's due: it moves on resume
   kRestartOnResume = 1 << 6,  // on_supplement: restart, applied at resume
   kBudgetFromDueAt = 1 << 7,  // the budget came from the receipt slip's due_at
+  kExtendedInPause = 1 << 8,  // an upstream extension came during this pause: its R applies
 };
 
 // Bits of Dossier::pause_mask.
@@ -84,7 +86,10 @@ struct Dossier {
   Instant closed_at{};
   Instant run_since{};      // the clock last started running (accept, resume)
   Instant step_due{};       // the current step's due, when its department has a budget
-  Instant at_risk_floor{};  // at risk no earlier than this (cycle start, resume)
+  // Running: no at-risk alert before this (the cycle's start, the last resume). Paused: the
+  // instant the remaining time to the current due is measured from (the pause, or an upstream
+  // extension that came during it), applied at resume.
+  Instant anchor{};
   Instant timer_at = kNever;
   Duration budget{};        // B: the first cycle's budget
   Duration cycle_budget{};  // the current cycle's budget, for "20%" thresholds
@@ -191,12 +196,13 @@ struct Engine::State {
     return procedure_rules(d).at_risk_remaining.Resolve(d.cycle_budget);
   }
   Instant AtRiskAt(const Dossier& d) const {
-    return std::max(calendar().EarliestWithRemaining(d.due, AtRiskThreshold(d)), d.at_risk_floor);
+    return std::max(calendar().EarliestWithRemaining(d.due, AtRiskThreshold(d)), d.anchor);
   }
   bool DueTimerActive(const Dossier& d) const { return d.running() || !d.has(kDuePaused); }
+  // The first cycle's due makes the dossier overdue once passed, also after cycle 1 ended (its
+  // due is final then, and passes even during a pause).
   bool FirstDueTimerActive(const Dossier& d) const {
-    return !d.has(kFirstBreached) && d.first_due != d.due &&
-           (d.running() || !d.has(kFirstPaused));
+    return !d.has(kFirstBreached) && (d.running() || !d.has(kFirstPaused));
   }
   bool StepTimerActive(const Dossier& d) const {
     return StepBudget(d) > Duration::zero() && !d.has(kStepAlertSent) &&
@@ -276,7 +282,21 @@ struct Engine::State {
       d.set(kFirstBreached, true);
     }
     Duration extension = procedure_rules(d).apology_extension;
-    Instant new_due = calendar().Add(breach, extension);
+    // The clock never passes kLatestEventTime and Compile checked that every extension fits in
+    // the calendar from there, so a new cycle always ends after its breach: never a loop.
+    std::optional<Instant> next_due = calendar().Add(breach, extension);
+    ONTIME_CHECK(next_due && *next_due > breach, "a breach must start a cycle that ends after it");
+    Instant new_due = *next_due;
+    const int max_letters = procedure_rules(d).max_apology_letters;
+    if (max_letters > 0 && d.letters >= max_letters) {
+      // Enough letters for one citizen: whoever the province names hears of it instead.
+      Alert escalated = MakeAlert(d, AlertKind::kEscalated, breach, breach);
+      escalated.notify = &*rules->config().escalation;
+      listener->OnAlert(escalated);
+      StartCycle(d, new_due, extension, breach);
+      ContinuePauseAfterBreach(d, new_due);
+      return;
+    }
     ApologyLetter letter;
     letter.dossier_id = d.id;
     letter.procedure = rules->procedure(d.procedure).code;
@@ -293,15 +313,26 @@ struct Engine::State {
     ++d.letters;
     listener->OnApologyLetter(letter);
     StartCycle(d, new_due, extension, breach);
+    ContinuePauseAfterBreach(d, new_due);
   }
 
+  // A pause that began after the breach (the dossier's timers ran late): the new cycle's
+  // remaining time counts from the pause.
+  void ContinuePauseAfterBreach(Dossier& d, Instant new_due) {
+    if (d.pause_mask == 0) return;
+    d.anchor = d.pause_began;
+    d.set(kDuePaused, d.pause_began <= new_due);
+  }
+
+  // Cycle n+1 starts at `at`. Cycle 1 has ended (breach or upstream extension): from here on the
+  // first cycle's due is final, as it stood when a pause in progress began.
   void StartCycle(Dossier& d, Instant due, Duration budget, Instant at) {
     ++d.cycle;
     d.due = due;
     d.cycle_budget = budget;
-    d.at_risk_floor = at;
+    d.anchor = at;
     d.set(kAtRiskSent, false);
-    if (d.pause_mask != 0) d.set(kDuePaused, d.pause_began < due);
+    d.set(kFirstPaused, false);
   }
 
   void Fire(uint32_t i, Instant at) {
@@ -345,44 +376,53 @@ struct Engine::State {
     }
     d.pause_mask = reason;
     d.pause_began = p;
+    d.anchor = p;
     d.working_run += calendar().Between(d.run_since, p);
-    d.set(kDuePaused, p < d.due);
-    d.set(kFirstPaused, !d.has(kFirstBreached) && p < d.first_due);
-    d.set(kStepPaused, StepBudget(d) > Duration::zero() && p < d.step_due);
+    // A pause at the very due instant is in time: R = 0, applied at resume.
+    d.set(kDuePaused, p <= d.due);
+    d.set(kFirstPaused, d.cycle == 1 && !d.has(kFirstBreached) && p <= d.first_due);
+    d.set(kStepPaused, StepBudget(d) > Duration::zero() && p <= d.step_due);
+    d.set(kExtendedInPause, false);
     UpdateGauge(d);
     Reschedule(i);
   }
 
-  void Resume(uint32_t i, Instant r, uint8_t reason) {
+  // Ends the pause `reason` at r. kTimeOutOfRange, changing nothing, when a moved due would lie
+  // past the calendar.
+  ApplyStatus Resume(uint32_t i, Instant r, uint8_t reason) {
     Dossier& d = dossiers[i];
-    if ((d.pause_mask & reason) == 0) return;
-    d.pause_mask &= ~reason;
-    if (d.pause_mask != 0) return;
+    if ((d.pause_mask & reason) == 0) return ApplyStatus::kApplied;
+    if ((d.pause_mask & ~reason) != 0) {  // still paused for another reason
+      d.pause_mask &= ~reason;
+      return ApplyStatus::kApplied;
+    }
     const BusinessCalendar& cal = calendar();
-    Instant p = d.pause_began;
+    const Instant p = d.pause_began;
     r = std::max(r, p);
+    // An upstream extension during the pause set its own remaining time (from its instant).
+    const bool restart = d.has(kRestartOnResume) && !d.has(kExtendedInPause);
+    std::optional<Instant> due = d.due;
+    std::optional<Instant> step_due = d.step_due;
+    if (d.has(kDuePaused)) {
+      due = restart ? cal.Add(r, d.budget) : cal.Add(r, cal.Between(d.anchor, d.due));
+    }
+    if (d.has(kStepPaused)) step_due = cal.Add(r, cal.Between(p, d.step_due));
+    if (!due || !step_due) return ApplyStatus::kTimeOutOfRange;
+    d.pause_mask = 0;
     d.paused_wall += r - p;
     d.run_since = r;
-    d.at_risk_floor = r;
-    bool restart = d.has(kRestartOnResume);
-    d.set(kRestartOnResume, false);
-    if (d.has(kDuePaused)) {
-      if (restart) {
-        d.due = cal.Add(r, d.budget);
-        d.cycle_budget = d.budget;
-      } else {
-        d.due = cal.Add(r, cal.Between(p, d.due));
-      }
+    d.anchor = r;
+    if (d.has(kDuePaused) && restart) d.cycle_budget = d.budget;
+    d.due = *due;
+    d.step_due = *step_due;
+    if (d.has(kFirstPaused)) d.first_due = d.due;  // in cycle 1 the two are one due
+    for (uint16_t flag : {kDuePaused, kFirstPaused, kStepPaused, kExtendedInPause,
+                          kRestartOnResume}) {
+      d.set(flag, false);
     }
-    if (d.has(kFirstPaused)) {
-      d.first_due = (restart && d.cycle == 1) ? d.due : cal.Add(r, cal.Between(p, d.first_due));
-    }
-    if (d.has(kStepPaused)) d.step_due = cal.Add(r, cal.Between(p, d.step_due));
-    d.set(kDuePaused, false);
-    d.set(kFirstPaused, false);
-    d.set(kStepPaused, false);
     UpdateGauge(d);
     Reschedule(i);
+    return ApplyStatus::kApplied;
   }
 
   void Close(uint32_t i, Instant c, DossierState state, std::optional<Outcome> fixed_outcome) {
@@ -420,28 +460,28 @@ struct Engine::State {
       department = *found;
     }
     const BusinessCalendar& cal = calendar();
+    const Instant t = e.occurred_at;
+    const std::optional<Instant> due = e.due_at ? e.due_at : cal.Add(t, pr.sla);
+    const Duration step_budget = pr.step_budgets[department];
+    const std::optional<Instant> step_due =
+        step_budget > Duration::zero() ? cal.Add(t, step_budget) : Instant{};
+    if (!due || !step_due) return ApplyStatus::kTimeOutOfRange;
     uint32_t i = static_cast<uint32_t>(dossiers.size());
     Dossier& d = dossiers.emplace_back();
     d.id = ids.Store(e.dossier_id);
     if (e.applicant) d.applicant = PackedApplicant::Pack(*e.applicant);
-    Instant t = e.occurred_at;
     d.accepted_at = t;
     d.run_since = t;
-    d.at_risk_floor = t;
+    d.anchor = t;
     d.procedure = *procedure;
     d.holder = department;
     d.seq = i;
-    if (e.due_at) {
-      d.budget = cal.Between(t, *e.due_at);
-      d.due = *e.due_at;
-      d.set(kBudgetFromDueAt, true);
-    } else {
-      d.budget = pr.sla;
-      d.due = cal.Add(t, pr.sla);
-    }
+    d.budget = e.due_at ? cal.Between(t, *e.due_at) : pr.sla;
+    d.set(kBudgetFromDueAt, e.due_at.has_value());
+    d.due = *due;
     d.first_due = d.due;
     d.cycle_budget = d.budget;
-    if (Duration step = StepBudget(d); step > Duration::zero()) d.step_due = cal.Add(t, step);
+    d.step_due = *step_due;
     index.Insert(i, HashText(d.id), [this](uint32_t k) { return HashText(dossiers[k].id); });
     ++open_counts[d.holder][static_cast<int>(d.open_state)];
     listener->OnAccepted(department, e.channel, e.reception_seconds);
@@ -454,18 +494,20 @@ struct Engine::State {
     if (!department) return ApplyStatus::kUnknownDepartment;
     Dossier& d = dossiers[i];
     if (*department == d.holder) return ApplyStatus::kApplied;
+    // A step entered during a pause starts counting at the resume: anchor it at the pause.
+    const bool paused = d.pause_mask != 0;
+    const Duration budget = procedure_rules(d).step_budgets[*department];
+    const std::optional<Instant> step_due =
+        budget > Duration::zero() ? calendar().Add(paused ? d.pause_began : e.occurred_at, budget)
+                                  : Instant{};
+    if (!step_due) return ApplyStatus::kTimeOutOfRange;
     --open_counts[d.holder][static_cast<int>(d.open_state)];
     d.holder = *department;
     ++open_counts[d.holder][static_cast<int>(d.open_state)];
     ++d.step;
     d.set(kStepAlertSent, false);
-    d.set(kStepPaused, false);
-    if (Duration budget = StepBudget(d); budget > Duration::zero()) {
-      // A step entered during a pause starts counting at the resume: anchor it at the pause.
-      bool paused = d.pause_mask != 0;
-      d.step_due = calendar().Add(paused ? d.pause_began : e.occurred_at, budget);
-      d.set(kStepPaused, paused);
-    }
+    d.step_due = *step_due;
+    d.set(kStepPaused, paused && budget > Duration::zero());
     Reschedule(i);
     return ApplyStatus::kApplied;
   }
@@ -474,6 +516,11 @@ struct Engine::State {
     Dossier& d = dossiers[i];
     if (!e.due_at) return ApplyStatus::kApplied;  // the decoder requires it; nothing to do
     StartCycle(d, *e.due_at, calendar().Between(e.occurred_at, *e.due_at), e.occurred_at);
+    if (d.pause_mask != 0) {
+      // During a pause: R = Between(extended instant, due_at) (the anchor), applied at resume.
+      d.set(kDuePaused, true);
+      d.set(kExtendedInPause, true);
+    }
     UpdateGauge(d);
     Reschedule(i);
     return ApplyStatus::kApplied;
@@ -506,16 +553,23 @@ struct Engine::State {
         return ApplyStatus::kApplied;
       case EventType::kSupplementReceived:
         if ((d.pause_mask & kPausedForSupplement) != 0) {
+          const bool restart_before = d.has(kRestartOnResume);
           d.set(kRestartOnResume, pr.on_supplement == OnSupplement::kRestart && d.has(kDuePaused));
-          Resume(i, t, kPausedForSupplement);
+          ApplyStatus resumed = Resume(i, t, kPausedForSupplement);
+          if (resumed != ApplyStatus::kApplied) d.set(kRestartOnResume, restart_before);
+          return resumed;
         }
         return ApplyStatus::kApplied;
       case EventType::kFeeRequested:
         if (pr.pause_on_fee) Pause(i, t, kPausedForFee);
         return ApplyStatus::kApplied;
       case EventType::kFeePaid:
+        if (pr.pause_on_fee) {
+          if (ApplyStatus resumed = Resume(i, t, kPausedForFee); resumed != ApplyStatus::kApplied) {
+            return resumed;
+          }
+        }
         listener->OnFeePaid(d.holder, e.method);
-        if (pr.pause_on_fee) Resume(i, t, kPausedForFee);
         return ApplyStatus::kApplied;
       case EventType::kWithdrawn:
         Close(i, t, DossierState::kWithdrawn, Outcome::kWithdrawn);
@@ -587,11 +641,15 @@ Engine::Engine(std::shared_ptr<const CompiledRules> rules, EngineListener* liste
 Engine::~Engine() = default;
 
 void Engine::AdvanceTo(Instant now) {
+  now = std::min(now, kLatestEventTime);  // the clock never passes the last instant events may have
   state_->FireBefore(now);
   if (!state_->clock || *state_->clock < now) state_->clock = now;
 }
 
 ApplyStatus Engine::Apply(const Event& e, TimersBefore timers) {
+  if (!InEventTimeRange(e.occurred_at) || (e.due_at && !InEventTimeRange(*e.due_at))) {
+    return ApplyStatus::kTimeOutOfRange;  // before it can move the clock
+  }
   State& s = *state_;
   auto i = s.FindIndex(e.dossier_id);
   if (timers == TimersBefore::kAll) {
@@ -715,9 +773,10 @@ Result<size_t> Engine::Reconfigure(std::shared_ptr<const CompiledRules> rules) {
       Duration new_budget = s.procedure_rules(d).sla;
       Instant new_due = d.due;
       if (d.paused_wall == Duration{} && d.pause_mask == 0) {
-        new_due = cal.Add(d.accepted_at, new_budget);
+        new_due = cal.Add(d.accepted_at, new_budget).value_or(d.due);
       } else if (new_budget > d.budget) {
-        new_due = cal.Add(d.due, new_budget - d.budget);
+        // Past the calendar's table (a dossier of 2200): its due stays as it was.
+        new_due = cal.Add(d.due, new_budget - d.budget).value_or(d.due);
       } else if (new_budget < d.budget) {
         new_due = cal.EarliestWithRemaining(d.due, d.budget - new_budget);
       }
@@ -811,7 +870,7 @@ void Engine::Save(std::ostream& out) const {
       for (std::string_view part : {a.name, a.address, a.phone, a.email}) w.Text(part);
     }
     for (Instant t : {d.accepted_at, d.first_due, d.due, d.pause_began, d.closed_at, d.run_since,
-                      d.step_due, d.at_risk_floor}) {
+                      d.step_due, d.anchor}) {
       w.Time(t);
     }
     for (Duration x : {d.budget, d.cycle_budget, d.working_run, d.paused_wall}) w.Span(x);
@@ -862,7 +921,7 @@ Status Engine::Load(std::istream& in) {
       d.applicant = PackedApplicant::Pack({name, address, phone, email});
     }
     for (Instant* t : {&d.accepted_at, &d.first_due, &d.due, &d.pause_began, &d.closed_at,
-                       &d.run_since, &d.step_due, &d.at_risk_floor}) {
+                       &d.run_since, &d.step_due, &d.anchor}) {
       *t = r.Time();
     }
     for (Duration* x : {&d.budget, &d.cycle_budget, &d.working_run, &d.paused_wall}) *x = r.Span();

@@ -83,6 +83,7 @@ std::string_view ToString(AlertKind kind) {
     case AlertKind::kAtRisk: return "at_risk";
     case AlertKind::kOverdue: return "overdue";
     case AlertKind::kStepOverdue: return "step_overdue";
+    case AlertKind::kEscalated: return "escalated";
   }
   return "at_risk";
 }
@@ -118,12 +119,14 @@ std::string_view ToString(ApplyStatus status) {
     case ApplyStatus::kAlreadyAccepted: return "already_accepted";
     case ApplyStatus::kUnknownProcedure: return "unknown_procedure";
     case ApplyStatus::kUnknownDepartment: return "unknown_department";
+    case ApplyStatus::kTimeOutOfRange: return "time_out_of_range";
   }
   return "applied";
 }
 
 bool IsInvalid(ApplyStatus status) {
-  return status == ApplyStatus::kUnknownProcedure || status == ApplyStatus::kUnknownDepartment;
+  return status == ApplyStatus::kUnknownProcedure || status == ApplyStatus::kUnknownDepartment ||
+         status == ApplyStatus::kTimeOutOfRange;
 }
 
 std::string_view ToString(OpenState state) {

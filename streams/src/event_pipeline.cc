@@ -1,6 +1,32 @@
 #include "ontime/streams/event_pipeline.h"
 
 namespace ontime::streams {
+namespace {
+
+std::string Utc(Instant t) { return FormatRfc3339(t, std::chrono::seconds(0)); }
+
+// Why the engine refused the event, for people.
+std::string InvalidMessage(const rules::Event& event, rules::ApplyStatus status) {
+  switch (status) {
+    case rules::ApplyStatus::kUnknownProcedure:
+      return "unknown procedure \"" + std::string(event.procedure) + "\"";
+    case rules::ApplyStatus::kUnknownDepartment:
+      return "unknown department \"" + std::string(event.department) + "\"";
+    case rules::ApplyStatus::kTimeOutOfRange:
+      if (!rules::InEventTimeRange(event.occurred_at)) {
+        return "occurred_at " + Utc(event.occurred_at) +
+               " lies outside 1970-01-01T00:00Z..2200-01-01T00:00Z";
+      }
+      if (event.due_at && !rules::InEventTimeRange(*event.due_at)) {
+        return "due_at " + Utc(*event.due_at) +
+               " lies outside 1970-01-01T00:00Z..2200-01-01T00:00Z";
+      }
+      return "a deadline it sets would lie past the end of the calendar (2200)";
+    default: return std::string(rules::ToString(status));
+  }
+}
+
+}  // namespace
 
 ProcessedEvent EventPipeline::Process(std::string_view json, bool padded,
                                       rules::Engine::TimersBefore timers) {
@@ -27,16 +53,31 @@ ProcessedEvent EventPipeline::Process(std::string_view json, bool padded,
   const rules::Event& event = *decoded;
   out.type = event.type;
   out.occurred_at = event.occurred_at;
+  // Neither check may let the event move any clock, the daemon's watermark included.
+  if (!rules::InEventTimeRange(event.occurred_at) ||
+      (event.due_at && !rules::InEventTimeRange(*event.due_at))) {
+    out.invalid = true;
+    out.status = rules::ApplyStatus::kTimeOutOfRange;
+    out.reason = rules::ToString(out.status);
+    out.message = InvalidMessage(event, out.status);
+    return out;
+  }
+  if (future_clock_ != nullptr) {
+    const Instant latest = future_clock_->Now() + max_skew_;
+    if (event.occurred_at > latest) {
+      out.invalid = true;
+      out.reason = kFutureEvent;
+      out.message = "occurred_at " + Utc(event.occurred_at) + " is later than " + Utc(latest) +
+                    " (the clock plus ingest.max_clock_skew)";
+      return out;
+    }
+  }
   if (before_apply && *before_apply) (*before_apply)(event.occurred_at);
   out.status = engine_.Apply(event, timers);
   if (rules::IsInvalid(out.status)) {
     out.invalid = true;
     out.reason = rules::ToString(out.status);
-    if (out.status == rules::ApplyStatus::kUnknownProcedure) {
-      out.message = "unknown procedure \"" + std::string(event.procedure) + "\"";
-    } else {
-      out.message = "unknown department \"" + std::string(event.department) + "\"";
-    }
+    out.message = InvalidMessage(event, out.status);
   }
   return out;
 }

@@ -94,6 +94,7 @@ void Recorder::OnApologyLetter(const rules::ApologyLetter& l) {
   emitted.push_back({l.LetterId(), Local(l.issued_at), Local(l.new_due_at),
                      std::string(l.department), l.cycle});
   letter_signers.push_back(l.signer ? l.signer->name : "");
+  letter_original_due.push_back(l.original_due_at);
 }
 
 void Recorder::OnClosed(uint32_t, rules::Outcome outcome, double, double working) {

@@ -44,6 +44,7 @@ class Recorder : public rules::EngineListener {
   std::vector<Emitted> emitted;
   std::vector<rules::ApologyLetter> letters;  // views valid only during the call; ids kept below
   std::vector<std::string> letter_signers;
+  std::vector<Instant> letter_original_due;
   std::vector<std::string> alert_notify;
   std::vector<std::pair<rules::Outcome, double>> closed;
 };

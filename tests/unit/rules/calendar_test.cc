@@ -122,7 +122,7 @@ TEST(CalendarTest, AddFindsTheEarliestInstant) {
       {"input at -05:00", T("2026-03-01T23:00:00-05:00"), 30min, L("2026-03-02 11:30")},
   };
   for (const AddCase& c : cases) {
-    EXPECT_EQ(FormatRfc3339(cal->Add(c.start, c.budget), 7h), FormatRfc3339(c.expected, 7h))
+    EXPECT_EQ(FormatRfc3339(cal->Add(c.start, c.budget).value(), 7h), FormatRfc3339(c.expected, 7h))
         << c.what;
   }
 }
@@ -149,15 +149,17 @@ TEST(CalendarTest, EarliestWithRemaining) {
             L("2024-01-01 00:00"));
 }
 
-TEST(CalendarTest, InstantsOutsideTheTableAreClamped) {
+TEST(CalendarTest, AddRefusesToReachPastTheTable) {
   auto cal = Build(MarchSpec(), 2026, 2026);
   // 2025 is outside the table: no working time; Thu 1 Jan (no holidays configured) and 1h on 2 Jan.
   EXPECT_EQ(cal->Between(L("2025-12-31 09:00"), L("2026-01-02 08:30")), 9h);
   EXPECT_EQ(cal->Between(L("2026-12-31 16:00"), L("2027-01-04 10:00")), 1h);
-  EXPECT_EQ(cal->Add(L("2026-12-31 16:00"), 2h), L("2027-01-01 00:00"));  // the table's end
-  EXPECT_EQ(cal->Add(L("2030-06-03 09:00"), 2h), L("2030-06-03 09:00"));
-  EXPECT_EQ(cal->Add(L("2026-12-31 16:00"), Duration::max()), L("2027-01-01 00:00"));
+  EXPECT_EQ(cal->Add(L("2026-12-31 16:00"), 1h), L("2026-12-31 17:00"));  // the last working hour
+  EXPECT_EQ(cal->Add(L("2026-12-31 16:00"), 1h + 1ms), std::nullopt);     // past the table
+  EXPECT_EQ(cal->Add(L("2030-06-03 09:00"), 2h), std::nullopt);
+  EXPECT_EQ(cal->Add(L("2026-12-31 16:00"), Duration::max()), std::nullopt);
   EXPECT_EQ(cal->Add(L("2025-12-31 16:00"), 0h), L("2025-12-31 16:00"));
+  EXPECT_EQ(cal->covered_until(), L("2027-01-01 00:00"));
 }
 
 TEST(CalendarTest, DayMayEndAt2400) {
@@ -298,7 +300,7 @@ TEST(CalendarTest, MultiYearBudgetsMatchADayByDayWalk) {
   auto cal = Build(spec, 2020, 2040);
   const Instant start = L("2026-03-02 10:15");
   for (int working_days : {1, 10, 250, 2000}) {
-    const Instant due = cal->Add(start, working_days * 8h);
+    const Instant due = cal->Add(start, working_days * 8h).value();
     EXPECT_EQ(NaiveBetween(*cal, spec, start, due), working_days * 8h) << working_days;
     EXPECT_EQ(cal->Between(start, due), working_days * 8h) << working_days;
     EXPECT_LT(NaiveBetween(*cal, spec, start, due - 1ms), working_days * 8h) << working_days;
@@ -326,7 +328,7 @@ TEST(CalendarTest, AddAndBetweenAgreeOnRandomInstants) {
   for (int i = 0; i < 10'000; ++i) {
     const Instant t{Duration{instant(random)}};
     const Duration d{i % 10 == 0 ? 0 : budget(random)};
-    const Instant end = cal->Add(t, d);
+    const Instant end = cal->Add(t, d).value();
     ASSERT_GE(end, t);
     ASSERT_EQ(cal->Between(t, end), d) << FormatRfc3339(t, 7h) << " + " << d.count();
     if (d > Duration::zero()) {

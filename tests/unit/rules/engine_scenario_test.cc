@@ -154,20 +154,6 @@ TEST_F(EngineScenario, APauseAfterTheBreachLeavesItStandingAndPausesTheNextCycle
   EXPECT_EQ(Local(View("D9", "Thu 11:00").due_at), "2026-03-12 14:30");
 }
 
-TEST_F(EngineScenario, APauseExactlyAtTheDueDoesNotStopTheBreach) {
-  Accept("D10", "Mon 09:00", "PFEE");
-  Send("D10", "supplement_requested", "Wed 09:00");
-  AdvanceTo("Wed 09:30");
-  auto emitted = TakeEmitted();
-  ASSERT_EQ(emitted.size(), 3u);
-  EXPECT_EQ(emitted[1].id, "D10:overdue:1");
-  EXPECT_EQ(emitted[2].id, "D10:apology:1");
-  auto view = View("D10", "Wed 10:00");
-  EXPECT_TRUE(view.paused);
-  EXPECT_TRUE(view.overdue);
-  EXPECT_EQ(view.cycle, 2);
-}
-
 TEST_F(EngineScenario, ClosedWhilePausedIsJudgedWhenThePauseBegan) {
   Accept("D11", "Mon 09:00", "PFEE");
   Send("D11", "supplement_requested", "Tue 09:00");

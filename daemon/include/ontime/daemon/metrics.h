@@ -73,13 +73,14 @@ class EngineMetrics final : public rules::EngineListener {
 // ontime_restarts_total{mode}, ontime_dead_letters_total{reason},
 // ontime_kafka_consumer_lag_seconds, ontime_alertmanager_pushes_total,
 // ontime_alertmanager_push_failures_total, ontime_reloads_total{result},
-// ontime_deadline_recomputations_total, ontime_department_on_time_target{department}.
+// ontime_deadline_recomputations_total, ontime_department_on_time_target{department},
+// ontime_outputs_stale_total{kind}.
 class DaemonMetrics {
  public:
   // Invalid and dead-letter reasons with a series of their own; anything else counts as "other".
-  static constexpr std::array<std::string_view, 6> kInvalidReasons = {
-      "invalid_json", "missing_field",      "invalid_field",
-      "unknown_procedure", "unknown_department", "other"};
+  static constexpr std::array<std::string_view, 8> kInvalidReasons = {
+      "invalid_json",       "missing_field",     "invalid_field", "unknown_procedure",
+      "unknown_department", "time_out_of_range", "future_event",  "other"};
 
   DaemonMetrics(prometheus::Registry& registry, std::string_view version);
   ~DaemonMetrics();
@@ -99,6 +100,10 @@ class DaemonMetrics {
   void CountAlertmanagerPush(bool ok);
   void CountReload(bool ok);
   void CountRecomputations(size_t n);
+  // ontime_outputs_stale_total{kind}: alerts (by kind) and letters ("apology_letter") not
+  // produced because their instant was older than output.max_age when derived.
+  void CountStaleAlert(rules::AlertKind kind);
+  void CountStaleLetter();
   void SetOnTimeTargets(const rules::CompiledRules& rules);
 
   struct Probes;

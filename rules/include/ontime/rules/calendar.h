@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,8 +67,8 @@ struct YearView {
 
 class BusinessCalendar {
  public:
-  // Covers local dates from first_year-01-01 to last_year-12-31; instants outside are clamped
-  // (no working time outside; Add past the table's end returns the table's end). Errors
+  // Covers local dates from first_year-01-01 to last_year-12-31: there is no working time
+  // outside, and Add refuses to answer past the table's end (nullopt). Errors
   // ("invalid_calendar"): inverted, out-of-day or overlapping ranges in a weekday or a working
   // day, a working day listed twice, day_length <= 0. Explicit working_days beat every holiday.
   static Result<std::shared_ptr<const BusinessCalendar>> Build(const CalendarSpec& spec,
@@ -78,11 +79,15 @@ class BusinessCalendar {
   Duration Between(Instant a, Instant b) const;
   // Between(now, due) when now <= due, else -Between(due, now).
   Duration Remaining(Instant now, Instant due) const;
-  // The earliest t' >= t with Between(t, t') == d (d >= 0). Add(t, 0) == t.
-  Instant Add(Instant t, Duration d) const;
+  // The earliest t' >= t with Between(t, t') == d (d >= 0). Add(t, 0) == t. Nullopt when the
+  // table ends before that much working time: the caller turns it into an error, never a clamp.
+  std::optional<Instant> Add(Instant t, Duration d) const;
   // The earliest t with Between(t, due) <= d: the instant a dossier due at `due` turns at risk
   // with threshold d (it may be long before any working time, e.g. the previous evening's end).
   Instant EarliestWithRemaining(Instant due, Duration d) const;
+
+  // The end of the table: local (last_year + 1)-01-01 00:00.
+  Instant covered_until() const;
 
   std::chrono::seconds UtcOffsetAt(Instant t) const;
   Duration day_length() const { return day_length_; }

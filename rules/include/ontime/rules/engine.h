@@ -34,6 +34,7 @@ class CompiledRules {
     Duration apology_extension{};
     OnSupplement on_supplement = OnSupplement::kPause;
     bool pause_on_fee = false;
+    int max_apology_letters = 0;  // 0 = no limit; then `escalated` alerts instead of letters
     std::vector<Duration> step_budgets;  // by department index; zero = no step budget
   };
 
@@ -69,6 +70,8 @@ enum class ApplyStatus : uint8_t {
   kAlreadyAccepted,    // a second `accepted` for an existing dossier
   kUnknownProcedure,   // invalid
   kUnknownDepartment,  // invalid
+  kTimeOutOfRange,     // invalid: an instant outside kEarliestEventTime..kLatestEventTime, or a
+                       // deadline the calendar cannot compute (past its table)
 };
 std::string_view ToString(ApplyStatus status);
 bool IsInvalid(ApplyStatus status);

@@ -2,6 +2,7 @@
 // A decoded input event (contract section 1). String fields are views into the buffer the event
 // was decoded from: valid only during the Engine call that receives the event.
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -43,6 +44,15 @@ std::string_view ToString(ReturnChannel channel);
 EventType EventTypeFromName(std::string_view name);
 // National status codes 1..10 (contract table); kUnknown outside.
 EventType EventTypeFromStatus(int64_t status);
+
+// The instants an event may carry (contract section 1); outside, it is invalid
+// (`time_out_of_range`) and never moves the clock. The calendar's table runs a year past the last.
+inline constexpr Instant kEarliestEventTime{};  // 1970-01-01T00:00Z
+inline constexpr Instant kLatestEventTime{
+    std::chrono::sys_days{std::chrono::year{2200} / std::chrono::January / 1}};
+inline constexpr bool InEventTimeRange(Instant t) {
+  return t >= kEarliestEventTime && t <= kLatestEventTime;
+}
 
 struct ApplicantView {
   std::string_view name;

@@ -13,8 +13,10 @@
 
 namespace ontime::rules {
 
-enum class AlertKind : uint8_t { kAtRisk, kOverdue, kStepOverdue };
-inline constexpr int kAlertKindCount = 3;
+// kEscalated: a breach after `defaults.max_apology_letters` letters, sent to the escalation
+// contact in place of another letter.
+enum class AlertKind : uint8_t { kAtRisk, kOverdue, kStepOverdue, kEscalated };
+inline constexpr int kAlertKindCount = 4;
 std::string_view ToString(AlertKind kind);
 
 enum class Outcome : uint8_t { kOnTime, kLate, kWithdrawn, kRefused };
@@ -32,7 +34,7 @@ struct Alert {
   Instant due_at{};
   Instant detected_at{};
   Duration remaining{};  // working time from detected_at to due_at, negative once past
-  const Person* notify = nullptr;
+  const Person* notify = nullptr;  // the holder's head; for kEscalated the escalation contact
 
   std::string AlertId() const;  // "<dossier_id>:<kind>:<cycle or step>"
 };

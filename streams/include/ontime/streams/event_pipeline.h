@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "ontime/base/clock.h"
 #include "ontime/rules/engine.h"
 #include "ontime/streams/event_decoder.h"
 
@@ -20,9 +21,18 @@ struct ProcessedEvent {
   Instant occurred_at{};
 };
 
+inline constexpr std::string_view kFutureEvent = "future_event";
+
 class EventPipeline {
  public:
   explicit EventPipeline(rules::Engine& engine) : engine_(engine) {}
+
+  // From now on an event dated later than clock.Now() + max_skew is invalid (`future_event`):
+  // the wall clock live, a clock stopped at --now in replay. `clock` must outlive the pipeline.
+  void RejectFutureEvents(const Clock& clock, Duration max_skew) {
+    future_clock_ = &clock;
+    max_skew_ = max_skew;
+  }
 
   ProcessedEvent Process(std::string_view json, bool padded = false,
                          rules::Engine::TimersBefore timers = rules::Engine::TimersBefore::kAll);
@@ -37,6 +47,8 @@ class EventPipeline {
 
   rules::Engine& engine_;
   EventDecoder decoder_;
+  const Clock* future_clock_ = nullptr;
+  Duration max_skew_{};
 };
 
 }  // namespace ontime::streams
