@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -219,7 +220,8 @@ class DaemonKafkaTest : public ::testing::Test {
   }
 
   // Topics of this test; `input_partitions` 1 keeps the input in file order (as replay reads it).
-  void CreateTopics(int input_partitions) {
+  // The tests that compare with replay let outputs be as old as their generated history.
+  void CreateTopics(int input_partitions, std::string_view output_max_age = "3650d") {
     std::string out;
     std::string cmd = KafkaScript() + " create-topics " + g_broker->broker_dir() + " " +
                       Topic("events") + ":" + std::to_string(input_partitions) + " " +
@@ -238,6 +240,7 @@ class DaemonKafkaTest : public ::testing::Test {
            << "               \"heartbeat.interval.ms\": \"1000\"}\n"
            << "state_dir: " << dir_ << "/state\n"
            << "snapshot_interval: 60s\n"
+           << "output:\n  max_age: " << output_max_age << "\n"
            << "http:\n  listen: \"127.0.0.1:" << http_port_ << "\"\n"
            << "log:\n  level: info\n";
   }
@@ -582,6 +585,114 @@ TEST_F(DaemonKafkaTest, SurvivesBrokerRestart) {
            << "\n" << daemon->Log();
   EXPECT_TRUE(daemon->Alive());
   ExpectNoDuplicates(AllOutputIds());
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(60s), 0) << daemon->Log();
+}
+
+// A wrong clock upstream: an event dated tomorrow, one in 2300, a dossier "accepted" in 2150. They
+// land in the dead-letter topic with their reasons, and nobody's deadline moves: the only outputs
+// are those of a sentinel dossier produced after them (one partition: processed in order).
+TEST_F(DaemonKafkaTest, FutureAndOutOfRangeEventsAreDeadLetteredAndFireNothing) {
+  CreateTopics(1);
+  auto daemon = StartDaemon();
+  ASSERT_TRUE(WaitReady(*daemon)) << daemon->Log();
+  Instant now = WallNow();
+  auto event = [](std::string id, std::string type, std::string dossier, Instant at) {
+    return R"({"event_id":")" + id + R"(","type":")" + type + R"(","dossier_id":")" + dossier +
+           R"(","occurred_at":")" + Rfc3339(at) + R"(","procedure":"2.001500"})";
+  };
+  Produce({event("f1", "accepted", "F1", now - 1h),  // due in 5h: must stay quiet
+           event("f2", "resolved", "F1", now + 24h),
+           R"({"event_id":"f3","type":"accepted","dossier_id":"F3",)"
+           R"("occurred_at":"2300-01-01T00:00:00Z","procedure":"2.001500"})",
+           event("f4", "accepted", "F4", now + std::chrono::days(124 * 365)),
+           event("s1", "accepted", "SENTINEL", now - 10h)});
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover({"SENTINEL:overdue:1", "SENTINEL:apology:1"}); },
+                      60s))
+      << daemon->Log();
+  std::vector<std::vector<streams::KafkaHeader>> headers;
+  ASSERT_TRUE(WaitFor([&] {
+    headers.clear();
+    Status s = streams::ScanTopic(settings_, Topic("dlq"), {}, 30s,
+                                  [&](const streams::KafkaMessage& m) {
+                                    headers.push_back(*m.headers);
+                                  });
+    return s.ok() && headers.size() >= 3;
+  }, 30s)) << daemon->Log();
+  std::vector<std::string> reasons;
+  for (const auto& list : headers) {
+    for (const auto& h : list) {
+      if (h.name == "error.reason") reasons.push_back(h.value);
+    }
+  }
+  EXPECT_EQ(reasons, (std::vector<std::string>{"future_event", "time_out_of_range",
+                                               "future_event"}));
+  std::vector<std::string> got = AllOutputIds();
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"SENTINEL:apology:1", "SENTINEL:at_risk:1",
+                                           "SENTINEL:overdue:1"}))
+      << "only the sentinel's outputs; F1 is neither resolved nor breached";
+  std::string metrics;
+  Shell("curl -s http://127.0.0.1:" + std::to_string(http_port_) + "/metrics", &metrics);
+  EXPECT_NE(metrics.find("ontime_dead_letters_total{reason=\"future_event\"} 2"),
+            std::string::npos)
+      << metrics;
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(60s), 0) << daemon->Log();
+}
+
+// First start on a long history: a dossier open for 20 days breaches every 8 working hours (a
+// 24/7 calendar, apology_extension 1d of 8h). Only the outputs of the last output.max_age (7 days)
+// are produced; the older ones advance the state and are counted as stale.
+TEST_F(DaemonKafkaTest, OutputsOlderThanMaxAgeAdvanceTheStateButAreNotProduced) {
+  CreateTopics(1, "7d");
+  Instant now = WallNow();
+  std::vector<std::string> lines = {
+      R"({"event_id":"o1","type":"accepted","dossier_id":"OLD","occurred_at":")" +
+      Rfc3339(now - std::chrono::days(20)) + R"(","procedure":"2.001500"})"};
+  Produce(lines);
+  auto daemon = StartDaemon();
+  // What replay emits, with each output's instant.
+  std::string events = dir_ + "/replay.jsonl";
+  std::string emit = dir_ + "/emit.jsonl";
+  std::ofstream(events) << lines[0] << "\n";
+  std::ostringstream out;
+  std::ostringstream err;
+  ASSERT_EQ(daemon::RunCommandLine({"ontimed", "replay", "--config", ConfigPath(), "--events",
+                                    events, "--now", Rfc3339(now), "--emit", emit},
+                                   out, err),
+            0)
+      << err.str();
+  std::set<std::string> fresh;
+  std::set<std::string> old;
+  std::istringstream in(ReadFile(emit));
+  for (std::string line; std::getline(in, line);) {
+    std::string id = Field(line, "alert_id");
+    std::string at = Field(line, "detected_at");
+    if (id.empty()) {
+      id = Field(line, "letter_id");
+      at = Field(line, "issued_at");
+    }
+    Instant instant = ParseRfc3339(at).value();
+    Duration age = now - instant;
+    if (age < std::chrono::days(7) - 10min) fresh.insert(id);
+    if (age > std::chrono::days(7) + 10min) old.insert(id);
+  }
+  ASSERT_GT(fresh.size(), 30u);
+  ASSERT_GT(old.size(), 60u);
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(fresh); }, 60s))
+      << "missing: " << Missing(fresh, AllOutputIds()) << "\n" << daemon->Log();
+  std::vector<std::string> got = AllOutputIds();
+  ExpectNoDuplicates(got);
+  for (const std::string& id : got) EXPECT_FALSE(old.contains(id)) << "stale output " << id;
+  std::string metrics;
+  Shell("curl -s http://127.0.0.1:" + std::to_string(http_port_) + "/metrics", &metrics);
+  EXPECT_NE(metrics.find("ontime_outputs_stale_total{kind=\"apology_letter\"}"),
+            std::string::npos);
+  EXPECT_EQ(metrics.find("ontime_outputs_stale_total{kind=\"apology_letter\"} 0"),
+            std::string::npos)
+      << metrics;
+  EXPECT_TRUE(daemon->Logged("older than output.max_age")) << daemon->Log();
   daemon->Signal(SIGTERM);
   EXPECT_EQ(daemon->Wait(60s), 0) << daemon->Log();
 }
