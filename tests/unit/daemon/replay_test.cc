@@ -82,6 +82,42 @@ TEST_F(ReplayTest, NowMovesTheClockAndFiresWhatFellDue) {
       << "a timer exactly at --now does not fire";
 }
 
+// One wild occurred_at must neither hang replay nor make every open dossier breach up to it.
+TEST_F(ReplayTest, WildEventTimesAreInvalidAndMoveNoClock) {
+  std::string emit = dir_ / "emit.jsonl";
+  std::string report = dir_ / "report.json";
+  std::string events = dir_ / "events.jsonl";
+  std::ofstream(events)
+      << R"({"event_id":"a","type":"accepted","dossier_id":"W1","occurred_at":"2026-03-02T09:00:00+07:00","procedure":"PFEE"})"
+      << "\n"
+      << R"({"event_id":"b","type":"rated","dossier_id":"W1","occurred_at":"2300-01-01T00:00:00Z","rating":"satisfied"})"
+      << "\n"
+      << R"({"event_id":"c","type":"accepted","dossier_id":"W2","occurred_at":"2150-01-01T00:00:00Z","procedure":"PFEE"})"
+      << "\n"
+      << R"({"event_id":"d","type":"resolved","dossier_id":"W1","occurred_at":"2026-03-02T10:00:00+07:00"})"
+      << "\n";
+  ASSERT_EQ(Run({"replay", "--config", data_ + "/config.yaml", "--events", events, "--emit", emit,
+                 "--report", report, "--now", "2026-03-02T11:00:00+07:00"}),
+            0)
+      << err_.str();
+  EXPECT_EQ(ReadFile(emit), "") << "nothing fell due: the clock never left 2 March";
+  std::string text = ReadFile(report);
+  EXPECT_NE(text.find(R"("line":2,"reason":"time_out_of_range")"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"("line":3,"reason":"future_event")"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"("outcome":"on_time")"), std::string::npos) << text;
+  EXPECT_NE(out_.str().find("invalid 2"), std::string::npos) << out_.str();
+
+  // Without --now there is no "future", only the range: the 2150 dossier is accepted.
+  ASSERT_EQ(Run({"replay", "--config", data_ + "/config.yaml", "--events", events, "--report",
+                 report}),
+            0);
+  EXPECT_NE(ReadFile(report).find(R"("line":2,"reason":"time_out_of_range")"), std::string::npos);
+  EXPECT_NE(out_.str().find("invalid 1"), std::string::npos) << out_.str();
+  EXPECT_EQ(Run({"replay", "--config", data_ + "/config.yaml", "--events", events, "--now",
+                 "2300-01-01T00:00:00Z"}),
+            1);
+}
+
 TEST_F(ReplayTest, BadConfigurationExits78WithEveryErrorAndItsPath) {
   std::string config = dir_ / "bad.yaml";
   std::ofstream(config) << "calendar:\n  timezone: Asia/Ho_Chi_Minh\n  working_hours: {mon-fri: [\"07:30-11:30\"]}\n"
