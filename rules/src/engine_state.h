@@ -1,0 +1,115 @@
+#pragma once
+// The engine's state: every dossier's record, the indexes into them, the timers and the gauges.
+// Private to rules/: engine.cc holds the state machine, views.cc the views, snapshot_codec.cc
+// the snapshot. Single-threaded, like the Engine that owns it.
+
+#include <array>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "dossier.h"
+#include "flat_index.h"
+#include "ontime/rules/engine.h"
+#include "timer_heap.h"
+
+namespace ontime::rules {
+
+struct Engine::State {
+  std::shared_ptr<const CompiledRules> rules;
+  EngineListener* listener;
+  EngineListener no_listener;
+  std::deque<Dossier> dossiers;
+  IdArena ids;
+  FlatIndex index;
+  FlatHashSet seen_events;
+  TimerHeap<Dossier> timers{dossiers};
+  std::optional<Instant> clock;
+  std::vector<std::array<int64_t, kOpenStateCount>> open_counts;
+
+  const BusinessCalendar& calendar() const { return rules->calendar(); }
+  const CompiledRules::ProcedureRules& procedure_rules(const Dossier& d) const {
+    return rules->procedure_rules(d.procedure);
+  }
+  Duration StepBudget(const Dossier& d) const { return procedure_rules(d).step_budgets[d.holder]; }
+
+  std::optional<uint32_t> FindIndex(std::string_view id) const {
+    return index.Find(id, HashText(id), [this](uint32_t i) -> std::string_view {
+      return dossiers[i].id;
+    });
+  }
+
+  // Timers: the next instant anything can happen to a dossier.
+  Duration AtRiskThreshold(const Dossier& d) const {
+    return procedure_rules(d).at_risk_remaining.Resolve(d.cycle_budget);
+  }
+  Instant AtRiskAt(const Dossier& d) const {
+    return std::max(calendar().EarliestWithRemaining(d.due, AtRiskThreshold(d)), d.anchor);
+  }
+  bool DueTimerActive(const Dossier& d) const { return d.running() || !d.has(kDuePaused); }
+  // The first cycle's due makes the dossier overdue once passed, also after cycle 1 ended (its
+  // due is final then, and passes even during a pause).
+  bool FirstDueTimerActive(const Dossier& d) const {
+    return !d.has(kFirstBreached) && (d.running() || !d.has(kFirstPaused));
+  }
+  bool StepTimerActive(const Dossier& d) const {
+    return StepBudget(d) > Duration::zero() && !d.has(kStepAlertSent) &&
+           (d.running() || !d.has(kStepPaused));
+  }
+
+  Instant NextTimer(const Dossier& d) const;
+
+  void Reschedule(uint32_t i);
+
+  // dossier_open{department,state}.
+
+  OpenState GaugeState(const Dossier& d) const;
+  void UpdateGauge(Dossier& d);
+
+  // What fires.
+
+  Alert MakeAlert(const Dossier& d, AlertKind kind, Instant due, Instant detected) const;
+
+  void Breach(Dossier& d);
+
+  // A pause that began after the breach (the dossier's timers ran late): the new cycle's
+  // remaining time counts from the pause.
+  void ContinuePauseAfterBreach(Dossier& d, Instant new_due);
+
+  // Cycle n+1 starts at `at`. Cycle 1 has ended (breach or upstream extension): from here on the
+  // first cycle's due is final, as it stood when a pause in progress began.
+  void StartCycle(Dossier& d, Instant due, Duration budget, Instant at);
+
+  void Fire(uint32_t i, Instant at);
+
+  void FireBefore(Instant limit);
+
+  void FireDossierBefore(uint32_t i, Instant limit);
+
+  // The clock's running and paused segments.
+
+  void Pause(uint32_t i, Instant p, uint8_t reason);
+
+  // Ends the pause `reason` at r. kTimeOutOfRange, changing nothing, when a moved due would lie
+  // past the calendar.
+  ApplyStatus Resume(uint32_t i, Instant r, uint8_t reason);
+
+  void Close(uint32_t i, Instant c, DossierState state, std::optional<Outcome> fixed_outcome);
+
+  // Events.
+
+  ApplyStatus Accept(const Event& e);
+
+  ApplyStatus Transfer(uint32_t i, const Event& e);
+
+  ApplyStatus Extend(uint32_t i, const Event& e);
+
+  ApplyStatus ApplyToDossier(uint32_t i, const Event& e);
+
+  // Views (views.cc).
+
+  DossierView View(const Dossier& d, Instant now) const;
+};
+
+}  // namespace ontime::rules
