@@ -83,12 +83,14 @@ std::string_view AlertName(rules::AlertKind kind) {
     case rules::AlertKind::kAtRisk: return "OntimeDossierAtRisk";
     case rules::AlertKind::kOverdue: return "OntimeDossierOverdue";
     case rules::AlertKind::kStepOverdue: return "OntimeStepOverdue";
+    case rules::AlertKind::kEscalated: return "OntimeDossierEscalated";
   }
   return "OntimeDossierAlert";
 }
 
 std::string_view Severity(rules::AlertKind kind) {
-  return kind == rules::AlertKind::kOverdue ? "critical" : "warning";
+  return kind == rules::AlertKind::kOverdue || kind == rules::AlertKind::kEscalated ? "critical"
+                                                                                    : "warning";
 }
 
 std::string Utc(Instant t) { return FormatRfc3339(t, std::chrono::seconds(0)); }
@@ -349,6 +351,11 @@ void AlertmanagerPusher::OnAlert(const rules::Alert& alert) {
       summary += " is over its step budget in " + std::string(alert.department);
       description = "Step " + std::to_string(alert.step) + " was due at " + due +
                     "; detected at " + detected + ".";
+      break;
+    case rules::AlertKind::kEscalated:
+      summary += " is still late after the last apology letter allowed";
+      description = "Cycle " + std::to_string(alert.cycle) + " was due at " + due +
+                    "; no further apology letter is sent; escalated at " + detected + ".";
       break;
   }
   if (alert.notify != nullptr && !alert.notify->email.empty()) {

@@ -125,8 +125,16 @@ int Due(const Flags& flags, std::ostream& out, std::ostream& err) {
     return kExitUsage;
   }
   const auto& calendar = (*rules)->calendar();
-  Instant due = calendar.Add(*at, (*rules)->procedure_rules(*index).sla);
-  out << FormatRfc3339(due, calendar.UtcOffsetAt(due)) << "\n";
+  if (!rules::InEventTimeRange(*at)) {
+    err << "ontimed due: --accepted must lie in 1970-01-01T00:00Z..2200-01-01T00:00Z\n";
+    return kExitUsage;
+  }
+  std::optional<Instant> due = calendar.Add(*at, (*rules)->procedure_rules(*index).sla);
+  if (!due) {
+    err << "ontimed due: the due lies past the calendar's end\n";
+    return kExitUsage;
+  }
+  out << FormatRfc3339(*due, calendar.UtcOffsetAt(*due)) << "\n";
   return 0;
 }
 
