@@ -7,7 +7,6 @@
 #include <boost/beast/http.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -16,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "ontime/daemon/address.h"
 #include "ontime/streams/json_output.h"
 
 namespace ontime::daemon {
@@ -34,11 +34,26 @@ struct Endpoint {
   std::string host_header;
 };
 
+Error UrlError(std::string_view url, std::string_view why) {
+  return Error{"alertmanager_url", "\"" + std::string(url) + "\" " + std::string(why)};
+}
+
+// "http://host[:port][/prefix]". The check of alertmanager.url in the configuration too
+// (CheckUrl), so a URL check-config accepts is one every push can use.
 Result<Endpoint> ParseUrl(std::string_view url) {
   constexpr std::string_view kScheme = "http://";
-  if (!url.starts_with(kScheme)) {
-    return Error{"alertmanager_url", "\"" + std::string(url) +
-                                         "\": only http:// Alertmanager URLs are supported"};
+  if (url.starts_with("https://")) {
+    return UrlError(url, "uses https://, which is not supported yet: give a plain http:// URL "
+                         "(a TLS proxy on loopback can reach an https:// Alertmanager)");
+  }
+  if (!url.starts_with(kScheme)) return UrlError(url, "is not an http:// URL");
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
+      return UrlError(url, "contains a space or a control character");
+    }
+  }
+  if (url.find_first_of("?#") != std::string_view::npos) {
+    return UrlError(url, "has a query or a fragment: give the Alertmanager's base URL");
   }
   std::string_view rest = url.substr(kScheme.size());
   const size_t slash = rest.find('/');
@@ -46,34 +61,15 @@ Result<Endpoint> ParseUrl(std::string_view url) {
   std::string_view prefix =
       slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
   while (!prefix.empty() && prefix.back() == '/') prefix.remove_suffix(1);
+  if (authority.find('@') != std::string_view::npos) {
+    return UrlError(url, "carries credentials, which are not supported");
+  }
+  Result<HostPort> host = ParseHostPort(authority, {.default_port = 80});
+  if (!host.ok()) return UrlError(url, "has a bad host or port: " + host.error().message);
   Endpoint e;
   e.host_header = std::string(authority);
-  std::string_view host = authority;
-  std::string_view port = "80";
-  if (!authority.empty() && authority.front() == '[') {
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) {
-      return Error{"alertmanager_url", "\"" + std::string(url) + "\": bad IPv6 address"};
-    }
-    host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size()) {
-      if (authority[close + 1] != ':') {
-        return Error{"alertmanager_url", "\"" + std::string(url) + "\": bad authority"};
-      }
-      port = authority.substr(close + 2);
-    }
-  } else if (const size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-  }
-  unsigned port_number = 0;
-  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), port_number);
-  if (host.empty() || port.empty() || ec != std::errc() || end != port.data() + port.size() ||
-      port_number == 0 || port_number > 65535) {
-    return Error{"alertmanager_url", "\"" + std::string(url) + "\": bad host or port"};
-  }
-  e.host = std::string(host);
-  e.port = std::string(port);
+  e.host = host->host;
+  e.port = std::to_string(host->port);
   e.target = std::string(prefix) + "/api/v2/alerts";
   return e;
 }

@@ -4,11 +4,12 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include <charconv>
 #include <exception>
 #include <list>
 #include <optional>
 #include <utility>
+
+#include "ontime/daemon/address.h"
 
 namespace ontime::daemon {
 namespace {
@@ -19,42 +20,18 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
-// "127.0.0.1:9464", "[::1]:9464", "0.0.0.0:0". A host name is not resolved (no blocking DNS).
-Result<tcp::endpoint> ParseListen(const std::string& listen) {
-  std::string_view host;
-  std::string_view port_text;
-  std::string_view text = listen;
-  if (!text.empty() && text.front() == '[') {
-    const size_t close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return Error{"invalid_listen", "expected \"[address]:port\", got \"" + listen + "\""};
-    }
-    host = text.substr(1, close - 1);
-    port_text = text.substr(close + 2);
-  } else {
-    const size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos) {
-      return Error{"invalid_listen", "expected \"host:port\", got \"" + listen + "\""};
-    }
-    host = text.substr(0, colon);
-    port_text = text.substr(colon + 1);
-  }
-  unsigned port = 0;
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535 ||
-      port_text.empty()) {
-    return Error{"invalid_listen", "bad port in \"" + listen + "\""};
-  }
-  if (host == "localhost") host = "127.0.0.1";
+// "127.0.0.1:9464", "[::1]:9464", "localhost:9464", "0.0.0.0:0" (port 0: any free port). The
+// same rule as http.listen in the configuration (ParseListenAddress), so what check-config
+// accepts binds here unless the address is taken or not this host's.
+Result<tcp::endpoint> ParseListen(std::string_view listen, bool allow_port_zero) {
+  Result<HostPort> parsed = ParseListenAddress(listen, {.allow_port_zero = allow_port_zero});
+  if (!parsed.ok()) return Error{"invalid_listen", parsed.error().message};
   error_code address_error;
-  const asio::ip::address address =
-      host.empty() ? asio::ip::address(asio::ip::address_v4::any())
-                   : asio::ip::make_address(std::string(host), address_error);
+  const asio::ip::address address = asio::ip::make_address(parsed->host, address_error);
   if (address_error) {
-    return Error{"invalid_listen", "bad address \"" + std::string(host) + "\" in \"" + listen +
-                                       "\" (an IP address is required)"};
+    return Error{"invalid_listen", "\"" + std::string(listen) + "\": " + address_error.message()};
   }
-  return tcp::endpoint(address, static_cast<uint16_t>(port));
+  return tcp::endpoint(address, parsed->port);
 }
 
 class Session;
@@ -200,7 +177,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(asio::io_context& io,
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(asio::io_context& io,
                                                       const std::string& listen,
                                                       HttpHandler handler, Limits limits) {
-  Result<tcp::endpoint> endpoint = ParseListen(listen);
+  Result<tcp::endpoint> endpoint = ParseListen(listen, /*allow_port_zero=*/true);
   if (!endpoint.ok()) return endpoint.error();
   auto impl = std::make_shared<Impl>(io, std::move(handler), limits);
   error_code ec;
@@ -219,6 +196,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(asio::io_context& io,
   if (ec) return fail("read the port of");
   impl->Accept();
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+Status HttpServer::CheckListen(std::string_view listen) {
+  Result<tcp::endpoint> endpoint = ParseListen(listen, /*allow_port_zero=*/false);
+  if (!endpoint.ok()) return endpoint.error();
+  return Ok{};
 }
 
 uint16_t HttpServer::port() const { return impl_->port; }

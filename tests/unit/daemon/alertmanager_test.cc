@@ -248,6 +248,16 @@ TEST(AlertmanagerUrlTest, OnlyPlainHttp) {
   EXPECT_FALSE(AlertmanagerPusher::CheckUrl("http://:9093").ok());
   EXPECT_FALSE(AlertmanagerPusher::CheckUrl("http://host:port").ok());
   EXPECT_FALSE(AlertmanagerPusher::CheckUrl("").ok());
+  // Each of these used to pass (and then every push failed): the pusher's rule is the loader's.
+  EXPECT_FALSE(AlertmanagerPusher::CheckUrl("http://admin:secret@alertmanager:9093").ok());
+  EXPECT_FALSE(AlertmanagerPusher::CheckUrl("http://alertmanager:9093/?token=x").ok());
+  EXPECT_FALSE(AlertmanagerPusher::CheckUrl("http://alert manager:9093").ok());
+  EXPECT_FALSE(AlertmanagerPusher::CheckUrl("http://::1:9093").ok());
+  const Status https = AlertmanagerPusher::CheckUrl("https://alertmanager:9093");
+  ASSERT_FALSE(https.ok());
+  EXPECT_EQ(https.error().code, "alertmanager_url");
+  EXPECT_NE(https.error().message.find("uses https://, which is not supported yet"), std::string::npos)
+      << https.error().message;
 }
 
 }  // namespace
