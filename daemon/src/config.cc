@@ -6,6 +6,7 @@
 #include <array>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <climits>
 #include <cstring>
 #include <fstream>
@@ -14,6 +15,9 @@
 #include <set>
 #include <sstream>
 
+#include "kafka_check.h"
+#include "ontime/daemon/alertmanager.h"
+#include "ontime/daemon/http_server.h"
 #include "ontime/daemon/time_zone.h"
 #include "ontime/rules/duration.h"
 
@@ -356,14 +360,22 @@ class Loader {
     day_length_ = PeekDayLength(top);
     const Fields fields =
         GetFields(top, "",
-                  {"calendar", "defaults", "departments", "procedures", "kafka", "http",
-                   "alertmanager", "log", "state_dir", "snapshot_interval"});
+                  {"calendar", "defaults", "escalation", "departments", "procedures", "kafka",
+                   "http", "alertmanager", "ingest", "output", "log", "state_dir",
+                   "snapshot_interval"});
     rules::RulesConfig& rules = config.rules;
     LoadCalendar(fields.Get("calendar"), top, rules.calendar);
     rules.defaults.at_risk_remaining = rules::Threshold{false, 0, day_length_};
     rules.defaults.apology_extension = 5 * day_length_;
+    std::optional<Node> letter_limit;  // defaults.max_apology_letters, when set above 0
     if (const Node node = fields.Get("defaults"); Given(node)) {
-      LoadDefaults(node, "defaults", rules.defaults);
+      letter_limit = LoadDefaults(node, "defaults", rules.defaults);
+    }
+    if (const Node node = fields.Get("escalation"); Given(node)) {
+      if (ExpectMap(node, "escalation")) rules.escalation = Contact(node, "escalation");
+    } else if (letter_limit) {
+      // Reported where the limit is set: that is the line to read with it.
+      Fail("escalation", "required when defaults.max_apology_letters is set", *letter_limit);
     }
     if (const Node node = fields.Get("departments"); Given(node)) {
       LoadDepartments(node, "departments", rules.departments);
@@ -380,11 +392,30 @@ class Loader {
     if (const Node node = fields.Get("alertmanager"); Given(node)) {
       LoadAlertmanager(node, "alertmanager", config.alertmanager);
     }
+    if (const Node node = fields.Get("ingest"); Given(node) && ExpectMap(node, "ingest")) {
+      const Fields ingest = GetFields(node, "ingest", {"max_clock_skew"});
+      if (const Node skew = ingest.Get("max_clock_skew"); Given(skew)) {
+        if (auto value = WallDuration(skew, "ingest.max_clock_skew")) {
+          config.ingest.max_clock_skew = *value;
+        }
+      }
+    }
+    if (const Node node = fields.Get("output"); Given(node) && ExpectMap(node, "output")) {
+      const Fields output = GetFields(node, "output", {"max_age"});
+      if (const Node age = output.Get("max_age"); Given(age)) {
+        if (auto value = WallDuration(age, "output.max_age")) config.output.max_age = *value;
+      }
+    }
     if (const Node node = fields.Get("log"); Given(node)) LoadLog(node, "log", config.log);
     NonEmptyString(fields, "state_dir", "", config.state_dir);
     if (const Node node = fields.Get("snapshot_interval"); Given(node)) {
+      // Each snapshot flushes the producer and asks the broker for the output topics' ends.
       if (auto interval = WallDuration(node, "snapshot_interval")) {
-        config.snapshot_interval = *interval;
+        if (*interval < 1s) {
+          Fail("snapshot_interval", "must be at least 1s", node);
+        } else {
+          config.snapshot_interval = *interval;
+        }
       }
     }
   }
@@ -521,10 +552,13 @@ class Loader {
     }
   }
 
-  void LoadDefaults(const Node& node, const std::string& path, rules::Defaults& defaults) {
-    if (!ExpectMap(node, path)) return;
-    const Fields fields =
-        GetFields(node, path, {"at_risk_remaining", "apology_extension", "on_supplement"});
+  // Returns the node of max_apology_letters when it sets a limit (escalation is then required).
+  std::optional<Node> LoadDefaults(const Node& node, const std::string& path,
+                                   rules::Defaults& defaults) {
+    if (!ExpectMap(node, path)) return std::nullopt;
+    const Fields fields = GetFields(
+        node, path,
+        {"at_risk_remaining", "apology_extension", "on_supplement", "max_apology_letters"});
     if (const Node at_risk = fields.Get("at_risk_remaining"); Given(at_risk)) {
       if (auto value = Threshold(at_risk, Join(path, "at_risk_remaining"))) {
         defaults.at_risk_remaining = *value;
@@ -540,6 +574,37 @@ class Loader {
         defaults.on_supplement = *value;
       }
     }
+    const Node limit = fields.Get("max_apology_letters");
+    if (!Given(limit)) return std::nullopt;
+    const auto value = Count(limit, Join(path, "max_apology_letters"));
+    if (!value) return std::nullopt;
+    defaults.max_apology_letters = *value;
+    if (*value == 0) return std::nullopt;
+    return limit;
+  }
+
+  // A whole number >= 0, as written ("3"; not "3.0", "-1" or "0x3").
+  std::optional<int> Count(const Node& node, const std::string& path) {
+    const auto text = String(node, path);
+    if (!text) return std::nullopt;
+    int value = -1;
+    const char* end = text->data() + text->size();
+    const auto [stop, error] = std::from_chars(text->data(), end, value);
+    if (text->empty() || (*text)[0] == '-' || error != std::errc() || stop != end) {
+      Fail(path, Quote(*text) + " is not a whole number (0 or more)", node);
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  // {name, title, email}, each an optional string: a department head, the escalation contact.
+  rules::Person Contact(const Node& node, const std::string& path) {
+    rules::Person person;
+    const Fields fields = GetFields(node, path, {"name", "title", "email"});
+    OptionalString(fields, "name", path, person.name);
+    OptionalString(fields, "title", path, person.title);
+    OptionalString(fields, "email", path, person.email);
+    return person;
   }
 
   // A required, non-empty code, unique within its list; nullopt after reporting otherwise.
@@ -584,12 +649,7 @@ class Loader {
       OptionalString(fields, "name", item_path, department.name);
       if (const Node head = fields.Get("head"); Given(head)) {
         const std::string head_path = Join(item_path, "head");
-        if (ExpectMap(head, head_path)) {
-          const Fields head_fields = GetFields(head, head_path, {"name", "title", "email"});
-          OptionalString(head_fields, "name", head_path, department.head.name);
-          OptionalString(head_fields, "title", head_path, department.head.title);
-          OptionalString(head_fields, "email", head_path, department.head.email);
-        }
+        if (ExpectMap(head, head_path)) department.head = Contact(head, head_path);
       }
       if (const Node target = fields.Get("on_time_target"); Given(target)) {
         const std::string target_path = Join(item_path, "on_time_target");
@@ -629,6 +689,7 @@ class Loader {
       const auto code = Code(fields, item, item_path, "procedure", seen);
       bool ok = code.has_value();
       OptionalString(fields, "name", item_path, procedure.name);
+      // The holder of a dossier whose `accepted` event names none; the rules need one.
       if (const Node department = fields.Get("department"); Given(department)) {
         const std::string department_path = Join(item_path, "department");
         if (auto text = String(department, department_path)) {
@@ -638,6 +699,8 @@ class Loader {
             Fail(department_path, "unknown department " + Quote(*text), department);
           }
         }
+      } else {
+        FailMissing(Join(item_path, "department"), item);
       }
       if (const Node sla = fields.Get("sla"); Given(sla)) {
         if (auto value = WorkingDuration(sla, Join(item_path, "sla"))) {
@@ -689,11 +752,27 @@ class Loader {
     }
   }
 
+  // Sets `out` from an optional string field that `check` (nullopt: fine, else why not) accepts.
+  template <typename Check>
+  void CheckedString(const Fields& fields, std::string_view key, const std::string& path,
+                     std::string& out, Check&& check) {
+    const Node node = fields.Get(key);
+    if (!Given(node)) return;
+    const std::string field_path = Join(path, key);
+    const auto text = String(node, field_path);
+    if (!text) return;
+    if (std::optional<std::string> problem = check(*text)) {
+      Fail(field_path, *problem, node);
+    } else {
+      out = *text;
+    }
+  }
+
   void LoadKafka(const Node& node, const std::string& path, KafkaConfig& kafka) {
     if (!ExpectMap(node, path)) return;
     const Fields fields =
         GetFields(node, path, {"brokers", "group_id", "client_id", "topics", "properties"});
-    NonEmptyString(fields, "brokers", path, kafka.brokers);
+    CheckedString(fields, "brokers", path, kafka.brokers, CheckBrokers);
     NonEmptyString(fields, "group_id", path, kafka.group_id);
     NonEmptyString(fields, "client_id", path, kafka.client_id);
     if (const Node topics = fields.Get("topics"); Given(topics)) {
@@ -701,22 +780,44 @@ class Loader {
       if (ExpectMap(topics, topics_path)) {
         const Fields topic_fields =
             GetFields(topics, topics_path, {"events", "alerts", "letters", "dead_letters"});
-        NonEmptyString(topic_fields, "events", topics_path, kafka.topics.events);
-        NonEmptyString(topic_fields, "alerts", topics_path, kafka.topics.alerts);
-        NonEmptyString(topic_fields, "letters", topics_path, kafka.topics.letters);
-        NonEmptyString(topic_fields, "dead_letters", topics_path, kafka.topics.dead_letters);
+        CheckedString(topic_fields, "events", topics_path, kafka.topics.events, CheckTopicName);
+        // An output on the input topic (given or default) feeds the daemon its own messages:
+        // dead letters would come back as invalid events and be dead-lettered again, for ever.
+        for (const auto& [key, topic] : {std::pair{"alerts", &kafka.topics.alerts},
+                                         std::pair{"letters", &kafka.topics.letters},
+                                         std::pair{"dead_letters", &kafka.topics.dead_letters}}) {
+          CheckedString(topic_fields, key, topics_path, *topic,
+                        [&](const std::string& name) -> std::optional<std::string> {
+                          if (auto problem = CheckTopicName(name)) return problem;
+                          if (name == kafka.topics.events) {
+                            return "must not be the input topic " + Quote(name) +
+                                   " (ontimed would read its own output)";
+                          }
+                          return std::nullopt;
+                        });
+        }
       }
     }
     if (const Node properties = fields.Get("properties"); Given(properties)) {
       const std::string properties_path = Join(path, "properties");
       if (ExpectMap(properties, properties_path)) {
+        const size_t errors_before = errors_.size();
         ForEachEntry(properties, properties_path,
                      [&](const std::string& name, const Node& value,
-                         const std::string& property_path, const Node&) {
-                       if (auto text = String(value, property_path)) {
-                         kafka.properties.emplace_back(name, *text);
+                         const std::string& property_path, const Node& key) {
+                       const auto text = String(value, property_path);
+                       if (!text) return;
+                       if (auto problem = CheckKafkaProperty(name, *text)) {
+                         Fail(property_path, *problem, key);
+                         return;
                        }
+                       kafka.properties.emplace_back(name, *text);
                      });
+        // Each property is fine alone; librdkafka also judges them together, when it builds a
+        // client (run does that at start-up, after loading this file).
+        if (errors_.size() == errors_before && !kafka.properties.empty()) {
+          if (auto problem = CheckKafkaClients(kafka)) Fail(properties_path, *problem, properties);
+        }
       }
     }
   }
@@ -724,38 +825,24 @@ class Loader {
   void LoadHttp(const Node& node, const std::string& path, HttpConfig& http) {
     if (!ExpectMap(node, path)) return;
     const Fields fields = GetFields(node, path, {"listen"});
-    const Node listen = fields.Get("listen");
-    if (!Given(listen)) return;
-    const std::string listen_path = Join(path, "listen");
-    const auto text = String(listen, listen_path);
-    if (!text) return;
-    const size_t colon = text->rfind(':');
-    const std::string host = colon == std::string::npos ? "" : text->substr(0, colon);
-    const std::string port = colon == std::string::npos ? "" : text->substr(colon + 1);
-    const bool port_ok =
-        !port.empty() && port.size() <= 5 &&
-        std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
-        std::stoi(port) >= 1 && std::stoi(port) <= 65535;
-    const bool host_ok = !host.empty() && (host.front() == '[') == (host.back() == ']');
-    if (!host_ok || !port_ok) {
-      Fail(listen_path, Quote(*text) + " is not host:port with a port from 1 to 65535", listen);
-      return;
-    }
-    http.listen = *text;
+    CheckedString(fields, "listen", path, http.listen,
+                  [](const std::string& listen) -> std::optional<std::string> {
+                    Status checked = HttpServer::CheckListen(listen);
+                    if (checked.ok()) return std::nullopt;
+                    return checked.error().message;
+                  });
   }
 
   void LoadAlertmanager(const Node& node, const std::string& path, AlertmanagerConfig& am) {
     if (!ExpectMap(node, path)) return;
     const Fields fields = GetFields(node, path, {"url", "resend_interval", "timeout"});
-    if (const Node url = fields.Get("url"); Given(url)) {
-      if (auto text = String(url, Join(path, "url"))) {
-        if (!text->empty() && text->rfind("http://", 0) != 0 && text->rfind("https://", 0) != 0) {
-          Fail(Join(path, "url"), Quote(*text) + " is not an http:// or https:// URL", url);
-        } else {
-          am.url = *text;
-        }
-      }
-    }
+    CheckedString(fields, "url", path, am.url,
+                  [](const std::string& url) -> std::optional<std::string> {
+                    if (url.empty()) return std::nullopt;  // no Alertmanager
+                    Status checked = AlertmanagerPusher::CheckUrl(url);
+                    if (checked.ok()) return std::nullopt;
+                    return checked.error().message;
+                  });
     if (const Node resend = fields.Get("resend_interval"); Given(resend)) {
       if (auto value = WallSeconds(resend, Join(path, "resend_interval"))) {
         am.resend_interval = *value;

@@ -78,6 +78,11 @@ TEST(ConfigTest, FullFileLoadsIntoTypedStructs) {
   EXPECT_DOUBLE_EQ(defaults.at_risk_remaining.percent, 20.0);
   EXPECT_EQ(defaults.apology_extension, 24h);  // 3d of 8h
   EXPECT_EQ(defaults.on_supplement, rules::OnSupplement::kRestart);
+  EXPECT_EQ(defaults.max_apology_letters, 2);
+  ASSERT_TRUE(config.rules.escalation.has_value());
+  EXPECT_EQ(config.rules.escalation->name, "Le Van C");
+  EXPECT_EQ(config.rules.escalation->title, "Chief Inspector");
+  EXPECT_EQ(config.rules.escalation->email, "inspect@example.gov.vn");
 
   ASSERT_EQ(config.rules.departments.size(), 2u);
   const rules::Department& sxd = config.rules.departments[0];
@@ -119,11 +124,15 @@ TEST(ConfigTest, FullFileLoadsIntoTypedStructs) {
   EXPECT_THAT(config.kafka.properties,
               ElementsAre(Property{"security.protocol", "SASL_SSL"},
                           Property{"sasl.mechanism", "SCRAM-SHA-512"},
+                          Property{"sasl.username", "ontimed"},
+                          Property{"sasl.password", "not-a-secret"},
                           Property{"fetch.max.bytes", "1048576"}));
   EXPECT_EQ(config.http.listen, "0.0.0.0:9100");
   EXPECT_EQ(config.alertmanager.url, "http://alertmanager:9093");
   EXPECT_EQ(config.alertmanager.resend_interval, 300s);
   EXPECT_EQ(config.alertmanager.timeout, 10s);
+  EXPECT_EQ(config.ingest.max_clock_skew, 90s);
+  EXPECT_EQ(config.output.max_age, 48h);
   EXPECT_EQ(config.log.level, "debug");
   EXPECT_EQ(config.state_dir, "/srv/ontime");
   EXPECT_EQ(config.snapshot_interval, 30s);
@@ -144,6 +153,10 @@ TEST(ConfigTest, MinimalExampleIsValid) {
   EXPECT_EQ(config.log.level, "info");
   EXPECT_EQ(config.state_dir, "/var/lib/ontime");
   EXPECT_EQ(config.snapshot_interval, 60s);
+  EXPECT_EQ(config.ingest.max_clock_skew, 5min);
+  EXPECT_EQ(config.output.max_age, 7 * 24h);
+  EXPECT_EQ(config.rules.defaults.max_apology_letters, 0);
+  EXPECT_FALSE(config.rules.escalation.has_value());
 }
 
 TEST(ConfigTest, MinimalExampleBuildsABusinessCalendar) {
@@ -206,7 +219,10 @@ TEST(ConfigTest, ManyMistakesAreAllReportedInDocumentOrder) {
           R"(calendar.builtin_holidays: "us" is not one of: vn, none)",
           R"(calendar.colour: unknown key "colour")",
           R"(defaults.at_risk_remaining: "120%" is not a percentage (more than 0%, at most 100%))",
+          R"(defaults.apology_extension: must be more than 0)",
           R"(defaults.on_supplement: "ignore" is not one of: pause, restart)",
+          R"(defaults.max_apology_letters: "-1" is not a whole number (0 or more))",
+          R"(escalation.phone: unknown key "phone")",
           R"(departments[0].head.mail: unknown key "mail")",
           R"(departments[1].code: duplicate department code "SXD" (also departments[0]))",
           R"(departments[2].code: missing (required))",
@@ -215,11 +231,15 @@ TEST(ConfigTest, ManyMistakesAreAllReportedInDocumentOrder) {
           R"(procedures[1].sla: missing (required))",
           R"(procedures[2].code: duplicate procedure code "1.0001" (also procedures[0]))",
           R"(procedures[2].sla: must be more than 0)",
+          R"(procedures[3].apology_extension: must be more than 0)",
           R"(procedures[3].sla: "15x" is not a duration)",
           R"(procedures[3].pause_on_fee: "maybe" is not true or false)",
           R"(procedures[3].steps.TAX: unknown department "TAX")",
           R"(kafka.topics: expected a map, got a list)",
-          R"(http.listen: "localhost:99999" is not host:port with a port from 1 to 65535)",
+          R"(http.listen: "localhost:99999": the port must be a number from 1 to 65535)",
+          R"(alertmanager.url: "https://alertmanager:9093" uses https://, which is not supported yet: give a plain http:// URL (a TLS proxy on loopback can reach an https:// Alertmanager))",
+          R"(ingest.max_clock_skew: must be more than 0)",
+          R"(output.max_age: "7x" is not a duration)",
           R"(log.level: "verbose" is not one of: debug, info, warning, error)",
           R"(snapshot_interval: "soon" is not a duration)"));
 }
@@ -253,7 +273,7 @@ TEST(ConfigTest, UnknownKeysAtEveryLevel) {
       "verbose: true\n"
       "kafka: {topics: {event: x}, propertys: {}}\n"
       "procedures:\n"
-      "  - {code: P1, sla: 1d, stepz: {}}\n"
+      "  - {code: P1, department: D1, sla: 1d, stepz: {}}\n"
       "departments:\n"
       "  - {code: D1, head: {name: A, phone: '1'}}\n");
   EXPECT_THAT(ErrorStrings(result),
@@ -268,8 +288,8 @@ TEST(ConfigTest, DuplicateCodesAndKeys) {
   const ConfigResult result = Load(
       "departments: [{code: A}, {code: B}, {code: A}]\n"
       "procedures:\n"
-      "  - {code: 1.1, sla: 1d}\n"
-      "  - {code: \"1.1\", sla: 2d, sla: 3d}\n");
+      "  - {code: 1.1, department: A, sla: 1d}\n"
+      "  - {code: \"1.1\", department: A, sla: 2d, sla: 3d}\n");
   EXPECT_THAT(ErrorStrings(result),
               ElementsAre(R"(departments[2].code: duplicate department code "A" (also departments[0]))",
                           R"(procedures[1].code: duplicate procedure code "1.1" (also procedures[0]))",
@@ -287,6 +307,7 @@ TEST(ConfigTest, WrongTypesAreErrorsNotExceptions) {
               ElementsAre(R"(calendar: expected a map, got a list)",
                           R"(departments: expected a list, got a map)",
                           R"(procedures[0]: expected a map, got "P1")",
+                          R"(procedures[1].department: missing (required))",
                           R"(procedures[1].code: expected a string, got a list)",
                           R"(procedures[1].sla: expected a string, got a map)",
                           R"(kafka.brokers: expected a string, got a map)",
@@ -351,8 +372,8 @@ TEST(ConfigTest, ThresholdsAndDurations) {
       "defaults: {at_risk_remaining: 12.5%, apology_extension: 1d4h}\n"
       "departments: [{code: D}]\n"
       "procedures:\n"
-      "  - {code: A, sla: 2d4h, at_risk_remaining: 100%}\n"
-      "  - {code: B, sla: 30s, at_risk_remaining: 0}\n"
+      "  - {code: A, department: D, sla: 2d4h, at_risk_remaining: 100%}\n"
+      "  - {code: B, department: D, sla: 30s, at_risk_remaining: 0}\n"
       "alertmanager: {resend_interval: 1d, timeout: 500ms}\n");
   EXPECT_THAT(ErrorStrings(result),
               ElementsAre(R"(alertmanager.timeout: must be at least 1s)"));
@@ -360,16 +381,217 @@ TEST(ConfigTest, ThresholdsAndDurations) {
 
 TEST(ConfigTest, PortsAndUrls) {
   const std::vector<std::pair<std::string, bool>> listens = {
-      {"127.0.0.1:9464", true}, {"[::1]:9464", true},  {"0.0.0.0:1", true},
-      {"localhost:0", false},   {"9464", false},       {":9464", false},
-      {"host:", false},         {"host:12ab", false},  {"[::1:9464", false},
+      {"127.0.0.1:9464", true}, {"[::1]:9464", true},    {"0.0.0.0:1", true},
+      {"localhost:9464", true}, {"localhost:0", false},  {"9464", false},
+      {":9464", false},         {"host:", false},        {"host:12ab", false},
+      {"[::1:9464", false},     {"myhost:9464", false},  {"metrics.example.gov.vn:9464", false},
   };
   for (const auto& [listen, valid] : listens) {
     const ConfigResult result = Load("http: {listen: \"" + listen + "\"}\n");
     EXPECT_EQ(result.ok(), valid) << listen;
   }
+  EXPECT_THAT(ErrorStrings(Load("http: {listen: \"myhost:9464\"}\n")),
+              ElementsAre(R"(http.listen: "myhost:9464": "myhost" is a host name; a listening )"
+                          R"(address is an IP address (127.0.0.1, 0.0.0.0, [::1]) or localhost)"));
+
+  const std::vector<std::pair<std::string, bool>> urls = {
+      {"", true},  // no Alertmanager
+      {"http://127.0.0.1:9093", true},
+      {"http://alertmanager:9093/prefix/", true},
+      {"http://[::1]:9093", true},
+      {"http://alertmanager", true},  // port 80
+      {"https://alertmanager:9093", false},
+      {"alertmanager:9093", false},
+      {"http://:9093", false},
+      {"http://alertmanager:port", false},
+      {"http://admin:secret@alertmanager:9093", false},
+      {"http://alertmanager:9093/?x=1", false},
+      {"http://alertmanager:9093/a b", false},
+  };
+  for (const auto& [url, valid] : urls) {
+    const ConfigResult result = Load("alertmanager: {url: \"" + url + "\"}\n");
+    EXPECT_EQ(result.ok(), valid) << url;
+  }
   EXPECT_THAT(ErrorStrings(Load("alertmanager: {url: \"alertmanager:9093\"}\n")),
-              ElementsAre(R"(alertmanager.url: "alertmanager:9093" is not an http:// or https:// URL)"));
+              ElementsAre(R"(alertmanager.url: "alertmanager:9093" is not an http:// URL)"));
+  EXPECT_THAT(ErrorStrings(Load("alertmanager: {url: \"https://am.example.gov.vn\"}\n")),
+              ElementsAre(R"(alertmanager.url: "https://am.example.gov.vn" uses https://, which )"
+                          R"(is not supported yet: give a plain http:// URL (a TLS proxy on )"
+                          R"(loopback can reach an https:// Alertmanager))"));
+}
+
+TEST(ConfigTest, ClockSkewAndOutputAgeAreWallClockDurations) {
+  const ConfigResult result = Load(
+      "ingest: {max_clock_skew: 2m30s}\n"
+      "output: {max_age: 1d}\n");
+  ASSERT_THAT(ErrorStrings(result), IsEmpty());
+  EXPECT_EQ(result.config->ingest.max_clock_skew, 150s);
+  EXPECT_EQ(result.config->output.max_age, 24h);  // d = 24 hours, not calendar.day_length
+
+  EXPECT_THAT(ErrorStrings(Load("ingest: {max_clock_skew: 0s}\n"
+                                "output: {max_age: soon, max_size: 1}\n")),
+              ElementsAre(R"(ingest.max_clock_skew: must be more than 0)",
+                          R"(output.max_age: "soon" is not a duration)",
+                          R"(output.max_size: unknown key "max_size")"));
+  EXPECT_THAT(ErrorStrings(Load("ingest: [5m]\noutput: {max_age: [7d]}\n")),
+              ElementsAre(R"(ingest: expected a map, got a list)",
+                          R"(output.max_age: expected a string, got a list)"));
+}
+
+struct LetterLimitCase {
+  std::string yaml;
+  std::vector<std::string> errors;
+};
+
+TEST(ConfigTest, LetterLimitNeedsAnEscalationContact) {
+  const std::string kEscalation =
+      "escalation: {name: \"Le Van C\", title: \"Chief Inspector\", email: \"i@example.gov.vn\"}\n";
+  const std::vector<LetterLimitCase> cases = {
+      {"defaults: {max_apology_letters: 0}\n", {}},
+      {"defaults: {max_apology_letters: 3}\n" + kEscalation, {}},
+      {kEscalation, {}},  // a contact without a limit is harmless
+      {"defaults: {max_apology_letters: 3}\n",
+       {"escalation: required when defaults.max_apology_letters is set"}},
+      {"defaults: {max_apology_letters: 1}\nescalation: ~\n",
+       {"escalation: required when defaults.max_apology_letters is set"}},
+      {"defaults: {max_apology_letters: -1}\n",
+       {R"(defaults.max_apology_letters: "-1" is not a whole number (0 or more))"}},
+      {"defaults: {max_apology_letters: 1.5}\n",
+       {R"(defaults.max_apology_letters: "1.5" is not a whole number (0 or more))"}},
+      {"defaults: {max_apology_letters: 99999999999}\n",
+       {R"(defaults.max_apology_letters: "99999999999" is not a whole number (0 or more))"}},
+      {"defaults: {max_apology_letters: [2]}\n",
+       {R"(defaults.max_apology_letters: expected a string, got a list)"}},
+      {"defaults: {max_apology_letters: 2}\nescalation: {name: A, phone: \"1\"}\n",
+       {R"(escalation.phone: unknown key "phone")"}},
+      {"defaults: {max_apology_letters: 2}\nescalation: \"inspect@example.gov.vn\"\n",
+       {R"(escalation: expected a map, got "inspect@example.gov.vn")"}},
+      {"escalation: {name: [A]}\n", {R"(escalation.name: expected a string, got a list)"}},
+  };
+  for (const LetterLimitCase& c : cases) {
+    const ConfigResult result = Load(c.yaml);
+    EXPECT_EQ(ErrorStrings(result), c.errors) << c.yaml;
+  }
+  const ConfigResult limited = Load("defaults: {max_apology_letters: 3}\n" + kEscalation);
+  ASSERT_TRUE(limited.ok());
+  EXPECT_EQ(limited.config->rules.defaults.max_apology_letters, 3);
+  ASSERT_TRUE(limited.config->rules.escalation.has_value());
+  EXPECT_EQ(limited.config->rules.escalation->email, "i@example.gov.vn");
+  EXPECT_EQ(limited.config->rules.escalation->title, "Chief Inspector");
+}
+
+// A zero budget would make a dossier due the instant it is accepted, and a zero extension a
+// breach start a cycle due at the breach instant itself.
+TEST(ConfigTest, BudgetsAndExtensionsMustBePositive) {
+  const ConfigResult result = Load(
+      "defaults: {apology_extension: 0d}\n"
+      "departments: [{code: D}]\n"
+      "procedures:\n"
+      "  - {code: A, department: D, sla: 0h, apology_extension: 0m, steps: {D: 0d}}\n"
+      "  - {code: B, department: D, sla: -1d, apology_extension: 1h}\n"
+      "  - {code: C, sla: 1d}\n");
+  EXPECT_THAT(ErrorStrings(result),
+              ElementsAre(R"(defaults.apology_extension: must be more than 0)",
+                          R"(procedures[0].sla: must be more than 0)",
+                          R"(procedures[0].apology_extension: must be more than 0)",
+                          R"(procedures[0].steps.D: must be more than 0)",
+                          R"(procedures[1].sla: "-1d" is not a duration)",
+                          R"(procedures[2].department: missing (required))"));
+}
+
+TEST(ConfigTest, SnapshotIntervalIsAtLeastASecond) {
+  EXPECT_THAT(ErrorStrings(Load("snapshot_interval: 500ms\n")),
+              ElementsAre("snapshot_interval: must be at least 1s"));
+  const ConfigResult result = Load("snapshot_interval: 1500ms\n");
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result.config->snapshot_interval, 1500ms);
+}
+
+TEST(ConfigTest, KafkaBrokersAndTopics) {
+  const std::vector<std::pair<std::string, bool>> brokers = {
+      {"127.0.0.1:9092", true},
+      {"kafka-1:9092,kafka-2:9092", true},
+      {"kafka-1, kafka-2:9093", true},  // the port defaults to 9092, as in librdkafka
+      {"SASL_SSL://kafka-1.example.gov.vn:9093,ssl://[::1]:9093", true},
+      {"", false},
+      {"kafka-1,", false},
+      {"kafka-1:abc", false},
+      {"http://kafka-1:9092", false},
+      {"kafka 1:9092", false},
+  };
+  for (const auto& [list, valid] : brokers) {
+    const ConfigResult result = Load("kafka: {brokers: \"" + list + "\"}\n");
+    EXPECT_EQ(result.ok(), valid) << list << ": " << testing::PrintToString(ErrorStrings(result));
+  }
+  EXPECT_THAT(ErrorStrings(Load("kafka: {brokers: \"kafka-1:99999\"}\n")),
+              ElementsAre(R"(kafka.brokers: "kafka-1:99999": the port must be a number from 1 )"
+                          R"(to 65535)"));
+
+  const std::string not_a_topic =
+      R"( is not a Kafka topic name (1 to 249 letters, digits, '.', '_' or '-'; not . or ..))";
+  const std::string input = R"( (ontimed would read its own output))";
+  EXPECT_THAT(ErrorStrings(Load("kafka:\n"
+                                "  topics: {events: \"^dossier.*\", alerts: \"\",\n"
+                                "           letters: dossier.events,\n"
+                                "           dead_letters: dossier.events}\n")),
+              ElementsAre(R"(kafka.topics.events: "^dossier.*")" + not_a_topic,
+                          R"(kafka.topics.alerts: "")" + not_a_topic,
+                          R"(kafka.topics.letters: must not be the input topic "dossier.events")" +
+                              input,
+                          R"(kafka.topics.dead_letters: must not be the input topic )"
+                          R"("dossier.events")" + input));
+  EXPECT_THAT(ErrorStrings(Load("kafka: {topics: {events: in, dead_letters: in}}\n")),
+              ElementsAre(R"(kafka.topics.dead_letters: must not be the input topic "in")" +
+                          input));
+  const ConfigResult same_outputs =
+      Load("kafka: {topics: {events: in, alerts: out, letters: out, dead_letters: in.dlq}}\n");
+  EXPECT_THAT(ErrorStrings(same_outputs), IsEmpty());
+}
+
+TEST(ConfigTest, KafkaPropertiesAreJudgedByLibrdkafka) {
+  const ConfigResult valid = Load(
+      "kafka:\n"
+      "  properties:\n"
+      "    session.timeout.ms: \"6000\"\n"
+      "    heartbeat.interval.ms: 1000\n"
+      "    acks: all\n"
+      "    auto.offset.reset: earliest\n"  // a topic-level property
+      "    debug: cgrp\n");  // not passed to the check: it would log
+  ASSERT_THAT(ErrorStrings(valid), IsEmpty());
+  EXPECT_EQ(valid.config->kafka.properties.size(), 5u);
+
+  EXPECT_THAT(
+      ErrorStrings(Load("kafka:\n"
+                        "  properties:\n"
+                        "    no.such.property: \"1\"\n"
+                        "    acks: banana\n"
+                        "    bootstrap.servers: \"kafka-9:9092\"\n"
+                        "    group.id: other\n"
+                        "    enable.partition.eof: \"false\"\n"
+                        "    linger.ms: \"5\"\n")),
+      ElementsAre(
+          R"(kafka.properties.no.such.property: No such configuration property: )"
+          R"("no.such.property")",
+          R"(kafka.properties.acks: Invalid value for configuration property )"
+          R"("request.required.acks")",
+          "kafka.properties.bootstrap.servers: not a pass-through property: set the brokers "
+          "with kafka.brokers",
+          "kafka.properties.group.id: not a pass-through property: set the consumer group with "
+          "kafka.group_id",
+          "kafka.properties.enable.partition.eof: not a pass-through property: ontimed sets it "
+          "(true): it tells when the input is caught up"));
+
+  // Valid one by one, refused together when librdkafka builds the clients run builds.
+  EXPECT_THAT(ErrorStrings(Load("kafka: {properties: {acks: \"1\"}}\n")),
+              ElementsAre("kafka.properties: librdkafka refuses the producer: `acks` must be set "
+                          "to `all` when `enable.idempotence` is true"));
+  EXPECT_THAT(ErrorStrings(Load("kafka: {properties: {security.protocol: SASL_SSL, "
+                                "sasl.mechanism: PLAIN}}\n")),
+              ElementsAre("kafka.properties: librdkafka refuses the producer: sasl.username and "
+                          "sasl.password must be set"));
+  EXPECT_THAT(ErrorStrings(Load("kafka: {properties: {fetch.max.bytes: \"1000\"}}\n")),
+              ElementsAre("kafka.properties: librdkafka refuses the consumer: `fetch.max.bytes` "
+                          "must be >= `message.max.bytes`"));
 }
 
 TEST(TimeZoneTest, HoChiMinhIsPlusSeven) {
