@@ -317,6 +317,7 @@ void AlertmanagerPusher::OnAlert(const rules::Alert& alert) {
   j = "{\"labels\":{";
   Field(j, "alertname", AlertName(alert.kind), true);
   Field(j, "severity", Severity(alert.kind));
+  Field(j, "kind", rules::ToString(alert.kind));  // what routes escalations (generate.py)
   Field(j, "department", alert.department);
   Field(j, "procedure", alert.procedure);
   Field(j, "dossier_id", alert.dossier_id);

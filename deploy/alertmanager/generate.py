@@ -4,7 +4,9 @@
 One route and one receiver (email + webhook) per department head. Alerts carrying a
 `department` label go to that head; severity "critical" at any time, anything else only in
 office hours (Mon-Fri 07:30-17:00 Asia/Ho_Chi_Minh). Alerts without a known department (the
-daemon's own alerts) go to the `ontime-ops` receiver.
+daemon's own alerts) go to the `ontime-ops` receiver. When the configuration names an
+`escalation` contact, alerts with kind="escalated" (a dossier past defaults.max_apology_letters)
+go to its `escalation` receiver instead of the department head, before any department route.
 
 Usage:
   generate.py [--config FILE] [--output FILE]     write the Alertmanager configuration
@@ -14,8 +16,9 @@ Usage:
                                                   province's departments (no config file)
 
 The department head's address is departments[].head.email, or head.<code lowercased>@<domain>
-when the configuration gives none. Python 3 standard library; PyYAML when installed, else a
-small line parser that understands the `departments:` block of the configuration format.
+when the configuration gives none; the escalation contact's is escalation.email, or
+escalation@<domain>. Python 3 standard library; PyYAML when installed, else a small line parser
+that understands the `departments:` and `escalation:` blocks of the configuration format.
 """
 import argparse
 import difflib
@@ -82,16 +85,40 @@ def _parse_departments_fallback(text):
             for d in deps if "code" in d]
 
 
-def load_departments(path):
+def _parse_escalation_fallback(text):
+    """Minimal reader for a top-level `escalation:` map, flow (`{...}`) or block style."""
+    lines = text.splitlines()
+    for i, raw in enumerate(lines):
+        if not raw.startswith("escalation:"):
+            continue
+        rest = raw[len("escalation:"):].split(" #", 1)[0].strip()
+        if rest in ("", "~", "null"):
+            block = []
+            for nxt in lines[i + 1:]:
+                if nxt.strip() and not nxt[0].isspace():
+                    break
+                block.append(nxt.split(" #", 1)[0])
+            rest = "\n".join(block)
+            if not rest.strip():
+                return None
+        m = re.search(r"email:\s*(\"[^\"]*\"|'[^']*'|[^,}\s]+)", rest)
+        return {"email": _unquote(m.group(1)) if m else None}
+    return None
+
+
+def load_config(path):
+    """(departments as (code, name, email) tuples, escalation email or "" or None)."""
     with open(path, encoding="utf-8") as f:
         text = f.read()
     try:
         import yaml  # type: ignore
     except ImportError:
         deps = _parse_departments_fallback(text)
+        escalation = _parse_escalation_fallback(text)
     else:
         doc = yaml.safe_load(text) or {}
         deps = doc.get("departments") or []
+        escalation = doc.get("escalation")
     out = []
     for d in deps:
         code = str(d["code"])
@@ -99,7 +126,13 @@ def load_departments(path):
         out.append((code, str(d.get("name") or ""), head.get("email")))
     if not out:
         raise SystemExit(f"{path}: no departments: found")
-    return out
+    # None: no escalation contact; "": one without an address (the default address is used).
+    escalation_email = None if escalation is None else str(escalation.get("email") or "")
+    return out, escalation_email
+
+
+def load_departments(path):
+    return load_config(path)[0]
 
 
 def receiver_name(code):
@@ -111,7 +144,7 @@ def q(s):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def render(departments, domain, webhook_base):
+def render(departments, domain, webhook_base, escalation_email=None):
     out = []
     w = out.append
     w("# Alertmanager configuration for ontime.")
@@ -120,6 +153,9 @@ def render(departments, domain, webhook_base):
     w("#   python3 deploy/alertmanager/generate.py")
     w("# Department alerts (label department) go to that department's head: severity=critical at")
     w("# any time, anything else in office hours only. Other alerts go to ontime-ops.")
+    if escalation_email is not None:
+        w("# Escalations (kind=\"escalated\": a dossier past defaults.max_apology_letters) go to the")
+        w("# configuration's escalation contact, whatever the department.")
     w("global:")
     w("  resolve_timeout: 5m")
     w("  smtp_smarthost: \"127.0.0.1:25\"")
@@ -142,6 +178,15 @@ def render(departments, domain, webhook_base):
     w("  group_interval: 5m")
     w("  repeat_interval: 4h")
     w("  routes:")
+    if escalation_email is not None:
+        w("    - matchers: ['kind=\"escalated\"']")
+        w("      receiver: escalation")
+        w("      routes:")
+        w("        - matchers: ['severity=\"critical\"']")
+        w("          receiver: escalation")
+        w("        - matchers: ['severity!=\"critical\"']")
+        w("          receiver: escalation")
+        w("          active_time_intervals: [office-hours]")
     for code, _, _ in departments:
         r = receiver_name(code)
         w(f"    - matchers: [{q('department=' + q(code))}]")
@@ -173,6 +218,14 @@ def render(departments, domain, webhook_base):
     w("    webhook_configs:")
     w(f"      - url: {q(webhook_base.rstrip('/') + '/ops')}")
     w("        send_resolved: true")
+    if escalation_email is not None:
+        w("  - name: escalation")
+        w("    email_configs:")
+        w(f"      - to: {q(escalation_email or 'escalation@' + domain)}")
+        w("        send_resolved: true")
+        w("    webhook_configs:")
+        w(f"      - url: {q(webhook_base.rstrip('/') + '/escalation')}")
+        w("        send_resolved: true")
     for code, _, email in departments:
         email = email or f"head.{code.lower()}@{domain}"
         w(f"  - name: {receiver_name(code)}")
@@ -195,6 +248,7 @@ def main(argv=None):
     ap.add_argument("--webhook-base", default="http://127.0.0.1:9095")
     a = ap.parse_args(argv)
 
+    escalation_email = None
     if a.builtin:
         departments = [(c, n, None) for c, n in BUILTIN]
     elif not os.path.exists(a.config):
@@ -203,12 +257,12 @@ def main(argv=None):
             return 0
         raise SystemExit(f"{a.config} does not exist; pass --config FILE or --builtin")
     else:
-        departments = load_departments(a.config)
+        departments, escalation_email = load_config(a.config)
 
     # Sorted by code and without names, so that only what routing depends on (codes, emails)
     # makes the file out of date.
     departments = sorted(departments, key=lambda d: d[0])
-    text = render(departments, a.domain, a.webhook_base)
+    text = render(departments, a.domain, a.webhook_base, escalation_email)
     if a.check:
         try:
             with open(a.output, encoding="utf-8") as f:
@@ -221,7 +275,8 @@ def main(argv=None):
             print(f"FAIL: {a.output} is out of date against {a.config}; "
                   f"run python3 deploy/alertmanager/generate.py")
             return 1
-        print(f"OK: {a.output} is up to date with {a.config} ({len(departments)} departments)")
+        print(f"OK: {a.output} is up to date with {a.config} ({len(departments)} departments"
+              f"{', escalation' if escalation_email is not None else ''})")
         return 0
     with open(a.output, "w", encoding="utf-8") as f:
         f.write(text)

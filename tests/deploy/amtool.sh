@@ -49,6 +49,57 @@ route ontime-ops alertname=ConsumerLagHigh job=ontimed severity=warning
 route ontime-ops alertname=DepartmentOverdueDossiers department=UNKNOWN severity=warning
 # Label values are matched exactly (no prefix match of SXD on SXDX, case-sensitive).
 route ontime-ops alertname=DepartmentOverdueDossiers department=sxd severity=warning
+# Per-dossier alerts from ontimed carry kind; an escalation (past defaults.max_apology_letters)
+# goes to the configuration's escalation contact, not to the department head.
+route head-sxd alertname=OntimeDossierOverdue kind=overdue department=SXD severity=critical
+route head-sxd alertname=OntimeDossierAtRisk kind=at_risk department=SXD severity=warning
+route escalation alertname=OntimeDossierEscalated kind=escalated department=SXD severity=critical
+route escalation alertname=OntimeDossierEscalated kind=escalated department=UBND severity=critical
+route escalation alertname=OntimeDossierEscalated kind=escalated severity=warning
+route head-sxd alertname=OntimeDossierEscalated kind=escalated_x department=SXD severity=critical
+
+echo "== generate.py: the escalation route follows the configuration's escalation contact"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+# Without an escalation contact: no kind route, no escalation receiver.
+sed '/^escalation:/,/^$/d' "$src/deploy/examples/province.yaml" >"$tmp/no-escalation.yaml"
+if grep -q '^escalation:' "$tmp/no-escalation.yaml"; then echo "FAIL: escalation not removed"; fail=1; fi
+python3 "$dir/generate.py" --config "$tmp/no-escalation.yaml" --output "$tmp/plain.yml" >/dev/null
+amtool check-config "$tmp/plain.yml" >/dev/null
+if grep -q 'kind=\|name: escalation' "$tmp/plain.yml"; then
+  echo "FAIL: an escalation route without an escalation contact"; fail=1
+else
+  echo "ok   no escalation contact -> no escalation route"
+fi
+got="$(amtool config routes test --config.file="$tmp/plain.yml" kind=escalated department=SXD severity=critical 2>/dev/null)"
+[[ "$got" == head-sxd ]] && echo "ok   without a contact, an escalation goes to the head: $got" \
+  || { echo "FAIL: escalation without a contact -> '$got' (want head-sxd)"; fail=1; }
+# The line parser used without PyYAML reads the same contact (flow style here).
+printf 'escalation: {name: "X", email: "chief@example.org"}  # inline\n' >"$tmp/flow.yaml"
+sed -n '/^departments:/,/^procedures:/p' "$src/deploy/examples/province.yaml" | sed '$d' >>"$tmp/flow.yaml"
+for parser in yaml fallback; do
+  python3 - "$dir/generate.py" "$tmp/flow.yaml" "$tmp/flow-$parser.yml" "$parser" <<'PY' >/dev/null
+import runpy, sys
+script, config, output, parser = sys.argv[1:]
+if parser == "fallback":
+    sys.modules["yaml"] = None  # import yaml fails: the line parser is used
+sys.argv = [script, "--config", config, "--output", output]
+runpy.run_path(script, run_name="__main__")
+PY
+done
+python3 - "$dir/generate.py" "$src/deploy/examples/province.yaml" "$tmp/province-fallback.yml" <<'PY' >/dev/null
+import runpy, sys
+script, config, output = sys.argv[1:]
+sys.modules["yaml"] = None
+sys.argv = [script, "--config", config, "--output", output]
+runpy.run_path(script, run_name="__main__")
+PY
+if cmp -s "$tmp/flow-yaml.yml" "$tmp/flow-fallback.yml" && cmp -s "$tmp/province-fallback.yml" "$cfg" \
+   && grep -q '"chief@example.org"' "$tmp/flow-yaml.yml"; then
+  echo "ok   PyYAML and the line parser agree (flow and block escalation)"
+else
+  echo "FAIL: PyYAML and the line parser disagree on the escalation contact"; fail=1
+fi
 
 echo "== office hours: warning routes muted outside Mon-Fri 07:30-17:00 Asia/Ho_Chi_Minh, critical never"
 python3 - "$cfg" <<'PY' || fail=1

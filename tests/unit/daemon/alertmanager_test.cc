@@ -138,7 +138,8 @@ TEST_F(AlertmanagerTest, PushesResendsAndResolves) {
   EXPECT_TRUE(first.ends_with("}]")) << first;
   for (const char* part :
        {"\"alertname\":\"OntimeDossierAtRisk\"", "\"severity\":\"warning\"",
-        "\"department\":\"SXD\"", "\"procedure\":\"1.004227\"", "\"dossier_id\":\"D1\"",
+        "\"kind\":\"at_risk\"", "\"department\":\"SXD\"", "\"procedure\":\"1.004227\"",
+        "\"dossier_id\":\"D1\"",
         "\"alert_id\":\"D1:at_risk:1\"", "\"cycle\":\"1\"", "\"notify_email\":\"head.sxd@",
         "\"due_at\":\"2026-03-02T10:00:00+00:00\"", "\"startsAt\":\"2026-03-02T06:00:00+00:00\"",
         "\"summary\":\"Dossier D1 (procedure 1.004227, SXD) is at risk"}) {
@@ -238,6 +239,27 @@ TEST_F(AlertmanagerTest, ErrorStatusIsAFailureAndTheNextTickDelivers) {
   EXPECT_EQ(server_.bodies[0], server_.bodies[1]);
   EXPECT_TRUE(
       Contains(SerializeMetrics(registry), "\nontime_alertmanager_push_failures_total 1\n"));
+}
+
+// Routed to the escalation contact by its `kind` label (deploy/alertmanager/generate.py).
+TEST_F(AlertmanagerTest, EscalatedAlertsCarryTheirKindAndContact) {
+  AlertmanagerPusher pusher(io_, Config("http://127.0.0.1:" + std::to_string(server_.port())),
+                            nullptr, now_);
+  pusher.Start();
+  const rules::Person inspector{"Le Van C", "Chief Inspector", "inspect@example.gov.vn"};
+  rules::Alert escalated = MakeAlert("D7", rules::AlertKind::kEscalated, 4, "2026-03-02T17:00:00");
+  escalated.notify = &inspector;
+  pusher.OnAlert(escalated);
+  ASSERT_TRUE(RunUntil([&] { return server_.bodies.size() == 1; }));
+  const std::string& body = server_.bodies[0];
+  for (const char* part :
+       {"\"alertname\":\"OntimeDossierEscalated\",\"severity\":\"critical\","
+        "\"kind\":\"escalated\"",
+        "\"department\":\"SXD\"", "\"alert_id\":\"D7:escalated:4\"", "\"cycle\":\"4\"",
+        "\"notify_email\":\"inspect@example.gov.vn\"",
+        "\"notify_title\":\"Chief Inspector\""}) {
+    EXPECT_TRUE(Contains(body, part)) << part << " in " << body;
+  }
 }
 
 TEST(AlertmanagerUrlTest, OnlyPlainHttp) {
