@@ -229,6 +229,7 @@ void Engine::State::Close(uint32_t i, Instant c, DossierState state, std::option
   timers.Cancel(i);
   listener->OnClosed(d.holder, outcome, Seconds(std::max(wall, Duration{})),
                      Seconds(d.working_run));
+  listener->OnAlertsEnded(d.id, c);
 }
 
 ApplyStatus Engine::State::Accept(const Event& e) {
@@ -305,6 +306,7 @@ ApplyStatus Engine::State::Extend(uint32_t i, const Event& e) {
   }
   UpdateGauge(d);
   Reschedule(i);
+  listener->OnAlertsEnded(d.id, e.occurred_at);
   return ApplyStatus::kApplied;
 }
 

@@ -1,5 +1,5 @@
 // The logger is private to the daemon module (daemon/src), hence the relative include.
-#include "../../../daemon/src/logging.h"
+#include "ontime/daemon/logging.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

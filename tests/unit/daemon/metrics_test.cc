@@ -7,6 +7,7 @@
 #include <string>
 
 #include "fakes/small_rules.h"
+#include "ontime/daemon/listeners.h"
 #include "ontime/rules/engine.h"
 
 namespace ontime::daemon {
@@ -46,9 +47,7 @@ bool Has(const std::string& text, const std::string& line) {
 class EngineMetricsTest : public ::testing::Test {
  protected:
   EngineMetricsTest()
-      : rules_(Compile(SmallRules())), metrics_(registry_, *rules_), engine_(rules_, &metrics_) {
-    metrics_.set_next(&next_);
-  }
+      : rules_(Compile(SmallRules())), metrics_(registry_, *rules_), engine_(rules_, &fan_out_) {}
 
   void Feed() {
     rules::Event d1 = Make("e1", "D1", rules::EventType::kAccepted, "2026-03-02T09:00:00");
@@ -80,6 +79,13 @@ class EngineMetricsTest : public ::testing::Test {
   std::shared_ptr<const rules::CompiledRules> rules_;
   EngineMetrics metrics_;
   CountingListener next_;
+  // The engine reports to both, side by side.
+  ListenerFanOut fan_out_ = [this] {
+    ListenerFanOut f;
+    f.Add(&metrics_);
+    f.Add(&next_);
+    return f;
+  }();
   rules::Engine engine_;
 };
 

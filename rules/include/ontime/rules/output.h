@@ -71,6 +71,9 @@ class EngineListener {
   virtual void OnReturned(uint32_t /*department*/, ReturnChannel) {}
   virtual void OnFeePaid(uint32_t /*department*/, PaymentMethod) {}
   virtual void OnRated(uint32_t /*department*/, Rating) {}
+  // The dossier's alerts so far no longer hold at `at`: it closed, or an upstream extension
+  // started a new cycle. (Alertmanager resolves them.)
+  virtual void OnAlertsEnded(std::string_view /*dossier_id*/, Instant /*at*/) {}
 };
 
 }  // namespace ontime::rules

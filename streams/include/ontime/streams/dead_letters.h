@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "ontime/streams/kafka_producer.h"
+#include "ontime/streams/output_sink.h"
 
 namespace ontime::streams {
 

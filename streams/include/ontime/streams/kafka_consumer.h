@@ -18,24 +18,12 @@
 #include <vector>
 
 #include "ontime/base/result.h"
+#include "ontime/streams/event_source.h"
 #include "ontime/streams/kafka_producer.h"
 
 namespace ontime::streams {
 
-struct KafkaMessage {
-  std::string_view topic;
-  int32_t partition = -1;
-  int64_t offset = -1;
-  std::string_view key;
-  std::string_view value;
-  std::optional<int64_t> timestamp_ms;  // the message's timestamp, when it has one
-  const std::vector<KafkaHeader>* headers = nullptr;  // filled by ScanTopic only
-};
-
-// Offsets by partition: "the next offset to read".
-using PartitionOffsets = std::map<int32_t, int64_t>;
-
-class KafkaConsumer {
+class KafkaConsumer final : public EventSource {
  public:
   // Where a newly assigned partition starts: an offset, or nullopt for the beginning.
   using StartOffsetFn = std::function<std::optional<int64_t>(int32_t partition)>;
@@ -51,23 +39,23 @@ class KafkaConsumer {
 
   // Hands up to `max` messages to `handle`, without waiting. Returns how many were handled.
   // The views in a KafkaMessage are valid during the call only.
-  size_t Poll(size_t max, const std::function<void(const KafkaMessage&)>& handle);
+  size_t Poll(size_t max, const std::function<void(const KafkaMessage&)>& handle) override;
   // The partition's effects are done up to (excluding) `next_offset`: stored for the next commit.
-  void StoreOffset(int32_t partition, int64_t next_offset);
+  void StoreOffset(int32_t partition, int64_t next_offset) override;
   // Commits the stored offsets now (synchronously); used at shutdown.
-  Status CommitSync();
+  Status CommitSync() override;
   // Leaves the group (revokes partitions); call before destruction for a clean exit.
-  void Close();
+  void Close() override;
 
   // Every assigned partition has reached its end (no backlog): wall-clock timers may fire.
-  bool caught_up() const;
+  bool caught_up() const override;
   // The partition has reached its end (its last message was handed out).
-  bool at_end(int32_t partition) const;
-  const std::vector<int32_t>& assignment() const;
+  bool at_end(int32_t partition) const override;
+  const std::vector<int32_t>& assignment() const override;
   // Messages behind the high watermark, by partition, from the last statistics seen.
-  PartitionOffsets Lag() const;
+  PartitionOffsets Lag() const override;
   // The most recent error from the client (broker down...), for a rate-limited log line.
-  std::optional<std::string> TakeError();
+  std::optional<std::string> TakeError() override;
 
   struct Impl;
 

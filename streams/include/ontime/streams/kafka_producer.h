@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ontime/base/result.h"
+#include "ontime/streams/output_sink.h"
 
 namespace ontime::streams {
 
@@ -29,20 +30,7 @@ struct KafkaSettings {
   std::vector<std::pair<std::string, std::string>> properties;
 };
 
-struct KafkaHeader {
-  std::string name;
-  std::string value;
-};
-
-// What a delivery report says about one produced message.
-struct Delivery {
-  uint64_t tag = 0;  // the caller's tag given to Produce
-  std::string_view topic;
-  int32_t partition = -1;
-  int64_t offset = -1;
-};
-
-class KafkaProducer {
+class KafkaProducer final : public OutputSink {
  public:
   using DeliveredFn = std::function<void(const Delivery&)>;
 
@@ -56,14 +44,14 @@ class KafkaProducer {
   // Queues one message (copied). Never fails silently: a full local queue is served by polling
   // until there is room; an error is returned only for an unknown topic or a fatal producer.
   Status Produce(std::string_view topic, std::string_view key, std::string_view value,
-                 uint64_t tag, const std::vector<KafkaHeader>& headers = {});
+                 uint64_t tag, const std::vector<KafkaHeader>& headers = {}) override;
   // Serves delivery reports without blocking.
-  void Poll();
+  void Poll() override;
   // Waits up to `timeout` for every queued message; false on time-out.
-  bool Flush(std::chrono::milliseconds timeout);
-  size_t in_flight() const;
+  bool Flush(std::chrono::milliseconds timeout) override;
+  size_t in_flight() const override;
   // Set once librdkafka reports a fatal error; the producer is unusable after it.
-  const std::optional<std::string>& fatal_error() const;
+  const std::optional<std::string>& fatal_error() const override;
   // Delivery failures that were retried by producing again (for a log line / metric).
   uint64_t redeliveries() const;
 

@@ -181,13 +181,11 @@ void EngineMetrics::Rebind(const rules::CompiledRules& rules) {
 void EngineMetrics::OnAlert(const rules::Alert& alert) {
   ONTIME_CHECK(alert.department_index < departments_.size(), "alert for an unknown department");
   departments_[alert.department_index].alerts[static_cast<size_t>(alert.kind)]->Increment();
-  if (next_ != nullptr) next_->OnAlert(alert);
 }
 
 void EngineMetrics::OnApologyLetter(const rules::ApologyLetter& letter) {
   ONTIME_CHECK(letter.department_index < departments_.size(), "letter for an unknown department");
   departments_[letter.department_index].letters->Increment();
-  if (next_ != nullptr) next_->OnApologyLetter(letter);
 }
 
 void EngineMetrics::OnAccepted(uint32_t dept, rules::Channel channel,
@@ -196,7 +194,6 @@ void EngineMetrics::OnAccepted(uint32_t dept, rules::Channel channel,
   Department& d = departments_[dept];
   d.accepted[static_cast<size_t>(channel)]->Increment();
   if (reception_seconds) d.reception->Observe(*reception_seconds);
-  if (next_ != nullptr) next_->OnAccepted(dept, channel, reception_seconds);
 }
 
 void EngineMetrics::OnClosed(uint32_t dept, rules::Outcome outcome, double wall_seconds,
@@ -209,19 +206,16 @@ void EngineMetrics::OnClosed(uint32_t dept, rules::Outcome outcome, double wall_
     d.resolution->Observe(wall_seconds);
     d.resolution_working->Observe(working_seconds);
   }
-  if (next_ != nullptr) next_->OnClosed(dept, outcome, wall_seconds, working_seconds);
 }
 
 void EngineMetrics::OnSupplementRequested(uint32_t dept) {
   ONTIME_CHECK(dept < departments_.size(), "supplement in an unknown department");
   departments_[dept].supplements->Increment();
-  if (next_ != nullptr) next_->OnSupplementRequested(dept);
 }
 
 void EngineMetrics::OnReturned(uint32_t dept, rules::ReturnChannel channel) {
   ONTIME_CHECK(dept < departments_.size(), "returned in an unknown department");
   departments_[dept].returned[static_cast<size_t>(channel)]->Increment();
-  if (next_ != nullptr) next_->OnReturned(dept, channel);
 }
 
 void EngineMetrics::OnFeePaid(uint32_t dept, rules::PaymentMethod method) {
@@ -229,7 +223,6 @@ void EngineMetrics::OnFeePaid(uint32_t dept, rules::PaymentMethod method) {
   if (Counter* counter = departments_[dept].fees[static_cast<size_t>(method)]) {
     counter->Increment();
   }
-  if (next_ != nullptr) next_->OnFeePaid(dept, method);
 }
 
 void EngineMetrics::OnRated(uint32_t dept, rules::Rating rating) {
@@ -237,7 +230,6 @@ void EngineMetrics::OnRated(uint32_t dept, rules::Rating rating) {
   if (Counter* counter = departments_[dept].ratings[static_cast<size_t>(rating)]) {
     counter->Increment();
   }
-  if (next_ != nullptr) next_->OnRated(dept, rating);
 }
 
 void EngineMetrics::RefreshGauges(const rules::Engine& engine) {

@@ -1,4 +1,4 @@
-#include "logging.h"
+#include "ontime/daemon/logging.h"
 
 #include <sys/stat.h>
 #include <sys/uio.h>

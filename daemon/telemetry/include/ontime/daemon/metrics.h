@@ -29,7 +29,7 @@ namespace ontime::daemon {
 
 // Domain metrics of contract section 6, fed by the engine as its listener. Labels: department
 // codes from the rules and fixed value sets, every combination created up front so a query returns
-// 0 rather than nothing. Also forwards every callback to `next` (the daemon's output sink).
+// 0 rather than nothing. One listener among others (ListenerFanOut).
 class EngineMetrics final : public rules::EngineListener {
  public:
   EngineMetrics(prometheus::Registry& registry, const rules::CompiledRules& rules);
@@ -55,8 +55,6 @@ class EngineMetrics final : public rules::EngineListener {
   // series, existing ones keep counting (matched by code); vanished ones keep their counters and
   // have their open gauges zeroed.
   void Rebind(const rules::CompiledRules& rules);
-  // Forward every callback to `next` too; may be null.
-  void set_next(rules::EngineListener* next) { next_ = next; }
 
   struct Families;
   struct Department;
@@ -64,7 +62,6 @@ class EngineMetrics final : public rules::EngineListener {
  private:
   std::unique_ptr<Families> families_;
   std::vector<Department> departments_;  // by department index of the current rules
-  rules::EngineListener* next_ = nullptr;
 };
 
 // Daemon metrics: ontime_events_total{type}, ontime_events_invalid_total{reason},

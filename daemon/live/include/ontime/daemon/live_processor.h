@@ -1,0 +1,89 @@
+#pragma once
+// The live path (contract section 3 on the wall clock). Polls the event source; runs each event
+// through the pipeline and the engine, the watermark's timers first and then the event's own
+// dossier's, so one partition gives exactly replay's order; sends invalid events to the dead
+// letters; once the backlog is consumed, fires the engine's timers on the wall clock, waking at
+// each next timer; and stores each partition's offsets once their outputs are delivered. Runs on
+// the event loop, which it only reaches through the EventLoop seam; the Daemon wires it.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "ontime/daemon/event_loop.h"
+#include "ontime/daemon/logging.h"
+#include "ontime/daemon/metrics.h"
+#include "ontime/daemon/offset_tracker.h"
+#include "ontime/daemon/output_writer.h"
+#include "ontime/daemon/watermark.h"
+#include "ontime/rules/engine.h"
+#include "ontime/streams/event_pipeline.h"
+#include "ontime/streams/event_source.h"
+#include "ontime/streams/output_sink.h"
+
+namespace ontime::daemon {
+
+class LiveProcessor {
+ public:
+  struct Hooks {
+    std::function<void()> caught_up;                     // the backlog is consumed, first time
+    std::function<void(const std::string& why)> fatal;   // the outputs cannot be delivered
+  };
+
+  LiveProcessor(EventLoop& loop, rules::Engine& engine, streams::OutputSink& sink,
+                OffsetTracker& offsets, OutputWriter& writer, DaemonMetrics& metrics, Logger& log,
+                Hooks hooks);
+  ~LiveProcessor();
+  LiveProcessor(const LiveProcessor&) = delete;
+  LiveProcessor& operator=(const LiveProcessor&) = delete;
+
+  // Events later than the wall clock plus this are invalid (`future_event`).
+  void set_max_clock_skew(Duration skew);
+  // Starts polling `source` and the engine's wall-clock timer. `source` must outlive Stop().
+  void Start(streams::EventSource& source);
+  void Stop();
+  // After a reload moved deadlines: wake for the engine's new next timer.
+  void RearmTimer() { ArmEngineTimer(); }
+  // Offsets whose outputs are all delivered go to the source.
+  void StoreDoneOffsets();
+
+  bool caught_up_once() const { return caught_up_once_; }
+  uint64_t events() const { return events_; }
+  double last_event_lag_seconds() const { return last_event_lag_; }
+  double last_message_lag_seconds() const { return last_message_lag_; }
+
+ private:
+  void PollLoop();
+  void HandleMessage(const streams::KafkaMessage& m);
+  void AdvanceToWatermark();
+  void OnCaughtUp();
+  void ArmEngineTimer();
+  void LogSourceError(const std::string& error);
+
+  EventLoop& loop_;
+  rules::Engine& engine_;
+  streams::OutputSink& sink_;
+  OffsetTracker& offsets_;
+  OutputWriter& writer_;
+  DaemonMetrics& metrics_;
+  Logger& log_;
+  Hooks hooks_;
+  streams::EventPipeline pipeline_;
+  EventTimeWatermark watermark_;
+  streams::EventSource* source_ = nullptr;
+  std::unique_ptr<Timer> poll_timer_;
+  std::unique_ptr<Timer> engine_timer_;
+  std::optional<std::chrono::steady_clock::time_point> engine_wake_;  // when armed
+  std::chrono::steady_clock::time_point last_error_log_{};
+  bool stopped_ = true;
+  bool caught_up_once_ = false;
+  bool source_trouble_ = false;
+  uint64_t events_ = 0;
+  double last_event_lag_ = 0;
+  double last_message_lag_ = 0;
+};
+
+}  // namespace ontime::daemon

@@ -1,0 +1,151 @@
+#include "ontime/daemon/live_processor.h"
+
+#include <algorithm>
+
+namespace ontime::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr size_t kPollBatch = 500;
+constexpr auto kPollInterval = 5ms;
+constexpr auto kMaxTimerWait = 1000ms;
+constexpr auto kErrorLogInterval = 10s;
+
+}  // namespace
+
+LiveProcessor::LiveProcessor(EventLoop& loop, rules::Engine& engine, streams::OutputSink& sink,
+                             OffsetTracker& offsets, OutputWriter& writer, DaemonMetrics& metrics,
+                             Logger& log, Hooks hooks)
+    : loop_(loop),
+      engine_(engine),
+      sink_(sink),
+      offsets_(offsets),
+      writer_(writer),
+      metrics_(metrics),
+      log_(log),
+      hooks_(std::move(hooks)),
+      pipeline_(engine),
+      poll_timer_(loop.CreateTimer()),
+      engine_timer_(loop.CreateTimer()) {}
+
+LiveProcessor::~LiveProcessor() = default;
+
+void LiveProcessor::set_max_clock_skew(Duration skew) {
+  pipeline_.RejectFutureEvents(loop_.clock(), skew);
+}
+
+void LiveProcessor::Start(streams::EventSource& source) {
+  source_ = &source;
+  stopped_ = false;
+  PollLoop();
+  ArmEngineTimer();
+}
+
+void LiveProcessor::Stop() {
+  stopped_ = true;
+  poll_timer_->Cancel();
+  engine_timer_->Cancel();
+  engine_wake_.reset();
+}
+
+void LiveProcessor::StoreDoneOffsets() {
+  if (source_ == nullptr) return;
+  offsets_.TakeDone([this](int32_t partition, int64_t next) {
+    source_->StoreOffset(partition, next);
+  });
+}
+
+void LiveProcessor::PollLoop() {
+  if (stopped_) return;
+  const size_t n =
+      source_->Poll(kPollBatch, [this](const streams::KafkaMessage& m) { HandleMessage(m); });
+  sink_.Poll();
+  if (const auto& fatal = sink_.fatal_error()) {
+    hooks_.fatal("kafka producer: " + *fatal);
+    return;
+  }
+  StoreDoneOffsets();
+  if (auto error = source_->TakeError()) LogSourceError(*error);
+  if (n > 0) {
+    if (source_trouble_) {
+      log_.Info("kafka: consuming again");
+      source_trouble_ = false;
+    }
+    ArmEngineTimer();  // an event may have brought a timer closer
+  }
+  if (!caught_up_once_ && source_->caught_up()) OnCaughtUp();
+  if (stopped_) return;
+  // Poll again at once while messages come (a short batch only means the client's prefetch
+  // queue was momentarily empty); sleep only when nothing came.
+  if (n > 0) {
+    loop_.Post([this] { PollLoop(); });
+  } else {
+    poll_timer_->Arm(std::chrono::duration_cast<std::chrono::milliseconds>(kPollInterval),
+                     [this] { PollLoop(); });
+  }
+}
+
+void LiveProcessor::HandleMessage(const streams::KafkaMessage& m) {
+  offsets_.Begin(m.partition, m.offset);
+  streams::ProcessedEvent r = pipeline_.Process(
+      m.value, rules::Engine::TimersBefore::kDossier, [this, &m](Instant occurred_at) {
+        watermark_.Observe(m.partition, occurred_at);
+        AdvanceToWatermark();
+      });
+  const Instant now = loop_.clock().Now();
+  if (r.invalid) {
+    metrics_.CountInvalid(r.reason);
+    metrics_.CountDeadLetter(r.reason);
+    writer_.DeadLetter(m, r.reason, r.message);
+  } else {
+    metrics_.CountEvent(r.type);
+    last_event_lag_ = std::chrono::duration<double>(now - r.occurred_at).count();
+  }
+  if (m.timestamp_ms) {
+    last_message_lag_ =
+        std::chrono::duration<double>(now - Instant(Duration(*m.timestamp_ms))).count();
+  }
+  offsets_.End();
+  ++events_;
+}
+
+void LiveProcessor::AdvanceToWatermark() {
+  if (auto watermark = watermark_.Value(*source_)) engine_.AdvanceTo(*watermark);
+}
+
+void LiveProcessor::OnCaughtUp() {
+  caught_up_once_ = true;
+  engine_.AdvanceTo(loop_.clock().Now());
+  if (hooks_.caught_up) hooks_.caught_up();
+  ArmEngineTimer();
+}
+
+void LiveProcessor::ArmEngineTimer() {
+  if (stopped_) return;
+  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(kMaxTimerWait);
+  if (auto next = engine_.next_timer()) {
+    // AdvanceTo fires timers strictly earlier than now: wake 1 ms after the instant.
+    auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
+        *next - loop_.clock().Now() + 1ms);
+    wait = std::clamp<std::chrono::milliseconds>(until, 0ms, wait);
+  }
+  const auto wake = loop_.clock().Monotonic() + wait;
+  if (engine_wake_ && *engine_wake_ <= wake) return;
+  engine_wake_ = wake;
+  engine_timer_->Arm(wait, [this] {
+    engine_wake_.reset();
+    if (caught_up_once_ && source_->caught_up()) engine_.AdvanceTo(loop_.clock().Now());
+    ArmEngineTimer();
+  });
+}
+
+void LiveProcessor::LogSourceError(const std::string& error) {
+  const auto now = loop_.clock().Monotonic();
+  if (now - last_error_log_ < kErrorLogInterval) return;
+  last_error_log_ = now;
+  source_trouble_ = true;
+  log_.Warning("kafka: client error (retrying)", {{"error", error}});
+}
+
+}  // namespace ontime::daemon

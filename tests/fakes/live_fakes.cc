@@ -1,0 +1,188 @@
+#include "fakes/live_fakes.h"
+
+#include <algorithm>
+
+namespace ontime::testing {
+namespace {
+
+class SimulatedTimer final : public daemon::Timer {
+ public:
+  SimulatedTimer(SimulatedEventLoop& loop, uint64_t id) : loop_(loop), id_(id) {}
+  ~SimulatedTimer() override { Cancel(); }
+  void Arm(std::chrono::milliseconds after, std::function<void()> fire) override {
+    Cancel();
+    loop_.armed().push_back({loop_.clock().Now() + after, loop_.NextSeq(), id_, std::move(fire)});
+  }
+  void Cancel() override {
+    auto& armed = loop_.armed();
+    armed.erase(std::remove_if(armed.begin(), armed.end(),
+                               [this](const SimulatedEventLoop::Armed& a) { return a.timer == id_; }),
+                armed.end());
+  }
+
+ private:
+  SimulatedEventLoop& loop_;
+  uint64_t id_;
+};
+
+}  // namespace
+
+std::unique_ptr<daemon::Timer> SimulatedEventLoop::CreateTimer() {
+  return std::make_unique<SimulatedTimer>(*this, NextSeq());
+}
+
+void SimulatedEventLoop::RunFor(Duration d) {
+  const Instant until = clock_.Now() + d;
+  for (;;) {
+    if (!posted_.empty()) {
+      auto work = std::move(posted_.front());
+      posted_.erase(posted_.begin());
+      work();
+      continue;
+    }
+    auto next = std::min_element(armed_.begin(), armed_.end(), [](const Armed& a, const Armed& b) {
+      return a.at < b.at || (a.at == b.at && a.seq < b.seq);
+    });
+    if (next == armed_.end() || next->at > until) break;
+    Armed due = std::move(*next);
+    armed_.erase(next);
+    if (due.at > clock_.Now()) clock_.Set(due.at);
+    due.fire();
+  }
+  if (clock_.Now() < until) clock_.Set(until);
+}
+
+FakeEventSource::FakeEventSource(int partitions, std::string topic) : topic_(std::move(topic)) {
+  for (int32_t p = 0; p < partitions; ++p) {
+    assignment_.push_back(p);
+    messages_[p];
+    position_[p] = 0;
+  }
+}
+
+void FakeEventSource::Add(int32_t partition, std::string key, std::string value) {
+  messages_[partition].push_back({std::move(key), std::move(value)});
+}
+
+void FakeEventSource::StartAt(const std::map<int32_t, int64_t>& offsets) {
+  for (const auto& [p, offset] : offsets) position_[p] = static_cast<size_t>(offset);
+}
+
+size_t FakeEventSource::Poll(size_t max,
+                             const std::function<void(const streams::KafkaMessage&)>& handle) {
+  // Round-robin, one message per partition at a time: partitions interleave as a broker's do.
+  size_t handed = 0;
+  bool any = true;
+  while (handed < max && any) {
+    any = false;
+    for (int32_t p : assignment_) {
+      auto& list = messages_[p];
+      size_t& pos = position_[p];
+      if (pos >= list.size() || handed >= max) continue;
+      streams::KafkaMessage m;
+      m.topic = topic_;
+      m.partition = p;
+      m.offset = static_cast<int64_t>(pos);
+      m.key = list[pos].key;
+      m.value = list[pos].value;
+      ++pos;
+      handle(m);
+      ++handed;
+      any = true;
+    }
+  }
+  return handed;
+}
+
+bool FakeEventSource::caught_up() const {
+  return std::all_of(assignment_.begin(), assignment_.end(),
+                     [this](int32_t p) { return at_end(p); });
+}
+
+bool FakeEventSource::at_end(int32_t partition) const {
+  return position_.at(partition) >= messages_.at(partition).size();
+}
+
+streams::PartitionOffsets FakeEventSource::Lag() const {
+  streams::PartitionOffsets lag;
+  for (int32_t p : assignment_) {
+    lag[p] = static_cast<int64_t>(messages_.at(p).size() - position_.at(p));
+  }
+  return lag;
+}
+
+std::string Produced::Header(std::string_view name) const {
+  for (const auto& h : headers) {
+    if (h.name == name) return h.value;
+  }
+  return "";
+}
+
+Status FakeOutputSink::Produce(std::string_view topic, std::string_view key,
+                               std::string_view value, uint64_t tag,
+                               const std::vector<streams::KafkaHeader>& headers) {
+  queued_.push_back({std::string(topic), std::string(key), std::string(value), tag, headers, -1});
+  return Ok{};
+}
+
+void FakeOutputSink::DeliverAll() {
+  std::vector<Produced> batch;
+  batch.swap(queued_);
+  for (Produced& p : batch) {
+    p.offset = next_offset_[p.topic]++;
+    delivered.push_back(p);
+    on_delivered_({p.tag, delivered.back().topic, 0, p.offset});
+  }
+}
+
+std::vector<Produced> FakeOutputSink::AllProduced() const {
+  std::vector<Produced> all = delivered;
+  all.insert(all.end(), queued_.begin(), queued_.end());
+  return all;
+}
+
+std::vector<Produced> FakeOutputSink::Delivered(const std::string& topic) const {
+  std::vector<Produced> out;
+  for (const Produced& p : delivered) {
+    if (p.topic == topic) out.push_back(p);
+  }
+  return out;
+}
+
+std::vector<std::string> FakeOutputSink::DeliveredIds(const std::string& topic,
+                                                      std::string_view field) const {
+  std::vector<std::string> ids;
+  for (const Produced& p : Delivered(topic)) ids.push_back(JsonField(p.value, field));
+  return ids;
+}
+
+Result<streams::PartitionOffsets> FakeOutputLog::EndOffsets(const std::string& topic) {
+  return streams::PartitionOffsets{{0, static_cast<int64_t>(sink_.Delivered(topic).size())}};
+}
+
+Status FakeOutputLog::Scan(const std::string& topic, const streams::PartitionOffsets& from,
+                           const std::function<void(const streams::KafkaMessage&)>& visit) {
+  auto start = from.find(0);
+  const int64_t first = start == from.end() ? 0 : start->second;
+  for (const Produced& p : sink_.Delivered(topic)) {
+    if (p.offset < first) continue;
+    streams::KafkaMessage m;
+    m.topic = p.topic;
+    m.partition = 0;
+    m.offset = p.offset;
+    m.key = p.key;
+    m.value = p.value;
+    visit(m);
+  }
+  return Ok{};
+}
+
+std::string JsonField(std::string_view json, std::string_view field) {
+  const std::string needle = "\"" + std::string(field) + "\":\"";
+  const size_t at = json.find(needle);
+  if (at == std::string_view::npos) return "";
+  const size_t start = at + needle.size();
+  return std::string(json.substr(start, json.find('"', start) - start));
+}
+
+}  // namespace ontime::testing
