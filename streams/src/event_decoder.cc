@@ -85,7 +85,6 @@ Result<Event> EventDecoder::Decode(std::string_view json, bool padded) {
   Event e;
   element specversion;
   bool cloud_event = f.top["specversion"].get(specversion) == simdjson::SUCCESS;
-  std::string_view occurred_key = "occurred_at";
   if (cloud_event) {
     element data;
     if (f.top["data"].get(data) == simdjson::SUCCESS && !data.is_null()) {
@@ -113,7 +112,6 @@ Result<Event> EventDecoder::Decode(std::string_view json, bool padded) {
     }
     if (e.type_name.empty()) return Missing("type");
     e.type = rules::EventTypeFromName(e.type_name);
-    occurred_key = "time";
   } else {
     if (auto error = GetString(f, "event_id", e.event_id)) return *error;
     if (auto error = GetString(f, "dossier_id", e.dossier_id)) return *error;
@@ -142,7 +140,6 @@ Result<Event> EventDecoder::Decode(std::string_view json, bool padded) {
   }
   if (auto error = CheckId(cloud_event ? "id" : "event_id", e.event_id)) return *error;
   if (auto error = CheckId(cloud_event ? "subject" : "dossier_id", e.dossier_id)) return *error;
-  (void)occurred_key;
   if (e.type == EventType::kUnknown) return e;  // counted and skipped by the caller
 
   if (auto error = GetString(f, "procedure", e.procedure)) return *error;

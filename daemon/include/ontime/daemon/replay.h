@@ -20,20 +20,8 @@ struct ReplayOptions {
   std::string emit_path;    // empty: nothing emitted
 };
 
-struct ReplayStats {
-  size_t lines = 0;
-  size_t invalid = 0;
-  size_t duplicates = 0;
-  size_t orphans = 0;
-  size_t unknown_types = 0;
-  size_t alerts = 0;
-  size_t letters = 0;
-  Instant now{};
-  rules::Summary summary;
-};
-
 // Returns 0, or 1 when a file cannot be read or written (said on `err`).
 int RunReplay(const Config& config, const ReplayOptions& options, std::ostream& out,
-              std::ostream& err, ReplayStats* stats = nullptr);
+              std::ostream& err);
 
 }  // namespace ontime::daemon
