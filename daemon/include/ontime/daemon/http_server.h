@@ -38,9 +38,9 @@ class HttpServer {
     std::chrono::seconds idle_timeout{30};
   };
 
-  // Binds and listens now; accepting starts once the io_context runs. `listen` is "host:port" or
-  // "[v6]:port"; port 0 picks a free port (see port()). Never throws: a bad address or a port in
-  // use is an Error.
+  // Binds and listens now; accepting starts once the io_context runs. `listen` is "IPv4:port",
+  // "[IPv6]:port" or "localhost:port" (ParseListenAddress); port 0 picks a free port (see
+  // port()). Never throws: a bad address or a port in use is an Error.
   static Result<std::unique_ptr<HttpServer>> Start(boost::asio::io_context& io,
                                                    const std::string& listen, HttpHandler handler,
                                                    Limits limits);
