@@ -1,6 +1,6 @@
 // Memory per open dossier: N dossiers (default 1,000,000) accepted and left open, realistic ids
 // ("H12.22-260302-000001"), the province's procedure mix (a mild Zipf law over the configured
-// procedures, as daemon::GenerateEvents draws them), measured without and with applicant objects,
+// procedures, as testdata::GenerateEvents draws them), measured without and with applicant objects,
 // each in a fresh child process so that one run's freed memory does not hide the other's growth.
 //
 //   memory_bench [--dossiers N] [--config YAML] [--mode both|without|with]

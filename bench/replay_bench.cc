@@ -5,7 +5,7 @@
 //   replay_bench [--events N] [--file PATH] [--config YAML] [--per-day N] [--repeat R]
 //
 // Without --file, a synthetic stream of at least N events (default 10,000,000) is generated with
-// daemon::GenerateEvents (applicants on, 0.2% invalid lines) and cached under
+// testdata::GenerateEvents (applicants on, 0.2% invalid lines) and cached under
 // <build>/bench-data/. Reports events/s (wall and process CPU), best and median of R runs.
 // --no-format: the listener only counts alerts and letters (separates the formatter's cost).
 
@@ -23,11 +23,11 @@
 #include "bench_engine.h"
 #include "bench_util.h"
 #include "ontime/daemon/config.h"
-#include "ontime/daemon/generate.h"
 #include "ontime/rules/engine.h"
 #include "ontime/streams/event_pipeline.h"
 #include "ontime/streams/json_output.h"
 #include "ontime/streams/line_source.h"
+#include "ontime/testdata/generate.h"
 
 namespace ontime::bench {
 namespace {
@@ -42,7 +42,7 @@ class NullBuffer final : public std::streambuf {
 // number of days is chosen (and raised again in the rare case the stream comes out short).
 bool Generate(const rules::RulesConfig& rules, int64_t events, int per_day,
               const std::string& path) {
-  daemon::GenerateOptions options;
+  testdata::GenerateOptions options;
   options.start = *ParseRfc3339("2026-03-02T00:00:00+07:00");
   options.dossiers_per_day = per_day;
   options.with_applicant = true;
@@ -50,12 +50,13 @@ bool Generate(const rules::RulesConfig& rules, int64_t events, int per_day,
   options.days = 14;
   NullBuffer null_buffer;
   std::ostream null_out(&null_buffer);
-  double per_day_lines = static_cast<double>(daemon::GenerateEvents(rules, options, null_out)) / 14;
+  double per_day_lines =
+      static_cast<double>(testdata::GenerateEvents(rules, options, null_out)) / 14;
   options.days = static_cast<int>(std::ceil(static_cast<double>(events) / per_day_lines * 1.05));
   for (int attempt = 0; attempt < 4; ++attempt) {
     std::ofstream out(path + ".tmp", std::ios::binary | std::ios::trunc);
     Stopwatch sw;
-    size_t written = daemon::GenerateEvents(rules, options, out);
+    size_t written = testdata::GenerateEvents(rules, options, out);
     out.close();
     std::printf("generated %zu events (%d days x ~%d dossiers/day) in %.1f s -> %s\n", written,
                 options.days, per_day, sw.wall(), path.c_str());

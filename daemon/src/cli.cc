@@ -6,11 +6,11 @@
 #include <optional>
 
 #include "ontime/daemon/config.h"
-#include "ontime/daemon/generate.h"
 #include "ontime/daemon/replay.h"
 #include "ontime/daemon/run.h"
 #include "ontime/rules/engine.h"
 #include "ontime/streams/json_output.h"
+#include "ontime/testdata/generate.h"
 
 namespace ontime::daemon {
 namespace {
@@ -210,7 +210,7 @@ int Replay(const Flags& flags, std::ostream& out, std::ostream& err) {
 int Generate(const Flags& flags, std::ostream& out, std::ostream& err) {
   auto config = LoadOrReport(flags, err);
   if (!config) return kExitConfig;
-  GenerateOptions options;
+  testdata::GenerateOptions options;
   options.start = Instant{std::chrono::sys_days{std::chrono::year{2026} / 3 / 2}} - std::chrono::hours(7);
   try {
     if (const std::string* start = flags.Get("--start")) {
@@ -234,7 +234,7 @@ int Generate(const Flags& flags, std::ostream& out, std::ostream& err) {
   if (flags.Get("--no-applicant")) options.with_applicant = false;
   const std::string* path = flags.Get("--out");
   if (!path || *path == "-") {
-    size_t lines = GenerateEvents(config->rules, options, out);
+    size_t lines = testdata::GenerateEvents(config->rules, options, out);
     err << "ontimed generate: " << lines << " events\n";
     return 0;
   }
@@ -243,7 +243,7 @@ int Generate(const Flags& flags, std::ostream& out, std::ostream& err) {
     err << "ontimed generate: cannot write " << *path << "\n";
     return 1;
   }
-  size_t lines = GenerateEvents(config->rules, options, file);
+  size_t lines = testdata::GenerateEvents(config->rules, options, file);
   file.close();
   if (!file) {
     err << "ontimed generate: cannot write " << *path << "\n";

@@ -1,4 +1,4 @@
-#include "ontime/daemon/generate.h"
+#include "ontime/testdata/generate.h"
 
 #include <algorithm>
 #include <array>
@@ -14,7 +14,7 @@
 #include "ontime/rules/calendar.h"
 #include "ontime/rules/event.h"
 
-namespace ontime::daemon {
+namespace ontime::testdata {
 namespace {
 
 constexpr int64_t kSecond = 1000;
@@ -817,4 +817,4 @@ size_t GenerateEvents(const rules::RulesConfig& rules, const GenerateOptions& op
   return generator.Run();
 }
 
-}  // namespace ontime::daemon
+}  // namespace ontime::testdata

@@ -13,7 +13,7 @@
 #include "ontime/base/time.h"
 #include "ontime/rules/config.h"
 
-namespace ontime::daemon {
+namespace ontime::testdata {
 
 struct GenerateOptions {
   Instant start;                  // arrivals from this instant on (local day of `start` first)
@@ -29,4 +29,4 @@ struct GenerateOptions {
 size_t GenerateEvents(const rules::RulesConfig& rules, const GenerateOptions& options,
                       std::ostream& out);
 
-}  // namespace ontime::daemon
+}  // namespace ontime::testdata

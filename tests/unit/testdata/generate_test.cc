@@ -1,4 +1,4 @@
-#include "ontime/daemon/generate.h"
+#include "ontime/testdata/generate.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace ontime::daemon {
+namespace ontime::testdata {
 namespace {
 
 using namespace std::chrono_literals;
@@ -259,4 +259,4 @@ TEST(GenerateTest, NothingForAnEmptyConfiguration) {
 }
 
 }  // namespace
-}  // namespace ontime::daemon
+}  // namespace ontime::testdata
