@@ -17,7 +17,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-using tcp = asio::ip::tcp;
+using asio::ip::tcp;
 using boost::system::error_code;
 
 // "127.0.0.1:9464", "[::1]:9464", "localhost:9464", "0.0.0.0:0" (port 0: any free port). The

@@ -41,7 +41,7 @@ LunarHolidays LunarHolidaysOf(int year_number) {
   if (year_number < kCacheFirstYear || year_number > kCacheLastYear) {
     return ComputeLunarHolidays(year_number);
   }
-  static const std::vector<LunarHolidays> cache = [] {
+  static const std::vector<LunarHolidays> kCache = [] {
     std::vector<LunarHolidays> years;
     years.reserve(kCacheLastYear - kCacheFirstYear + 1);
     for (int y = kCacheFirstYear; y <= kCacheLastYear; ++y) {
@@ -49,7 +49,7 @@ LunarHolidays LunarHolidaysOf(int year_number) {
     }
     return years;
   }();
-  return cache[static_cast<size_t>(year_number - kCacheFirstYear)];
+  return kCache[static_cast<size_t>(year_number - kCacheFirstYear)];
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 namespace ontime::testing {
 namespace {
 
-const char* kWeek[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+constexpr const char* kWeek[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
 
 rules::TimeRange Range(int h1, int m1, int h2, int m2) { return {h1 * 60 + m1, h2 * 60 + m2}; }
 

@@ -130,7 +130,7 @@ class BrokerEnvironment : public ::testing::Environment {
   std::string bootstrap_;
 };
 
-BrokerEnvironment* const g_broker = static_cast<BrokerEnvironment*>(
+BrokerEnvironment* const kBroker = static_cast<BrokerEnvironment*>(
     ::testing::AddGlobalTestEnvironment(new BrokerEnvironment));
 
 // `ontimed run` as a child process, its stderr in a file.
@@ -209,13 +209,13 @@ procedures:
 class DaemonKafkaTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_FALSE(g_broker->bootstrap().empty()) << "no broker";
+    ASSERT_FALSE(kBroker->bootstrap().empty()) << "no broker";
     static int counter = 0;
     std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     prefix_ = "it" + std::to_string(getpid()) + "." + std::to_string(++counter) + "." + name;
-    dir_ = g_broker->dir() + "/" + prefix_;
+    dir_ = kBroker->dir() + "/" + prefix_;
     fs::create_directories(dir_);
-    settings_.brokers = g_broker->bootstrap();
+    settings_.brokers = kBroker->bootstrap();
     settings_.client_id = "integration-test";
   }
 
@@ -223,7 +223,7 @@ class DaemonKafkaTest : public ::testing::Test {
   // The tests that compare with replay let outputs be as old as their generated history.
   void CreateTopics(int input_partitions, std::string_view output_max_age = "3650d") {
     std::string out;
-    std::string cmd = KafkaScript() + " create-topics " + g_broker->broker_dir() + " " +
+    std::string cmd = KafkaScript() + " create-topics " + kBroker->broker_dir() + " " +
                       Topic("events") + ":" + std::to_string(input_partitions) + " " +
                       Topic("alerts") + ":3 " + Topic("letters") + ":3 " + Topic("dlq") +
                       ":1 2>&1";
@@ -231,7 +231,7 @@ class DaemonKafkaTest : public ::testing::Test {
     http_port_ = FreePort();
     std::ofstream config(ConfigPath());
     config << kRules << "kafka:\n"
-           << "  brokers: \"" << g_broker->bootstrap() << "\"\n"
+           << "  brokers: \"" << kBroker->bootstrap() << "\"\n"
            << "  group_id: " << prefix_ << "\n"
            << "  topics: {events: " << Topic("events") << ", alerts: " << Topic("alerts")
            << ", letters: " << Topic("letters") << ", dead_letters: " << Topic("dlq") << "}\n"
@@ -566,13 +566,13 @@ TEST_F(DaemonKafkaTest, SurvivesBrokerRestart) {
            R"("})"});
   ASSERT_TRUE(WaitFor([&] { return OutputsCover({"B1:at_risk:1"}); }, 30s)) << daemon->Log();
 
-  ASSERT_EQ(Shell(KafkaScript() + " stop " + g_broker->broker_dir()), 0);
+  ASSERT_EQ(Shell(KafkaScript() + " stop " + kBroker->broker_dir()), 0);
   // B1 falls due while the broker is away.
   ASSERT_TRUE(WaitFor([&] { return WallNow() > now + 5s; }, 10s));
   EXPECT_TRUE(daemon->Alive());
   std::string out;
-  ASSERT_EQ(Shell(KafkaScript() + " start " + g_broker->broker_dir(), &out), 0) << out;
-  ASSERT_EQ(Trim(out), g_broker->bootstrap());
+  ASSERT_EQ(Shell(KafkaScript() + " start " + kBroker->broker_dir(), &out), 0) << out;
+  ASSERT_EQ(Trim(out), kBroker->bootstrap());
 
   Instant later = WallNow();
   Produce({R"({"event_id":"b2","type":"accepted","dossier_id":"B2","occurred_at":")" +

@@ -444,12 +444,12 @@ struct LetterLimitCase {
 };
 
 TEST(ConfigTest, LetterLimitNeedsAnEscalationContact) {
-  const std::string kEscalation =
+  const std::string escalation =
       "escalation: {name: \"Le Van C\", title: \"Chief Inspector\", email: \"i@example.gov.vn\"}\n";
   const std::vector<LetterLimitCase> cases = {
       {"defaults: {max_apology_letters: 0}\n", {}},
-      {"defaults: {max_apology_letters: 3}\n" + kEscalation, {}},
-      {kEscalation, {}},  // a contact without a limit is harmless
+      {"defaults: {max_apology_letters: 3}\n" + escalation, {}},
+      {escalation, {}},  // a contact without a limit is harmless
       {"defaults: {max_apology_letters: 3}\n",
        {"escalation: required when defaults.max_apology_letters is set"}},
       {"defaults: {max_apology_letters: 1}\nescalation: ~\n",
@@ -472,7 +472,7 @@ TEST(ConfigTest, LetterLimitNeedsAnEscalationContact) {
     const ConfigResult result = Load(c.yaml);
     EXPECT_EQ(ErrorStrings(result), c.errors) << c.yaml;
   }
-  const ConfigResult limited = Load("defaults: {max_apology_letters: 3}\n" + kEscalation);
+  const ConfigResult limited = Load("defaults: {max_apology_letters: 3}\n" + escalation);
   ASSERT_TRUE(limited.ok());
   EXPECT_EQ(limited.config->rules.defaults.max_apology_letters, 3);
   ASSERT_TRUE(limited.config->rules.escalation.has_value());

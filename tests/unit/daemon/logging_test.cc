@@ -19,16 +19,16 @@ using namespace std::chrono_literals;
 class LoggingTest : public ::testing::Test {
  protected:
   Logger MakeLogger(std::string_view level) {
-    return Logger(out, level, {.journal = false, .clock = &clock, .repeat_interval = 10s});
+    return Logger(out_, level, {.journal = false, .clock = &clock_, .repeat_interval = 10s});
   }
   std::string Take() {
-    std::string s = out.str();
-    out.str("");
+    std::string s = out_.str();
+    out_.str("");
     return s;
   }
 
-  std::ostringstream out;
-  ManualClock clock{Instant{}};
+  std::ostringstream out_;
+  ManualClock clock_{Instant{}};
 };
 
 TEST_F(LoggingTest, DropsLevelsBelowTheConfiguredOne) {
@@ -66,17 +66,17 @@ TEST_F(LoggingTest, RepeatedWarningsPrintOncePerIntervalWithTheirCount) {
   Logger log = MakeLogger("info");
   log.Warning("kafka: client error", {{"error", "a"}});
   for (int i = 0; i < 57; ++i) {
-    clock.Advance(100ms);
+    clock_.Advance(100ms);
     log.Warning("kafka: client error", {{"error", "b"}});
   }
   log.Warning("another warning");  // a different message is limited on its own
   EXPECT_EQ(Take(), "warning kafka: client error error=a\nwarning another warning\n");
 
-  clock.Advance(10s);
+  clock_.Advance(10s);
   log.Warning("kafka: client error", {{"error", "c"}});
   EXPECT_EQ(Take(), "warning kafka: client error (repeated 57 times) error=c\n");
 
-  clock.Advance(10s);  // nothing swallowed since: no count
+  clock_.Advance(10s);  // nothing swallowed since: no count
   log.Error("kafka: client error");
   EXPECT_EQ(Take(), "error kafka: client error\n");
 }

@@ -57,34 +57,34 @@ std::string Resolved(const std::string& dossier, Instant at) {
 class World {
  public:
   World()
-      : state_dir_(fs::temp_directory_path() /
-                   ("ontime-live-" + std::to_string(getpid()) + "-" + std::to_string(++count_))) {
-    fs::remove_all(state_dir_);
-    fs::create_directories(state_dir_);
+      : state_dir(fs::temp_directory_path() /
+                   ("ontime-live-" + std::to_string(getpid()) + "-" + std::to_string(++count))) {
+    fs::remove_all(state_dir);
+    fs::create_directories(state_dir);
   }
-  ~World() { fs::remove_all(state_dir_); }
+  ~World() { fs::remove_all(state_dir); }
 
   // One running instance of the live path over the fakes, as the Daemon wires it.
   struct Instance {
     Instance(World& t, Duration max_age)
         : metrics(registry, ONTIME_TEST_VERSION),
-          engine_metrics(registry, *t.rules_),
-          writer(t.sink_, offsets, t.loop_.clock(), log, [](const std::string&) {}),
-          fresh(t.loop_.clock(), log, metrics, writer),
-          store(t.state_dir_),
-          persistence(store, t.output_log_, t.loop_.clock(), log, "events",
+          engine_metrics(registry, *t.rules),
+          writer(t.sink, offsets, t.loop.clock(), log, [](const std::string&) {}),
+          fresh(t.loop.clock(), log, metrics, writer),
+          store(t.state_dir),
+          persistence(store, t.output_log, t.loop.clock(), log, "events",
                       daemon::OutputTopics{}) {
-      writer.set_calendar(&t.rules_->calendar());
+      writer.set_calendar(&t.rules->calendar());
       fresh.set_max_age(max_age);
       listeners.Add(&engine_metrics);
       listeners.Add(&fresh);
-      engine = std::make_unique<rules::Engine>(t.rules_, &listeners);
+      engine = std::make_unique<rules::Engine>(t.rules, &listeners);
       processor = std::make_unique<daemon::LiveProcessor>(
-          t.loop_, *engine, t.sink_, offsets, writer, metrics, log,
+          t.loop, *engine, t.sink, offsets, writer, metrics, log,
           daemon::LiveProcessor::Hooks{[this] { writer.EndSuppression(); },
                                        [](const std::string&) {}});
       processor->set_max_clock_skew(5min);
-      t.deliver_to_ = &offsets;
+      t.deliver_to = &offsets;
     }
     // Restores what the state directory and the output topics hold, then consumes `source`
     // from where the restored state ends.
@@ -119,27 +119,27 @@ class World {
   }
 
   std::vector<std::string> Ids(const std::string& topic, std::string_view field) const {
-    return sink_.DeliveredIds(topic, field);
+    return sink.DeliveredIds(topic, field);
   }
   // Alert and letter ids produced (delivered or in flight), in order.
   std::vector<std::string> AllIds() const {
     std::vector<std::string> ids;
-    for (const Produced& p : sink_.AllProduced()) {
+    for (const Produced& p : sink.AllProduced()) {
       std::string id = JsonField(p.value, p.topic == "dossier.sla.alerts" ? "alert_id" : "letter_id");
       if (!id.empty()) ids.push_back(std::move(id));
     }
     return ids;
   }
 
-  static inline int count_ = 0;
-  std::string state_dir_;
-  std::shared_ptr<const rules::CompiledRules> rules_ = Rules();
-  SimulatedEventLoop loop_{kT0};
-  daemon::OffsetTracker* deliver_to_ = nullptr;
-  FakeOutputSink sink_{[this](const streams::Delivery& d) {
-    if (deliver_to_) deliver_to_->OnDelivered(d.tag);
+  static inline int count = 0;
+  std::string state_dir;
+  std::shared_ptr<const rules::CompiledRules> rules = Rules();
+  SimulatedEventLoop loop{kT0};
+  daemon::OffsetTracker* deliver_to = nullptr;
+  FakeOutputSink sink{[this](const streams::Delivery& d) {
+    if (deliver_to) deliver_to->OnDelivered(d.tag);
   }};
-  FakeOutputLog output_log_{sink_};
+  FakeOutputLog output_log{sink};
 };
 
 class LivePathTest : public ::testing::Test, public World {};
@@ -149,21 +149,21 @@ TEST_F(LivePathTest, OffsetsAreStoredOnlyOnceEveryOutputIsDelivered) {
   source.Add(0, "A", Accepted("A", kT0 - 150min));  // due 08:30, at risk 08:10: both past
   source.Add(0, "B", Accepted("B", kT0 - 10min));   // the watermark passes A's timers here
   source.Add(0, "X", "{bad json");
-  sink_.hold = true;
+  sink.hold = true;
   auto daemon = Launch();
   daemon->Start(source);
-  loop_.RunFor(10ms);
+  loop.RunFor(10ms);
   EXPECT_EQ(source.stored, (std::map<int32_t, int64_t>{{0, 1}}))
       << "A caused nothing; B's outputs (A's alerts, fired at B) and X's dead letter in flight";
-  EXPECT_EQ(sink_.in_flight(), 4u);
+  EXPECT_EQ(sink.in_flight(), 4u);
 
-  sink_.hold = false;
-  loop_.RunFor(10ms);
+  sink.hold = false;
+  loop.RunFor(10ms);
   EXPECT_EQ(source.stored, (std::map<int32_t, int64_t>{{0, 3}}));
   EXPECT_EQ(Ids("dossier.sla.alerts", "alert_id"),
             (std::vector<std::string>{"A:at_risk:1", "A:overdue:1"}));
   EXPECT_EQ(Ids("dossier.apology-letters", "letter_id"), std::vector<std::string>{"A:apology:1"});
-  auto dead = sink_.Delivered("dossier.events.dlq");
+  auto dead = sink.Delivered("dossier.events.dlq");
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0].value, "{bad json");
   EXPECT_EQ(dead[0].Header("error.reason"), "invalid_json");
@@ -176,13 +176,13 @@ TEST_F(LivePathTest, TheWallClockFiresEachTimerAtItsInstant) {
   source.Add(0, "A", Accepted("A", kT0));  // at risk 10:40, due 11:00
   auto daemon = Launch();
   daemon->Start(source);
-  loop_.RunUntil(kT0 + 100min);
+  loop.RunUntil(kT0 + 100min);
   EXPECT_TRUE(AllIds().empty()) << "timers fire strictly after their instant";
-  loop_.RunFor(1ms);
+  loop.RunFor(1ms);
   EXPECT_EQ(AllIds(), std::vector<std::string>{"A:at_risk:1"});
-  EXPECT_EQ(JsonField(sink_.AllProduced()[0].value, "detected_at"),
+  EXPECT_EQ(JsonField(sink.AllProduced()[0].value, "detected_at"),
             "2026-03-02T10:40:00+00:00");
-  loop_.RunUntil(kT0 + 2h + 1ms);
+  loop.RunUntil(kT0 + 2h + 1ms);
   EXPECT_EQ(AllIds(), (std::vector<std::string>{"A:at_risk:1", "A:overdue:1", "A:apology:1"}));
 }
 
@@ -192,8 +192,8 @@ TEST_F(LivePathTest, AFutureEventIsDeadLetteredAndMovesNoClock) {
   source.Add(0, "G", Accepted("G", kT0 + 4min));  // within ingest.max_clock_skew
   auto daemon = Launch();
   daemon->Start(source);
-  loop_.RunFor(10ms);
-  auto dead = sink_.Delivered("dossier.events.dlq");
+  loop.RunFor(10ms);
+  auto dead = sink.Delivered("dossier.events.dlq");
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0].Header("error.reason"), "future_event");
   EXPECT_EQ(daemon->engine->dossiers_tracked(), 1u);
@@ -207,10 +207,10 @@ TEST_F(LivePathTest, OutputsOlderThanMaxAgeAreCountedNotProduced) {
   source.Add(0, "OLD", Accepted("OLD", kT0 - std::chrono::hours(240)));
   auto daemon = Launch(std::chrono::hours(24));
   daemon->Start(source);
-  loop_.RunFor(10ms);
+  loop.RunFor(10ms);
   const std::vector<std::string> ids = AllIds();
   ASSERT_FALSE(ids.empty());
-  for (const Produced& p : sink_.delivered) {
+  for (const Produced& p : sink.delivered) {
     const std::string at = JsonField(p.value, p.topic == "dossier.sla.alerts" ? "detected_at"
                                                                                : "issued_at");
     EXPECT_LE(kT0 - *ParseRfc3339(at), std::chrono::hours(24)) << p.value;
@@ -241,11 +241,11 @@ TEST_F(LivePathTest, KillAndRestoreProduceEveryIdExactlyOnce) {
   {
     auto daemon = Launch();
     daemon->Start(source);
-    loop_.RunFor(10ms);
-    ASSERT_TRUE(daemon->persistence.Snapshot(*daemon->engine, sink_, daemon->offsets, 1s,
+    loop.RunFor(10ms);
+    ASSERT_TRUE(daemon->persistence.Snapshot(*daemon->engine, sink, daemon->offsets, 1s,
                                              daemon::LogLevel::kInfo));
     for (const auto& [key, value] : second) source.Add(0, key, value);
-    loop_.RunFor(1s);
+    loop.RunFor(1s);
     daemon->processor->Stop();  // SIGKILL: no final snapshot
   }
   const size_t before_restart = AllIds().size();
@@ -254,7 +254,7 @@ TEST_F(LivePathTest, KillAndRestoreProduceEveryIdExactlyOnce) {
   for (const auto& [key, value] : second) again.Add(0, key, value);
   auto restored = Launch();
   restored->Start(again);
-  loop_.RunFor(10ms);
+  loop.RunFor(10ms);
   EXPECT_EQ(restored->mode, "snapshot");
   EXPECT_GT(restored->writer.suppressed(), 0u) << "the work after the snapshot was re-derived";
   std::vector<std::string> ids = AllIds();
@@ -264,13 +264,13 @@ TEST_F(LivePathTest, KillAndRestoreProduceEveryIdExactlyOnce) {
 
   // One uninterrupted instance over the same events, on its own sink and state.
   World reference;
-  reference.loop_.RunUntil(loop_.clock().Now());
+  reference.loop.RunUntil(loop.clock().Now());
   FakeEventSource all(1);
   for (const auto& [key, value] : first) all.Add(0, key, value);
   for (const auto& [key, value] : second) all.Add(0, key, value);
   auto one = reference.Launch();
   one->Start(all);
-  reference.loop_.RunFor(10ms);
+  reference.loop.RunFor(10ms);
   std::vector<std::string> expected = reference.AllIds();
   EXPECT_EQ(unique, std::set<std::string>(expected.begin(), expected.end()));
 }
