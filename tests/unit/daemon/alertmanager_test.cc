@@ -1,5 +1,7 @@
 #include "ontime/daemon/alertmanager.h"
 
+#include "ontime/daemon/address.h"
+
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
@@ -263,19 +265,19 @@ TEST_F(AlertmanagerTest, EscalatedAlertsCarryTheirKindAndContact) {
 }
 
 TEST(AlertmanagerUrlTest, OnlyPlainHttp) {
-  EXPECT_TRUE(AlertmanagerPusher::CheckUrl("http://127.0.0.1:9093").ok());
-  EXPECT_TRUE(AlertmanagerPusher::CheckUrl("http://alertmanager/prefix/").ok());
-  EXPECT_TRUE(AlertmanagerPusher::CheckUrl("http://[::1]:9093").ok());
-  EXPECT_FALSE(AlertmanagerPusher::CheckUrl("https://alertmanager:9093").ok());
-  EXPECT_FALSE(AlertmanagerPusher::CheckUrl("http://:9093").ok());
-  EXPECT_FALSE(AlertmanagerPusher::CheckUrl("http://host:port").ok());
-  EXPECT_FALSE(AlertmanagerPusher::CheckUrl("").ok());
+  EXPECT_TRUE(ParseAlertmanagerUrl("http://127.0.0.1:9093").ok());
+  EXPECT_TRUE(ParseAlertmanagerUrl("http://alertmanager/prefix/").ok());
+  EXPECT_TRUE(ParseAlertmanagerUrl("http://[::1]:9093").ok());
+  EXPECT_FALSE(ParseAlertmanagerUrl("https://alertmanager:9093").ok());
+  EXPECT_FALSE(ParseAlertmanagerUrl("http://:9093").ok());
+  EXPECT_FALSE(ParseAlertmanagerUrl("http://host:port").ok());
+  EXPECT_FALSE(ParseAlertmanagerUrl("").ok());
   // Each of these used to pass (and then every push failed): the pusher's rule is the loader's.
-  EXPECT_FALSE(AlertmanagerPusher::CheckUrl("http://admin:secret@alertmanager:9093").ok());
-  EXPECT_FALSE(AlertmanagerPusher::CheckUrl("http://alertmanager:9093/?token=x").ok());
-  EXPECT_FALSE(AlertmanagerPusher::CheckUrl("http://alert manager:9093").ok());
-  EXPECT_FALSE(AlertmanagerPusher::CheckUrl("http://::1:9093").ok());
-  const Status https = AlertmanagerPusher::CheckUrl("https://alertmanager:9093");
+  EXPECT_FALSE(ParseAlertmanagerUrl("http://admin:secret@alertmanager:9093").ok());
+  EXPECT_FALSE(ParseAlertmanagerUrl("http://alertmanager:9093/?token=x").ok());
+  EXPECT_FALSE(ParseAlertmanagerUrl("http://alert manager:9093").ok());
+  EXPECT_FALSE(ParseAlertmanagerUrl("http://::1:9093").ok());
+  const auto https = ParseAlertmanagerUrl("https://alertmanager:9093");
   ASSERT_FALSE(https.ok());
   EXPECT_EQ(https.error().code, "alertmanager_url");
   EXPECT_NE(https.error().message.find("uses https://, which is not supported yet"), std::string::npos)

@@ -27,53 +27,6 @@ namespace http = beast::http;
 using asio::ip::tcp;
 using boost::system::error_code;
 
-struct Endpoint {
-  std::string host;
-  std::string port;
-  std::string target;  // "<prefix>/api/v2/alerts"
-  std::string host_header;
-};
-
-Error UrlError(std::string_view url, std::string_view why) {
-  return Error{"alertmanager_url", "\"" + std::string(url) + "\" " + std::string(why)};
-}
-
-// "http://host[:port][/prefix]". The check of alertmanager.url in the configuration too
-// (CheckUrl), so a URL check-config accepts is one every push can use.
-Result<Endpoint> ParseUrl(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.starts_with("https://")) {
-    return UrlError(url, "uses https://, which is not supported yet: give a plain http:// URL "
-                         "(a TLS proxy on loopback can reach an https:// Alertmanager)");
-  }
-  if (!url.starts_with(kScheme)) return UrlError(url, "is not an http:// URL");
-  for (char c : url) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
-      return UrlError(url, "contains a space or a control character");
-    }
-  }
-  if (url.find_first_of("?#") != std::string_view::npos) {
-    return UrlError(url, "has a query or a fragment: give the Alertmanager's base URL");
-  }
-  std::string_view rest = url.substr(kScheme.size());
-  const size_t slash = rest.find('/');
-  const std::string_view authority = rest.substr(0, slash);
-  std::string_view prefix =
-      slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
-  while (!prefix.empty() && prefix.back() == '/') prefix.remove_suffix(1);
-  if (authority.find('@') != std::string_view::npos) {
-    return UrlError(url, "carries credentials, which are not supported");
-  }
-  Result<HostPort> host = ParseHostPort(authority, {.default_port = 80});
-  if (!host.ok()) return UrlError(url, "has a bad host or port: " + host.error().message);
-  Endpoint e;
-  e.host_header = std::string(authority);
-  e.host = host->host;
-  e.port = std::to_string(host->port);
-  e.target = std::string(prefix) + "/api/v2/alerts";
-  return e;
-}
-
 std::string_view AlertName(rules::AlertKind kind) {
   switch (kind) {
     case rules::AlertKind::kAtRisk: return "OntimeDossierAtRisk";
@@ -128,7 +81,7 @@ struct AlertmanagerPusher::Impl : std::enable_shared_from_this<AlertmanagerPushe
         deadline(io_context),
         resolver(io_context),
         socket(io_context) {
-    Result<Endpoint> parsed = ParseUrl(config.url);
+    Result<AlertmanagerEndpoint> parsed = ParseAlertmanagerUrl(config.url);
     if (parsed.ok()) {
       endpoint = std::move(parsed).value();
     } else {
@@ -271,7 +224,7 @@ struct AlertmanagerPusher::Impl : std::enable_shared_from_this<AlertmanagerPushe
   AlertmanagerConfig config;
   DaemonMetrics* metrics;
   std::function<Instant()> now;
-  std::optional<Endpoint> endpoint;
+  std::optional<AlertmanagerEndpoint> endpoint;
   std::optional<Error> url_error;
 
   std::map<std::string, Entry, std::less<>> alerts;  // by alert_id, which starts "<dossier_id>:"
@@ -300,12 +253,6 @@ AlertmanagerPusher::AlertmanagerPusher(asio::io_context& io, const AlertmanagerC
     : impl_(std::make_shared<Impl>(io, config, metrics, std::move(now))) {}
 
 AlertmanagerPusher::~AlertmanagerPusher() { Stop(); }
-
-Status AlertmanagerPusher::CheckUrl(std::string_view url) {
-  Result<Endpoint> parsed = ParseUrl(url);
-  if (!parsed.ok()) return parsed.error();
-  return Ok{};
-}
 
 void AlertmanagerPusher::OnAlert(const rules::Alert& alert) {
   Impl& m = *impl_;

@@ -16,8 +16,7 @@
 #include <sstream>
 
 #include "kafka_check.h"
-#include "ontime/daemon/alertmanager.h"
-#include "ontime/daemon/http_server.h"
+#include "ontime/daemon/address.h"
 #include "ontime/daemon/time_zone.h"
 #include "ontime/rules/duration.h"
 
@@ -827,7 +826,7 @@ class Loader {
     const Fields fields = GetFields(node, path, {"listen"});
     CheckedString(fields, "listen", path, http.listen,
                   [](const std::string& listen) -> std::optional<std::string> {
-                    Status checked = HttpServer::CheckListen(listen);
+                    auto checked = ParseListenAddress(listen);
                     if (checked.ok()) return std::nullopt;
                     return checked.error().message;
                   });
@@ -839,7 +838,7 @@ class Loader {
     CheckedString(fields, "url", path, am.url,
                   [](const std::string& url) -> std::optional<std::string> {
                     if (url.empty()) return std::nullopt;  // no Alertmanager
-                    Status checked = AlertmanagerPusher::CheckUrl(url);
+                    auto checked = ParseAlertmanagerUrl(url);
                     if (checked.ok()) return std::nullopt;
                     return checked.error().message;
                   });

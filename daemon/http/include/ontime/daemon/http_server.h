@@ -55,7 +55,7 @@ class HttpServer {
   // "localhost:port", port 1..65535, no host names. The check of http.listen in the
   // configuration, so that an address check-config accepts is one the daemon can bind (unless
   // it is taken or not this host's).
-  static Status CheckListen(std::string_view listen);
+
 
   uint16_t port() const;
   // Closes the listening socket and every open connection. Call on the io_context's thread, or

@@ -198,12 +198,6 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(asio::io_context& io,
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 
-Status HttpServer::CheckListen(std::string_view listen) {
-  Result<tcp::endpoint> endpoint = ParseListen(listen, /*allow_port_zero=*/false);
-  if (!endpoint.ok()) return endpoint.error();
-  return Ok{};
-}
-
 uint16_t HttpServer::port() const { return impl_->port; }
 
 void HttpServer::Stop() {

@@ -55,7 +55,6 @@ class AlertmanagerPusher final : public rules::EngineListener {
   size_t pushes_failed() const;
 
   // Whether `url` is one this pusher can reach: "http://host[:port][/prefix]" (no https).
-  static Status CheckUrl(std::string_view url);
 
   struct Impl;
 

@@ -2,8 +2,8 @@
 // The daemon's configuration: the YAML file of contract section 2 (plus the daemon's own sections)
 // as typed, validated structs. Loading collects every problem with its YAML path, so
 // `ontimed check-config` and start-up can list them all and exit kExitConfig. Each setting is
-// checked by the rule of the component that uses it (HttpServer::CheckListen,
-// AlertmanagerPusher::CheckUrl, librdkafka for kafka.properties), so a configuration that loads
+// checked by the rule of the component that uses it (ParseListenAddress,
+// ParseAlertmanagerUrl, librdkafka for kafka.properties), so a configuration that loads
 // is one `run` starts with. Loading reads the file and the time-zone database and, when
 // kafka.properties are given, builds (never connects) a Kafka producer and consumer for
 // librdkafka to judge them; call it from any thread.
