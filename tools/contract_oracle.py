@@ -26,6 +26,7 @@ import argparse
 import bisect
 import heapq
 import json
+import os
 import re
 import subprocess
 import sys
@@ -880,11 +881,23 @@ class Engine:
         return {"now": now, "dossiers": rows, "summary": s, "invalid": self.invalid}
 
 
+_CALENDARS = {}
+
+
+def load(config_path, ontimed=None):
+    """(Config, Calendar) for a configuration file; the calendar (a pure function of the
+    configuration) is kept for the next run on the same file in this process."""
+    key = (os.path.abspath(config_path), os.path.getmtime(config_path), ontimed)
+    if key not in _CALENDARS:
+        cfg = Config(config_path)
+        builtin = BinaryHolidays(ontimed, config_path) if cfg.builtin == "vn" else None
+        _CALENDARS[key] = (cfg, Calendar(cfg, builtin))
+    return _CALENDARS[key]
+
+
 def run(config_path, events_path, now_text=None, ontimed=None, accept=()):
     """Returns (cfg, report with instants in ms, outputs with instants in ms)."""
-    cfg = Config(config_path)
-    builtin = BinaryHolidays(ontimed, config_path) if cfg.builtin == "vn" else None
-    cal = Calendar(cfg, builtin)
+    cfg, cal = load(config_path, ontimed)
     now_ms = None
     if now_text is not None:
         now_ms = parse_instant(now_text)

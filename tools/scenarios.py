@@ -44,9 +44,7 @@ STATUS = {v: k for k, v in oracle.STATUS_TYPES.items()}
 class Generator:
     def __init__(self, config_path, rnd, start="2026-03-02", ontimed=None, disorder=0.0):
         self.config_path = config_path
-        self.cfg = oracle.Config(config_path)
-        builtin = oracle.BinaryHolidays(ontimed, config_path) if self.cfg.builtin == "vn" else None
-        self.cal = oracle.Calendar(self.cfg, builtin)
+        self.cfg, self.cal = oracle.load(config_path, ontimed)
         self.rnd = rnd
         self.disorder = disorder
         day = oracle.date.fromisoformat(start)
