@@ -11,7 +11,7 @@ packages=(
   libgtest-dev libgmock-dev
   prometheus prometheus-alertmanager kcat
   maven default-jre-headless
-  systemd dpkg-dev fakeroot python3
+  systemd dpkg-dev fakeroot python3 python3-yaml
 )
 
 missing=()
