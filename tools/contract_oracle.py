@@ -88,6 +88,8 @@ def parse_instant(text):
         frac_ms = int((frac[1:] + "000")[:3])
     if zone == "Z":
         zone = "+00:00"
+    if head.endswith(":60"):                            # an RFC 3339 leap second: as ontimed,
+        head = head[:-2] + "59"                         # the second before it
     try:
         dt = datetime.fromisoformat(head + zone)
     except ValueError:
@@ -444,6 +446,9 @@ def decode(line, cfg, now_ms, accept=()):
         if isinstance(obj.get("type"), str):
             ev["type"] = obj["type"].rsplit(".", 1)[-1]
         obj = ev
+    # An empty string counts as an absent field (as in ontimed; the contract does not say),
+    # except for `type`, where it is an unknown type.
+    obj = {k: v for k, v in obj.items() if not (v == "" and k != "type")}
     typ = obj.get("type")
     if typ is None and "status" in obj:
         st = obj["status"]
@@ -811,7 +816,7 @@ class Engine:
                 self.invalid.append({"line": number, "reason": e.reason, "message": e.message})
                 continue
             self.counts["events"] += 1
-            self.last_line_at = at
+            previous_line_at, self.last_line_at = self.last_line_at, at
             if ev.get("unknown"):
                 self.counts["unknown"] += 1
                 continue
@@ -823,6 +828,8 @@ class Engine:
                 self.apply(ev)
             except Invalid as e:                        # only with unknown-department-open-only
                 self.invalid.append({"line": number, "reason": e.reason, "message": e.message})
+                self.counts["events"] -= 1
+                self.last_line_at = previous_line_at
                 continue
             self.seen.add(key)
 

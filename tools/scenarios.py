@@ -365,7 +365,11 @@ class Generator:
             return '{"event_id": "broken", "type": "accepted",'
         if kind == "missing":
             ev = dict(base, type="resolved")
-            del ev[r.choice(["event_id", "dossier_id", "occurred_at"])]
+            key = r.choice(["event_id", "dossier_id", "occurred_at"])
+            if r.random() < 0.5:
+                del ev[key]
+            else:
+                ev[key] = r.choice(["", None])
             return json.dumps(ev)
         if kind == "procedure":
             return json.dumps(dict(base, type="accepted", procedure="9.999999"))
