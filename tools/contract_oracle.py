@@ -36,7 +36,6 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-MS = 1
 SECOND = 1000
 MINUTE = 60 * SECOND
 HOUR = 60 * MINUTE
@@ -622,6 +621,9 @@ class Engine:
         return max(lower, self.cal.earliest_with_remaining(d.due, self.threshold(d)))
 
     def schedule(self, d):
+        """(Re)arms the dossier's timers: at-risk, breach and step due. Timers of one dossier
+        due at the same instant fire in that order (the contract does not order them; ontimed
+        does the same: a step_overdue due with a breach carries the new cycle)."""
         d.version += 1
         if not d.running:
             return
