@@ -43,20 +43,24 @@ class NullBuffer final : public std::streambuf {
 bool Generate(const rules::RulesConfig& rules, int64_t events, int per_day,
               const std::string& path) {
   testdata::GenerateOptions options;
-  options.start = *ParseRfc3339("2026-03-02T00:00:00+07:00");
+  options.first_day = *ParseDate("2026-03-02");
   options.dossiers_per_day = per_day;
   options.with_applicant = true;
   options.invalid_fraction = 0.002;
   options.days = 14;
   NullBuffer null_buffer;
   std::ostream null_out(&null_buffer);
-  double per_day_lines =
-      static_cast<double>(testdata::GenerateEvents(rules, options, null_out)) / 14;
+  Result<size_t> pilot = testdata::GenerateEvents(rules, options, null_out);
+  if (!pilot.ok()) {
+    std::fprintf(stderr, "replay_bench: %s\n", pilot.error().message.c_str());
+    return false;
+  }
+  double per_day_lines = static_cast<double>(*pilot) / 14;
   options.days = static_cast<int>(std::ceil(static_cast<double>(events) / per_day_lines * 1.05));
   for (int attempt = 0; attempt < 4; ++attempt) {
     std::ofstream out(path + ".tmp", std::ios::binary | std::ios::trunc);
     Stopwatch sw;
-    size_t written = testdata::GenerateEvents(rules, options, out);
+    size_t written = testdata::GenerateEvents(rules, options, out).value();  // as the pilot
     out.close();
     std::printf("generated %zu events (%d days x ~%d dossiers/day) in %.1f s -> %s\n", written,
                 options.days, per_day, sw.wall(), path.c_str());

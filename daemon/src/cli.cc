@@ -211,7 +211,6 @@ int Generate(const Flags& flags, std::ostream& out, std::ostream& err) {
   auto config = LoadOrReport(flags, err);
   if (!config) return kExitConfig;
   testdata::GenerateOptions options;
-  options.start = Instant{std::chrono::sys_days{std::chrono::year{2026} / 3 / 2}} - std::chrono::hours(7);
   try {
     if (const std::string* start = flags.Get("--start")) {
       auto day = ParseDate(*start);
@@ -219,37 +218,44 @@ int Generate(const Flags& flags, std::ostream& out, std::ostream& err) {
         err << "ontimed generate: --start \"" << *start << "\" is not a date YYYY-MM-DD\n";
         return kExitUsage;
       }
-      auto offsets = config->rules.calendar.utc_offsets;
-      auto offset = offsets.empty() ? std::chrono::seconds{} : offsets.back().offset;
-      options.start = Instant{*day} - offset;
+      options.first_day = *day;
     }
     if (const std::string* v = flags.Get("--days")) options.days = std::stoi(*v);
     if (const std::string* v = flags.Get("--per-day")) options.dossiers_per_day = std::stoi(*v);
     if (const std::string* v = flags.Get("--seed")) options.seed = std::stoull(*v);
-    if (const std::string* v = flags.Get("--invalid-fraction")) options.invalid_fraction = std::stod(*v);
+    if (const std::string* v = flags.Get("--invalid-fraction")) {
+      options.invalid_fraction = std::stod(*v);
+    }
   } catch (const std::exception&) {
     err << "ontimed generate: a numeric option is not a number\n";
     return kExitUsage;
   }
   if (flags.Get("--no-applicant")) options.with_applicant = false;
   const std::string* path = flags.Get("--out");
-  if (!path || *path == "-") {
-    size_t lines = testdata::GenerateEvents(config->rules, options, out);
-    err << "ontimed generate: " << lines << " events\n";
-    return 0;
+  const bool to_stdout = !path || *path == "-";
+  std::ofstream file;
+  if (!to_stdout) {
+    file.open(*path, std::ios::binary);
+    if (!file) {
+      err << "ontimed generate: cannot write " << *path << "\n";
+      return 1;
+    }
   }
-  std::ofstream file(*path, std::ios::binary);
-  if (!file) {
-    err << "ontimed generate: cannot write " << *path << "\n";
+  Result<size_t> lines = testdata::GenerateEvents(config->rules, options, to_stdout ? out : file);
+  if (!lines.ok()) {
+    err << "ontimed generate: " << lines.error().message << "\n";
     return 1;
   }
-  size_t lines = testdata::GenerateEvents(config->rules, options, file);
+  if (to_stdout) {
+    err << "ontimed generate: " << *lines << " events\n";
+    return 0;
+  }
   file.close();
   if (!file) {
     err << "ontimed generate: cannot write " << *path << "\n";
     return 1;
   }
-  err << "ontimed generate: " << lines << " events written to " << *path << "\n";
+  err << "ontimed generate: " << *lines << " events written to " << *path << "\n";
   return 0;
 }
 
