@@ -9,6 +9,7 @@
 #include "ontime/base/clock.h"
 #include "ontime/streams/event_pipeline.h"
 #include "ontime/streams/json_output.h"
+#include "ontime/streams/json_writer.h"
 #include "ontime/streams/line_source.h"
 
 namespace ontime::daemon {
@@ -68,21 +69,6 @@ struct InvalidLine {
   std::string message;
 };
 
-void AppendNumber(std::string& out, double value) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", value);
-  std::string_view text(buf);
-  out.append(text);
-  if (text.find_first_of(".eEn") == std::string_view::npos) out.append(".0");
-}
-
-void AppendCount(std::string& out, std::string_view key, int64_t value) {
-  out.push_back('"');
-  out.append(key);
-  out.append("\":");
-  out.append(std::to_string(value));
-}
-
 bool WriteReport(const std::string& path, const rules::Engine& engine, Instant now,
                  const std::vector<InvalidLine>& invalid, std::ostream& err) {
   FILE* file = std::fopen(path.c_str(), "wb");
@@ -92,50 +78,41 @@ bool WriteReport(const std::string& path, const rules::Engine& engine, Instant n
   }
   const rules::BusinessCalendar& calendar = engine.rules().calendar();
   std::string buf;
-  buf.append("{\"now\":");
-  streams::AppendJsonTime(buf, now, calendar);
-  buf.append(",\n\"dossiers\":[");
-  bool first = true;
+  streams::JsonWriter w(buf);
+  w.BeginObject().Key("now").Time(now, calendar);
+  w.Break().Key("dossiers").BeginArray();
   engine.ForEachDossier(now, [&](const rules::DossierView& d) {
-    buf.append(first ? "\n" : ",\n");
-    first = false;
-    streams::AppendDossierJson(buf, d, calendar);
+    w.Break();
+    streams::WriteDossierJson(w, d, calendar);
     if (buf.size() > (1 << 20)) {
       std::fwrite(buf.data(), 1, buf.size(), file);
       buf.clear();
     }
   });
-  rules::Summary s = engine.Summarize(now);
-  buf.append("],\n\"summary\":{");
-  AppendCount(buf, "accepted", s.accepted);
-  buf.push_back(',');
-  AppendCount(buf, "closed_on_time", s.closed_on_time);
-  buf.push_back(',');
-  AppendCount(buf, "closed_late", s.closed_late);
-  buf.push_back(',');
-  AppendCount(buf, "open", s.open);
-  buf.push_back(',');
-  AppendCount(buf, "open_overdue", s.open_overdue);
-  buf.push_back(',');
-  AppendCount(buf, "open_at_risk", s.open_at_risk);
-  buf.append(",\"on_time_rate\":");
-  AppendNumber(buf, s.on_time_rate);
-  buf.append(",\"avg_resolution_working_minutes\":");
-  AppendNumber(buf, s.avg_resolution_working_minutes);
-  buf.push_back(',');
-  AppendCount(buf, "apology_letters", s.apology_letters);
-  buf.push_back(',');
-  AppendCount(buf, "invalid_events", static_cast<int64_t>(invalid.size()));
-  buf.append("},\n\"invalid\":[");
-  for (size_t i = 0; i < invalid.size(); ++i) {
-    if (i > 0) buf.push_back(',');
-    buf.append("\n{\"line\":").append(std::to_string(invalid[i].line)).append(",\"reason\":");
-    streams::AppendJsonString(buf, invalid[i].reason);
-    buf.append(",\"message\":");
-    streams::AppendJsonString(buf, invalid[i].message);
-    buf.push_back('}');
+  w.EndArray();
+  const rules::Summary s = engine.Summarize(now);
+  w.Break().Key("summary").BeginObject();
+  w.Key("accepted").Int(s.accepted);
+  w.Key("closed_on_time").Int(s.closed_on_time);
+  w.Key("closed_late").Int(s.closed_late);
+  w.Key("open").Int(s.open);
+  w.Key("open_overdue").Int(s.open_overdue);
+  w.Key("open_at_risk").Int(s.open_at_risk);
+  w.Key("on_time_rate").Number(s.on_time_rate);
+  w.Key("avg_resolution_working_minutes").Number(s.avg_resolution_working_minutes);
+  w.Key("apology_letters").Int(s.apology_letters);
+  w.Key("invalid_events").Int(static_cast<int64_t>(invalid.size()));
+  w.EndObject();
+  w.Break().Key("invalid").BeginArray();
+  for (const InvalidLine& line : invalid) {
+    w.Break().BeginObject();
+    w.Key("line").Int(static_cast<int64_t>(line.line));
+    w.Field("reason", line.reason);
+    w.Field("message", line.message);
+    w.EndObject();
   }
-  buf.append("]}\n");
+  w.EndArray().EndObject();
+  buf.push_back('\n');
   std::fwrite(buf.data(), 1, buf.size(), file);
   bool ok = std::fclose(file) == 0;
   if (!ok) err << "ontimed: cannot write report " << path << "\n";
@@ -180,7 +157,6 @@ int RunReplay(const Config& config, const ReplayOptions& options, std::ostream& 
 
   ReplayStats stats;
   std::vector<InvalidLine> invalid;
-  std::optional<Instant> last_event;
   std::string_view line;
   size_t line_number = 0;
   while ((*source)->Next(line, line_number)) {
@@ -190,7 +166,6 @@ int RunReplay(const Config& config, const ReplayOptions& options, std::ostream& 
       invalid.push_back({line_number, std::string(result.reason), std::move(result.message)});
       continue;
     }
-    last_event = result.occurred_at;
     switch (result.status) {
       case rules::ApplyStatus::kDuplicate: ++stats.duplicates; break;
       case rules::ApplyStatus::kOrphan: ++stats.orphans; break;
@@ -198,8 +173,8 @@ int RunReplay(const Config& config, const ReplayOptions& options, std::ostream& 
       default: break;
     }
   }
-  Instant now = options.now.value_or(engine.clock().value_or(last_event.value_or(Instant{})));
-  if (!options.now && last_event) now = *last_event;
+  // The clock is the largest occurred_at seen; it never moves back to an older last line.
+  const Instant now = options.now.value_or(engine.clock().value_or(Instant{}));
   engine.AdvanceTo(now);
   if (emit && emit != stdout && std::fclose(emit) != 0) {
     err << "ontimed: cannot write " << options.emit_path << "\n";

@@ -83,9 +83,9 @@ struct Dossier {
   Instant closed_at{};
   Instant run_since{};      // the clock last started running (accept, resume)
   Instant step_due{};       // the current step's due, when its department has a budget
-  // Running: no at-risk alert before this (the cycle's start, the last resume). Paused: the
-  // instant the remaining time to the current due is measured from (the pause, or an upstream
-  // extension that came during it), applied at resume.
+  // No at-risk alert before this: the later of the cycle's start and the last resume (or pause).
+  // After an upstream extension during a pause: that extension's instant, from which the
+  // remaining time to its due is measured at resume.
   Instant anchor{};
   Instant timer_at = kNever;
   Duration budget{};        // B: the first cycle's budget

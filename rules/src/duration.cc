@@ -89,8 +89,14 @@ std::string FormatDuration(Duration d, Duration day_length) {
 
 Duration Threshold::Resolve(Duration cycle_budget) const {
   if (!is_percent) return absolute;
-  return Duration{
-      std::llround(static_cast<double>(cycle_budget.count()) * percent / 100.0)};
+  // Exact to the millisecond and rounded down, so that "remaining <= threshold" never holds a
+  // fraction of a millisecond early: the percentage in thousandths of a percent. Budgets fit in
+  // the calendar's table (under 2^43 ms), so the product stays far inside 64 bits.
+  const int64_t thousandths = std::llround(percent * 1000.0);
+  const int64_t product = cycle_budget.count() * thousandths;
+  int64_t floor = product / 100000;
+  if (product % 100000 != 0 && product < 0) --floor;
+  return Duration{floor};
 }
 
 std::optional<Threshold> ParseThreshold(std::string_view text, Duration day_length) {

@@ -163,7 +163,9 @@ void Engine::State::Pause(uint32_t i, Instant p, uint8_t reason) {
   }
   d.pause_mask = reason;
   d.pause_began = p;
-  d.anchor = p;
+  // The at-risk floor stays the cycle's start if the pause is older than it (a lagging dossier
+  // whose timers already ran past it, in replay).
+  d.anchor = std::max(d.anchor, p);
   d.working_run += calendar().Between(d.run_since, p);
   // A pause at the very due instant is in time: R = 0, applied at resume.
   d.set(kDuePaused, p <= d.due);
@@ -189,14 +191,16 @@ ApplyStatus Engine::State::Resume(uint32_t i, Instant r, uint8_t reason) {
   std::optional<Instant> due = d.due;
   std::optional<Instant> step_due = d.step_due;
   if (d.has(kDuePaused)) {
-    due = restart ? cal.Add(r, d.budget) : cal.Add(r, cal.Between(d.anchor, d.due));
+    // R counts from the pause, or from an upstream extension that came during it.
+    const Instant remaining_from = d.has(kExtendedInPause) ? d.anchor : p;
+    due = restart ? cal.Add(r, d.budget) : cal.Add(r, cal.Between(remaining_from, d.due));
   }
   if (d.has(kStepPaused)) step_due = cal.Add(r, cal.Between(p, d.step_due));
   if (!due || !step_due) return ApplyStatus::kTimeOutOfRange;
   d.pause_mask = 0;
   d.paused_wall += r - p;
   d.run_since = r;
-  d.anchor = r;
+  d.anchor = std::max(d.anchor, r);  // no at-risk before the cycle's start or this resume
   if (d.has(kDuePaused) && restart) d.cycle_budget = d.budget;
   d.due = *due;
   d.step_due = *step_due;
@@ -408,6 +412,14 @@ ApplyStatus Engine::Apply(const Event& e, TimersBefore timers) {
     if (!s.clock || *s.clock < e.occurred_at) s.clock = e.occurred_at;
   }
   if (e.type == EventType::kUnknown) return ApplyStatus::kUnknownType;
+  // Codes the configuration lacks make an event invalid whatever its dossier's state: ops see it.
+  if (e.type == EventType::kAccepted && !s.rules->FindProcedure(e.procedure)) {
+    return ApplyStatus::kUnknownProcedure;
+  }
+  if ((e.type == EventType::kAccepted || e.type == EventType::kTransferred) &&
+      !e.department.empty() && !s.rules->FindDepartment(e.department)) {
+    return ApplyStatus::kUnknownDepartment;
+  }
   uint64_t event_key = Mix(HashText(e.dossier_id)) ^ HashText(e.event_id);
   if (s.seen_events.Contains(event_key)) return ApplyStatus::kDuplicate;
   ApplyStatus status;

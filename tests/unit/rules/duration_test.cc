@@ -101,7 +101,9 @@ TEST(DurationTest, ResolveThreshold) {
   EXPECT_EQ(ParseThreshold("12.5%", kDay)->Resolve(8h), 1h);
   EXPECT_EQ(ParseThreshold("100%", kDay)->Resolve(90min), 90min);
   EXPECT_EQ(ParseThreshold("33%", kDay)->Resolve(1s), 330ms);
-  EXPECT_EQ(ParseThreshold("50%", kDay)->Resolve(3ms), 2ms);  // 1.5 ms rounds to 2
+  // "remaining <= 1.5 ms" first holds at 1 ms: exact thresholds round down, never up.
+  EXPECT_EQ(ParseThreshold("50%", kDay)->Resolve(3ms), 1ms);
+  EXPECT_EQ(ParseThreshold("25%", kDay)->Resolve(10'800'003ms), 2'700'000ms);  // 2,700,000.75
   EXPECT_EQ(ParseThreshold("2h", kDay)->Resolve(15 * kDay), 2h);  // absolute ignores the budget
 }
 
