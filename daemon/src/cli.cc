@@ -1,5 +1,6 @@
 #include "ontime/daemon/cli.h"
 
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -9,7 +10,7 @@
 #include "ontime/daemon/replay.h"
 #include "ontime/daemon/run.h"
 #include "ontime/rules/engine.h"
-#include "ontime/streams/json_output.h"
+#include "ontime/streams/json_writer.h"
 #include "ontime/testdata/generate.h"
 
 namespace ontime::daemon {
@@ -158,28 +159,26 @@ int Calendar(const Flags& flags, std::ostream& out, std::ostream& err) {
     return kExitConfig;
   }
   rules::YearView view = (*calendar)->DescribeYear(year);
-  std::string json = "{\"year\": " + std::to_string(year) + ", \"holidays\": [";
-  for (size_t i = 0; i < view.holidays.size(); ++i) {
-    json.append(i ? ",\n  " : "\n  ");
-    json.append("{\"date\": \"").append(FormatDate(view.holidays[i].date)).append("\", \"name\": ");
-    streams::AppendJsonString(json, view.holidays[i].name);
-    json.push_back('}');
+  std::string json;
+  streams::JsonWriter w(json);
+  w.BeginObject().Key("year").Int(year).Key("holidays").BeginArray();
+  for (const rules::NamedDay& holiday : view.holidays) {
+    w.Break().BeginObject().Field("date", FormatDate(holiday.date));
+    w.Field("name", holiday.name).EndObject();
   }
-  json.append("],\n\"working_days\": [");
-  for (size_t i = 0; i < view.working_days.size(); ++i) {
-    json.append(i ? ",\n  " : "\n  ");
-    json.append("{\"date\": \"").append(FormatDate(view.working_days[i].date)).append("\", \"hours\": [");
-    const auto& hours = view.working_days[i].hours;
-    for (size_t h = 0; h < hours.size(); ++h) {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%s\"%02d:%02d-%02d:%02d\"", h ? ", " : "",
-                    hours[h].start_minute / 60, hours[h].start_minute % 60,
-                    hours[h].end_minute / 60, hours[h].end_minute % 60);
-      json.append(buf);
+  w.EndArray().Break().Key("working_days").BeginArray();
+  for (const rules::WorkingDayOverride& day : view.working_days) {
+    w.Break().BeginObject().Field("date", FormatDate(day.date)).Key("hours").BeginArray();
+    for (const rules::TimeRange& range : day.hours) {
+      char buf[48];
+      std::snprintf(buf, sizeof buf, "%02d:%02d-%02d:%02d", range.start_minute / 60,
+                    range.start_minute % 60, range.end_minute / 60, range.end_minute % 60);
+      w.String(buf);
     }
-    json.append("]}");
+    w.EndArray().EndObject();
   }
-  json.append("]}\n");
+  w.EndArray().EndObject();
+  json.push_back('\n');
   out << json;
   return 0;
 }

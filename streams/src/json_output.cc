@@ -1,244 +1,110 @@
 #include "ontime/streams/json_output.h"
 
-#include <cstdio>
+#include "ontime/streams/json_writer.h"
 
 namespace ontime::streams {
 namespace {
 
-void Key(std::string& out, std::string_view key) {
-  out.push_back('"');
-  out.append(key);
-  out.append("\":");
-}
-
-void AppendInt(std::string& out, int64_t value) { out.append(std::to_string(value)); }
-
-void AppendPerson(std::string& out, const rules::Person* person, bool with_email) {
-  out.push_back('{');
-  Key(out, "name");
-  AppendJsonString(out, person ? person->name : "");
-  out.push_back(',');
-  Key(out, "title");
-  AppendJsonString(out, person ? person->title : "");
-  if (with_email) {
-    out.push_back(',');
-    Key(out, "email");
-    AppendJsonString(out, person ? person->email : "");
-  }
-  out.push_back('}');
+void WritePerson(JsonWriter& w, const rules::Person* person, bool with_email) {
+  w.BeginObject();
+  w.Field("name", person ? person->name : "");
+  w.Field("title", person ? person->title : "");
+  if (with_email) w.Field("email", person ? person->email : "");
+  w.EndObject();
 }
 
 }  // namespace
 
-void AppendJsonString(std::string& out, std::string_view text) {
-  out.push_back('"');
-  size_t run = 0;  // start of the bytes that need no escaping, copied in one go
-  for (size_t i = 0; i < text.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(text.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      default: {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-        out.append(buf);
-      }
-    }
-  }
-  out.append(text.data() + run, text.size() - run);
-  out.push_back('"');
-}
-
 void AppendJsonTime(std::string& out, Instant t, const rules::BusinessCalendar& calendar) {
-  out.push_back('"');
-  AppendRfc3339(out, t, calendar.UtcOffsetAt(t));
-  out.push_back('"');
+  JsonWriter(out).Time(t, calendar);
 }
 
-void AppendJsonSeconds(std::string& out, Duration d) {
-  int64_t ms = d.count();
-  if (ms % 1000 == 0) {
-    AppendInt(out, ms / 1000);
-    return;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%s%lld.%03lld", ms < 0 ? "-" : "",
-                static_cast<long long>((ms < 0 ? -ms : ms) / 1000),
-                static_cast<long long>((ms < 0 ? -ms : ms) % 1000));
-  out.append(buf);
-}
+void AppendJsonSeconds(std::string& out, Duration d) { JsonWriter(out).Seconds(d); }
 
 void AppendAlertJson(std::string& out, const rules::Alert& a,
                      const rules::BusinessCalendar& calendar) {
-  out.push_back('{');
-  Key(out, "alert_id");
-  AppendJsonString(out, a.AlertId());
-  out.push_back(',');
-  Key(out, "kind");
-  AppendJsonString(out, rules::ToString(a.kind));
-  if (a.kind == rules::AlertKind::kStepOverdue) {
-    out.push_back(',');
-    Key(out, "step");
-    AppendInt(out, a.step);
-  }
-  out.push_back(',');
-  Key(out, "dossier_id");
-  AppendJsonString(out, a.dossier_id);
-  out.push_back(',');
-  Key(out, "procedure");
-  AppendJsonString(out, a.procedure);
-  out.push_back(',');
-  Key(out, "department");
-  AppendJsonString(out, a.department);
-  out.push_back(',');
-  Key(out, "cycle");
-  AppendInt(out, a.cycle);
-  out.push_back(',');
-  Key(out, "due_at");
-  AppendJsonTime(out, a.due_at, calendar);
-  out.push_back(',');
-  Key(out, "detected_at");
-  AppendJsonTime(out, a.detected_at, calendar);
-  out.push_back(',');
-  Key(out, "remaining_seconds");
-  AppendJsonSeconds(out, a.remaining);
-  out.push_back(',');
-  Key(out, "notify");
-  AppendPerson(out, a.notify, true);
-  out.push_back('}');
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Field("alert_id", a.AlertId());
+  w.Field("kind", rules::ToString(a.kind));
+  if (a.kind == rules::AlertKind::kStepOverdue) w.Key("step").Int(a.step);
+  w.Field("dossier_id", a.dossier_id);
+  w.Field("procedure", a.procedure);
+  w.Field("department", a.department);
+  w.Key("cycle").Int(a.cycle);
+  w.Key("due_at").Time(a.due_at, calendar);
+  w.Key("detected_at").Time(a.detected_at, calendar);
+  w.Key("remaining_seconds").Seconds(a.remaining);
+  w.Key("notify");
+  WritePerson(w, a.notify, true);
+  w.EndObject();
 }
 
 void AppendLetterJson(std::string& out, const rules::ApologyLetter& l,
                       const rules::BusinessCalendar& calendar) {
-  out.push_back('{');
-  Key(out, "letter_id");
-  AppendJsonString(out, l.LetterId());
-  out.push_back(',');
-  Key(out, "dossier_id");
-  AppendJsonString(out, l.dossier_id);
-  out.push_back(',');
-  Key(out, "procedure");
-  AppendJsonString(out, l.procedure);
-  out.push_back(',');
-  Key(out, "department");
-  AppendJsonString(out, l.department);
-  out.push_back(',');
-  Key(out, "applicant");
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Field("letter_id", l.LetterId());
+  w.Field("dossier_id", l.dossier_id);
+  w.Field("procedure", l.procedure);
+  w.Field("department", l.department);
+  w.Key("applicant");
   if (l.applicant) {
-    out.push_back('{');
-    Key(out, "name");
-    AppendJsonString(out, l.applicant->name);
-    out.push_back(',');
-    Key(out, "address");
-    AppendJsonString(out, l.applicant->address);
-    out.push_back(',');
-    Key(out, "phone");
-    AppendJsonString(out, l.applicant->phone);
-    out.push_back(',');
-    Key(out, "email");
-    AppendJsonString(out, l.applicant->email);
-    out.push_back('}');
+    w.BeginObject();
+    w.Field("name", l.applicant->name);
+    w.Field("address", l.applicant->address);
+    w.Field("phone", l.applicant->phone);
+    w.Field("email", l.applicant->email);
+    w.EndObject();
   } else {
-    out.append("null");
+    w.Null();
   }
-  out.push_back(',');
-  Key(out, "cycle");
-  AppendInt(out, l.cycle);
-  out.push_back(',');
-  Key(out, "accepted_at");
-  AppendJsonTime(out, l.accepted_at, calendar);
-  out.push_back(',');
-  Key(out, "original_due_at");
-  AppendJsonTime(out, l.original_due_at, calendar);
-  out.push_back(',');
-  Key(out, "new_due_at");
-  AppendJsonTime(out, l.new_due_at, calendar);
-  out.push_back(',');
-  Key(out, "reason");
-  AppendJsonString(out, l.reason);
-  out.push_back(',');
-  Key(out, "signer");
-  AppendPerson(out, l.signer, false);
-  out.push_back(',');
-  Key(out, "issued_at");
-  AppendJsonTime(out, l.issued_at, calendar);
-  out.push_back(',');
-  Key(out, "form");
-  AppendJsonString(out, rules::kApologyForm);
-  out.push_back('}');
+  w.Key("cycle").Int(l.cycle);
+  w.Key("accepted_at").Time(l.accepted_at, calendar);
+  w.Key("original_due_at").Time(l.original_due_at, calendar);
+  w.Key("new_due_at").Time(l.new_due_at, calendar);
+  w.Field("reason", l.reason);
+  w.Key("signer");
+  WritePerson(w, l.signer, false);
+  w.Key("issued_at").Time(l.issued_at, calendar);
+  w.Field("form", rules::kApologyForm);
+  w.EndObject();
 }
 
 void AppendDossierJson(std::string& out, const rules::DossierView& d,
                        const rules::BusinessCalendar& calendar) {
-  out.push_back('{');
-  Key(out, "dossier_id");
-  AppendJsonString(out, d.dossier_id);
-  out.push_back(',');
-  Key(out, "procedure");
-  AppendJsonString(out, d.procedure);
-  out.push_back(',');
-  Key(out, "department");
-  AppendJsonString(out, d.department);
-  out.push_back(',');
-  Key(out, "state");
-  AppendJsonString(out, rules::ToString(d.state));
-  out.push_back(',');
-  Key(out, "accepted_at");
-  AppendJsonTime(out, d.accepted_at, calendar);
-  out.push_back(',');
-  Key(out, "original_due_at");
-  AppendJsonTime(out, d.original_due_at, calendar);
-  out.push_back(',');
-  Key(out, "due_at");
-  AppendJsonTime(out, d.due_at, calendar);
-  out.push_back(',');
-  Key(out, "closed_at");
-  if (d.closed_at) {
-    AppendJsonTime(out, *d.closed_at, calendar);
-  } else {
-    out.append("null");
-  }
-  out.push_back(',');
-  Key(out, "outcome");
+  JsonWriter w(out);
+  WriteDossierJson(w, d, calendar);
+}
+
+void WriteDossierJson(JsonWriter& w, const rules::DossierView& d,
+                      const rules::BusinessCalendar& calendar) {
+  w.BeginObject();
+  w.Field("dossier_id", d.dossier_id);
+  w.Field("procedure", d.procedure);
+  w.Field("department", d.department);
+  w.Field("state", rules::ToString(d.state));
+  w.Key("accepted_at").Time(d.accepted_at, calendar);
+  w.Key("original_due_at").Time(d.original_due_at, calendar);
+  w.Key("due_at").Time(d.due_at, calendar);
+  w.Key("closed_at").OptionalTime(d.closed_at, calendar);
+  w.Key("outcome");
   if (d.outcome) {
-    AppendJsonString(out, rules::ToString(*d.outcome));
+    w.String(rules::ToString(*d.outcome));
   } else {
-    out.append("null");
+    w.Null();
   }
-  out.push_back(',');
-  Key(out, "at_risk");
-  out.append(d.at_risk ? "true" : "false");
-  out.push_back(',');
-  Key(out, "overdue");
-  out.append(d.overdue ? "true" : "false");
-  out.push_back(',');
-  Key(out, "paused");
-  out.append(d.paused ? "true" : "false");
-  out.push_back(',');
-  Key(out, "cycle");
-  AppendInt(out, d.cycle);
-  out.push_back(',');
-  Key(out, "supplements");
-  AppendInt(out, d.supplements);
-  out.push_back(',');
-  Key(out, "apology_letters");
-  AppendInt(out, d.apology_letters);
-  out.push_back(',');
-  Key(out, "working_seconds");
-  AppendJsonSeconds(out, d.working_time);
-  out.push_back(',');
-  Key(out, "step");
-  AppendInt(out, d.step);
-  out.push_back(',');
-  Key(out, "remaining_seconds");
-  AppendJsonSeconds(out, d.state == rules::DossierState::kOpen ? d.remaining : Duration{});
-  out.push_back('}');
+  w.Key("at_risk").Bool(d.at_risk);
+  w.Key("overdue").Bool(d.overdue);
+  w.Key("paused").Bool(d.paused);
+  w.Key("cycle").Int(d.cycle);
+  w.Key("supplements").Int(d.supplements);
+  w.Key("apology_letters").Int(d.apology_letters);
+  w.Key("working_seconds").Seconds(d.working_time);
+  w.Key("step").Int(d.step);
+  w.Key("remaining_seconds")
+      .Seconds(d.state == rules::DossierState::kOpen ? d.remaining : Duration{});
+  w.EndObject();
 }
 
 }  // namespace ontime::streams

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "ontime/daemon/address.h"
-#include "ontime/streams/json_output.h"
+#include "ontime/streams/json_writer.h"
 
 namespace ontime::daemon {
 namespace {
@@ -44,12 +44,6 @@ std::string_view Severity(rules::AlertKind kind) {
 
 std::string Utc(Instant t) { return FormatRfc3339(t, std::chrono::seconds(0)); }
 
-void Field(std::string& out, std::string_view key, std::string_view value, bool first = false) {
-  if (!first) out.push_back(',');
-  streams::AppendJsonString(out, key);
-  out.push_back(':');
-  streams::AppendJsonString(out, value);
-}
 
 std::string Hours(Duration d) {
   const double hours = std::chrono::duration<double>(d).count() / 3600.0;
@@ -63,7 +57,8 @@ std::string Hours(Duration d) {
 struct AlertmanagerPusher::Impl : std::enable_shared_from_this<AlertmanagerPusher::Impl> {
   struct Entry {
     std::string dossier_id;
-    std::string json;  // the alert object without endsAt and its closing brace
+    std::string labels;       // JSON objects, as pushed
+    std::string annotations;
     Instant starts_at{};
     std::optional<Instant> ends_at;
     uint64_t version = 0;
@@ -123,18 +118,20 @@ struct AlertmanagerPusher::Impl : std::enable_shared_from_this<AlertmanagerPushe
       return;
     }
     batch.clear();
-    std::string body = "[";
+    std::string body;
+    streams::JsonWriter w(body);
+    w.BeginArray();
     for (const auto& [id, entry] : alerts) {
       if (!all && !entry.dirty) continue;
-      if (!batch.empty()) body.push_back(',');
-      body += entry.json;
-      if (entry.ends_at) {
-        body += ",\"endsAt\":\"" + Utc(std::max(*entry.ends_at, entry.starts_at)) + "\"";
-      }
-      body.push_back('}');
+      w.BeginObject();
+      w.Key("labels").RawValue(entry.labels);
+      w.Key("annotations").RawValue(entry.annotations);
+      w.Field("startsAt", Utc(entry.starts_at));
+      if (entry.ends_at) w.Field("endsAt", Utc(std::max(*entry.ends_at, entry.starts_at)));
+      w.EndObject();
       batch.emplace_back(id, entry.version);
     }
-    body.push_back(']');
+    w.EndArray();
     if (batch.empty()) return;
     if (!endpoint) {
       Finish(false);  // a bad URL: every push fails, visibly
@@ -260,21 +257,21 @@ void AlertmanagerPusher::OnAlert(const rules::Alert& alert) {
   Impl::Entry entry;
   entry.dossier_id = std::string(alert.dossier_id);
   entry.starts_at = alert.detected_at;
-  std::string& j = entry.json;
-  j = "{\"labels\":{";
-  Field(j, "alertname", AlertName(alert.kind), true);
-  Field(j, "severity", Severity(alert.kind));
-  Field(j, "kind", rules::ToString(alert.kind));  // what routes escalations (generate.py)
-  Field(j, "department", alert.department);
-  Field(j, "procedure", alert.procedure);
-  Field(j, "dossier_id", alert.dossier_id);
-  Field(j, "alert_id", id);
+  streams::JsonWriter labels(entry.labels);
+  labels.BeginObject();
+  labels.Field("alertname", AlertName(alert.kind));
+  labels.Field("severity", Severity(alert.kind));
+  labels.Field("kind", rules::ToString(alert.kind));  // what routes escalations (generate.py)
+  labels.Field("department", alert.department);
+  labels.Field("procedure", alert.procedure);
+  labels.Field("dossier_id", alert.dossier_id);
+  labels.Field("alert_id", id);
   if (alert.kind == rules::AlertKind::kStepOverdue) {
-    Field(j, "step", std::to_string(alert.step));
+    labels.Field("step", std::to_string(alert.step));
   } else {
-    Field(j, "cycle", std::to_string(alert.cycle));
+    labels.Field("cycle", std::to_string(alert.cycle));
   }
-  j += "},\"annotations\":{";
+  labels.EndObject();
   const std::string due = Utc(alert.due_at);
   const std::string detected = Utc(alert.detected_at);
   std::string summary = "Dossier " + std::string(alert.dossier_id) + " (procedure " +
@@ -305,16 +302,18 @@ void AlertmanagerPusher::OnAlert(const rules::Alert& alert) {
   if (alert.notify != nullptr && !alert.notify->email.empty()) {
     description += " Notify " + alert.notify->name + " <" + alert.notify->email + ">.";
   }
-  Field(j, "summary", summary, true);
-  Field(j, "description", description);
-  Field(j, "due_at", due);
-  Field(j, "detected_at", detected);
+  streams::JsonWriter annotations(entry.annotations);
+  annotations.BeginObject();
+  annotations.Field("summary", summary);
+  annotations.Field("description", description);
+  annotations.Field("due_at", due);
+  annotations.Field("detected_at", detected);
   if (alert.notify != nullptr) {
-    Field(j, "notify_name", alert.notify->name);
-    Field(j, "notify_title", alert.notify->title);
-    Field(j, "notify_email", alert.notify->email);
+    annotations.Field("notify_name", alert.notify->name);
+    annotations.Field("notify_title", alert.notify->title);
+    annotations.Field("notify_email", alert.notify->email);
   }
-  j += "},\"startsAt\":\"" + detected + "\"";
+  annotations.EndObject();
 
   auto [it, inserted] = m.alerts.try_emplace(std::move(id));
   const uint64_t version = it->second.version;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ontime/streams/json_output.h"
+#include "ontime/streams/json_writer.h"
 
 namespace ontime::daemon {
 namespace {
@@ -25,9 +26,8 @@ HttpResponse JsonError(int status, std::string_view message) {
   HttpResponse response;
   response.status = status;
   response.content_type = std::string(kJson);
-  response.body = "{\"error\":";
-  streams::AppendJsonString(response.body, message);
-  response.body += "}\n";
+  streams::JsonWriter(response.body).BeginObject().Field("error", message).EndObject();
+  response.body.push_back('\n');
   return response;
 }
 
@@ -195,16 +195,13 @@ HttpResponse Router::ListDossiers(std::string_view query) {
   response.content_type = std::string(kJson);
   std::string& out = response.body;
   out.reserve(64 + rows.size() * 512);
-  out += "{\"now\":";
-  streams::AppendJsonTime(out, now, calendar);
-  out += ",\"count\":";
-  out += std::to_string(rows.size());
-  out += ",\"dossiers\":[";
-  for (size_t i = 0; i < rows.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    streams::AppendDossierJson(out, rows[i], calendar);
-  }
-  out += "]}\n";
+  streams::JsonWriter w(out);
+  w.BeginObject().Key("now").Time(now, calendar);
+  w.Key("count").Int(static_cast<int64_t>(rows.size()));
+  w.Key("dossiers").BeginArray();
+  for (const rules::DossierView& row : rows) streams::WriteDossierJson(w, row, calendar);
+  w.EndArray().EndObject();
+  out.push_back('\n');
   return response;
 }
 
@@ -218,12 +215,14 @@ HttpResponse Router::GetDossier(std::string_view encoded_id) {
   HttpResponse response;
   response.content_type = std::string(kJson);
   std::string& out = response.body;
-  out += "{\"now\":";
-  streams::AppendJsonTime(out, now, calendar);
-  out += ",\"dossier\":";
-  streams::AppendDossierJson(out, *dossier, calendar);
+  streams::JsonWriter w(out);
+  w.BeginObject().Key("now").Time(now, calendar);
+  w.Key("dossier");
+  streams::WriteDossierJson(w, *dossier, calendar);
   // The engine keeps no per-dossier event history yet.
-  out += ",\"timeline\":[]}\n";
+  w.Key("timeline").BeginArray().EndArray();
+  w.EndObject();
+  out.push_back('\n');
   return response;
 }
 
