@@ -137,8 +137,8 @@ int Load(const Args& a) {
     for (;;) {
       rd_kafka_resp_err_t e = rd_kafka_producev(
           rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_KEY(key.data(), key.size()),
-          RD_KAFKA_V_VALUE(line.data(), line.size()), RD_KAFKA_V_END);
+          RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(line.data(), line.size()),
+          RD_KAFKA_V_END);
       if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
       if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) Die(std::string("produce: ") + rd_kafka_err2str(e));
       rd_kafka_poll(rk, 10);
@@ -201,7 +201,8 @@ int Consume(const Args& a) {
   auto end = Clock::now();
   double total = Secs(end - t0);
   double from_first = n > 0 ? Secs(end - first) : 0;
-  std::printf("RESULT raw_messages %" PRId64 "\nRESULT raw_bytes %" PRId64 "\n"
+  std::printf("RESULT raw_messages %" PRId64 "\nRESULT raw_bytes %" PRId64
+              "\n"
               "RESULT raw_seconds_from_start %.3f\nRESULT raw_seconds_from_first_message %.3f\n"
               "RESULT raw_events_per_s_from_start %.0f\n"
               "RESULT raw_events_per_s_from_first_message %.0f\n",
@@ -394,21 +395,26 @@ int Latency(const Args& a) {
     if (alert_ns[j]) al.push_back((alert_ns[j] - sent_ns[j]) / 1e6);
     if (letter_ns[j]) le.push_back((letter_ns[j] - sent_ns[j]) / 1e6);
   }
-  std::printf("RESULT latency_events_sent %" PRId64 "\nRESULT latency_produce_seconds %.3f\n"
-              "RESULT latency_achieved_rate %.0f\nRESULT latency_triggers %" PRId64 "\n"
+  std::printf("RESULT latency_events_sent %" PRId64
+              "\nRESULT latency_produce_seconds %.3f\n"
+              "RESULT latency_achieved_rate %.0f\nRESULT latency_triggers %" PRId64
+              "\n"
               "RESULT latency_alerts_seen %zu\nRESULT latency_letters_seen %zu\n",
               total, produce_s, total / produce_s, k, al.size(), le.size());
-  std::printf("RESULT latency_input_ms_p50 %.2f\nRESULT latency_input_ms_p99 %.2f\n"
-              "RESULT latency_input_to_alert_ms_p50 %.2f\n"
-              "RESULT latency_input_to_alert_ms_p99 %.2f\n",
-              Percentile(in, 0.5), Percentile(in, 0.99), Percentile(daemon_leg, 0.5),
-              Percentile(daemon_leg, 0.99));
-  std::printf("RESULT latency_alert_ms_p50 %.2f\nRESULT latency_alert_ms_p99 %.2f\n"
-              "RESULT latency_alert_ms_max %.2f\n",
-              Percentile(al, 0.5), Percentile(al, 0.99), Percentile(al, 1.0));
-  std::printf("RESULT latency_letter_ms_p50 %.2f\nRESULT latency_letter_ms_p99 %.2f\n"
-              "RESULT latency_letter_ms_max %.2f\nRESULT latency_loadavg %s\n",
-              Percentile(le, 0.5), Percentile(le, 0.99), Percentile(le, 1.0), Uptime().c_str());
+  std::printf(
+      "RESULT latency_input_ms_p50 %.2f\nRESULT latency_input_ms_p99 %.2f\n"
+      "RESULT latency_input_to_alert_ms_p50 %.2f\n"
+      "RESULT latency_input_to_alert_ms_p99 %.2f\n",
+      Percentile(in, 0.5), Percentile(in, 0.99), Percentile(daemon_leg, 0.5),
+      Percentile(daemon_leg, 0.99));
+  std::printf(
+      "RESULT latency_alert_ms_p50 %.2f\nRESULT latency_alert_ms_p99 %.2f\n"
+      "RESULT latency_alert_ms_max %.2f\n",
+      Percentile(al, 0.5), Percentile(al, 0.99), Percentile(al, 1.0));
+  std::printf(
+      "RESULT latency_letter_ms_p50 %.2f\nRESULT latency_letter_ms_p99 %.2f\n"
+      "RESULT latency_letter_ms_max %.2f\nRESULT latency_loadavg %s\n",
+      Percentile(le, 0.5), Percentile(le, 0.99), Percentile(le, 1.0), Uptime().c_str());
   rd_kafka_destroy(pk);
   rd_kafka_consumer_close(ck);
   rd_kafka_destroy(ck);

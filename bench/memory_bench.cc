@@ -27,15 +27,16 @@
 namespace ontime::bench {
 namespace {
 
-constexpr const char* kFamily[] = {"Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan",
-                                   "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương"};
+constexpr const char* kFamily[] = {"Nguyễn", "Trần", "Lê",  "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ",
+                                   "Võ",     "Đặng", "Bùi", "Đỗ",   "Hồ",    "Ngô",   "Dương"};
 constexpr const char* kMiddle[] = {"Văn", "Thị", "Đức", "Minh", "Thanh", "Ngọc", "Quang", "Hữu"};
-constexpr const char* kGiven[] = {"An", "Bình", "Cường", "Dũng", "Hà", "Hạnh", "Hùng", "Lan",
-                                  "Linh", "Mai", "Nam", "Phương", "Quân", "Sơn", "Thảo", "Trang"};
-constexpr const char* kStreets[] = {"Lê Duẩn", "Nguyễn Tất Thành", "Phan Bội Châu", "Hai Bà Trưng",
-                                    "Y Jút", "Trần Hưng Đạo", "Lý Thường Kiệt", "Ngô Quyền"};
+constexpr const char* kGiven[] = {"An",   "Bình", "Cường", "Dũng", "Hà",  "Hạnh",
+                                  "Hùng", "Lan",  "Linh",  "Mai",  "Nam", "Phương",
+                                  "Quân", "Sơn",  "Thảo",  "Trang"};
+constexpr const char* kStreets[] = {"Lê Duẩn", "Nguyễn Tất Thành", "Phan Bội Châu",  "Hai Bà Trưng",
+                                    "Y Jút",   "Trần Hưng Đạo",    "Lý Thường Kiệt", "Ngô Quyền"};
 constexpr const char* kWards[] = {"phường Tân Lợi", "phường Thành Công", "phường Ea Tam",
-                                  "xã Hòa Thắng", "phường Tự An", "xã Cư Êbur"};
+                                  "xã Hòa Thắng",   "phường Tự An",      "xã Cư Êbur"};
 
 uint64_t SplitMix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
@@ -146,9 +147,10 @@ int RunOne(const daemon::Config& config, int64_t count, bool with_applicant) {
   const double rss_per = static_cast<double>(after.rss - before.rss) / n;
   const double hwm_per = static_cast<double>(after.hwm - before.hwm) / n;
   const double heap_per = static_cast<double>(after.heap - before.heap) / n;
-  std::printf("  bytes per open dossier: RSS %.0f, peak RSS %.0f, malloc in use %.0f "
-              "(goal <= 200: %s)\n",
-              rss_per, hwm_per, heap_per, hwm_per <= 200 ? "met" : "not met");
+  std::printf(
+      "  bytes per open dossier: RSS %.0f, peak RSS %.0f, malloc in use %.0f "
+      "(goal <= 200: %s)\n",
+      rss_per, hwm_per, heap_per, hwm_per <= 200 ? "met" : "not met");
   std::printf("RESULT memory_%s_peak_bytes_per_dossier %.0f\n",
               with_applicant ? "with_applicant" : "without_applicant", hwm_per);
   std::fflush(stdout);

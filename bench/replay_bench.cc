@@ -83,8 +83,9 @@ int Main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows through `| tee`
   Flags flags(argc, argv);
   if (flags.Has("--help")) {
-    std::printf("replay_bench [--events N] [--file PATH] [--config YAML] [--per-day N] "
-                "[--repeat R] [--no-format]\n");
+    std::printf(
+        "replay_bench [--events N] [--file PATH] [--config YAML] [--per-day N] "
+        "[--repeat R] [--no-format]\n");
     return 0;
   }
   const int64_t events = flags.GetInt("--events", 10'000'000);
@@ -198,24 +199,25 @@ int Main(int argc, char** argv) {
   Summary parse_wall = rates(parse_runs, false), parse_cpu = rates(parse_runs, true);
   Summary full_wall = rates(full_runs, false), full_cpu = rates(full_runs, true);
   std::printf("parse-only: %zu errors (the deliberately broken lines)\n", parse_errors);
-  std::printf("full replay: %zu invalid, %zu dossiers tracked, %zu alerts, %zu letters, "
-              "%.0f MB of JSON formatted; final AdvanceTo %.3f s\n",
-              invalid, dossiers, alerts, letters, static_cast<double>(emitted_bytes) / 1e6,
-              final_advance);
+  std::printf(
+      "full replay: %zu invalid, %zu dossiers tracked, %zu alerts, %zu letters, "
+      "%.0f MB of JSON formatted; final AdvanceTo %.3f s\n",
+      invalid, dossiers, alerts, letters, static_cast<double>(emitted_bytes) / 1e6, final_advance);
   std::printf("peak RSS %.0f MiB (input buffer %.0f MiB, before replay %.0f MiB)\n", Mib(hwm),
               mb * 1e6 / (1024.0 * 1024.0), Mib(rss_before));
   const std::string header = "events/s (" + std::to_string(repeat) + " runs)";
-  std::printf("%-28s %14s %14s %14s %14s\n", header.c_str(), "best wall", "median wall",
-              "best cpu", "median cpu");
+  std::printf("%-28s %14s %14s %14s %14s\n", header.c_str(), "best wall", "median wall", "best cpu",
+              "median cpu");
   std::printf("%-28s %14.0f %14.0f %14.0f %14.0f\n", "parse-only (simdjson dom)", parse_wall.best,
               parse_wall.median, parse_cpu.best, parse_cpu.median);
   std::printf("%-28s %14.0f %14.0f %14.0f %14.0f\n",
-              format ? "full replay" : "full replay, no JSON", full_wall.best,
-              full_wall.median, full_cpu.best, full_cpu.median);
-  std::printf("ratio full/parse-only (median cpu) %.3f; per event: parse %.0f ns, full %.0f ns, "
-              "so decode+engine+emit %.0f ns\n",
-              full_cpu.median / parse_cpu.median, 1e9 / parse_cpu.median, 1e9 / full_cpu.median,
-              1e9 / full_cpu.median - 1e9 / parse_cpu.median);
+              format ? "full replay" : "full replay, no JSON", full_wall.best, full_wall.median,
+              full_cpu.best, full_cpu.median);
+  std::printf(
+      "ratio full/parse-only (median cpu) %.3f; per event: parse %.0f ns, full %.0f ns, "
+      "so decode+engine+emit %.0f ns\n",
+      full_cpu.median / parse_cpu.median, 1e9 / parse_cpu.median, 1e9 / full_cpu.median,
+      1e9 / full_cpu.median - 1e9 / parse_cpu.median);
   std::printf("goal >= 1,000,000 events/s: %s (median cpu %.2f M/s)\n",
               full_cpu.median >= 1e6 ? "met" : "not met", full_cpu.median / 1e6);
   std::printf("RESULT replay_parse_only_events_per_s %.0f\n", parse_cpu.median);

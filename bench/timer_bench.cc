@@ -109,9 +109,10 @@ int Main(int argc, char** argv) {
   std::printf("%lld dossiers due in one second (procedure %s, due_at), %d runs, JSON %s\n",
               static_cast<long long>(count), procedure.c_str(), repeat,
               format ? "formatted" : "not formatted");
-  std::printf("fired: %zu at-risk alerts, %zu overdue alerts, %zu letters; %zu timers pending "
-              "after (next cycles)\n",
-              last.at_risk_alerts, last.overdue_alerts, last.letters, last.timers_after);
+  std::printf(
+      "fired: %zu at-risk alerts, %zu overdue alerts, %zu letters; %zu timers pending "
+      "after (next cycles)\n",
+      last.at_risk_alerts, last.overdue_alerts, last.letters, last.timers_after);
   std::printf("%-34s %10s %10s %12s\n", "phase (wall)", "best s", "median s", "median/item");
   std::printf("%-34s %10.4f %10.4f %9.0f ns\n", "schedule (Apply accepted)", s.best, s.median,
               s.median / n * 1e9);
@@ -119,8 +120,8 @@ int Main(int argc, char** argv) {
               a.median / n * 1e9);
   std::printf("%-34s %10.4f %10.4f %9.0f ns\n", "AdvanceTo(due+1s): breach wave", b.best, b.median,
               b.median / n * 1e9);
-  std::printf("%-34s %10.4f %10.4f %9.0f ns\n", "  the same, process cpu time", bc.best,
-              bc.median, bc.median / n * 1e9);
+  std::printf("%-34s %10.4f %10.4f %9.0f ns\n", "  the same, process cpu time", bc.best, bc.median,
+              bc.median / n * 1e9);
   std::printf("goal: all breaches handled within 1 s: %s (median %.3f s for %lld dossiers)\n",
               b.median <= 1.0 ? "met" : "not met", b.median, static_cast<long long>(count));
   std::printf("RESULT timer_schedule_ns_per_dossier %.0f\n", s.median / n * 1e9);

@@ -124,8 +124,8 @@ std::string FormatRfc3339(Instant t, std::chrono::seconds utc_offset) {
 
 std::optional<CivilDay> ParseDate(std::string_view s) {
   int y, m, d;
-  if (s.size() != 10 || !Digits(s, 0, 4, y) || s[4] != '-' || !Digits(s, 5, 2, m) ||
-      s[7] != '-' || !Digits(s, 8, 2, d))
+  if (s.size() != 10 || !Digits(s, 0, 4, y) || s[4] != '-' || !Digits(s, 5, 2, m) || s[7] != '-' ||
+      !Digits(s, 8, 2, d))
     return std::nullopt;
   return MakeDay(y, m, d);
 }

@@ -139,9 +139,8 @@ struct Daemon::Impl {
     engine = std::make_unique<rules::Engine>(rules, &engine_listeners);
     processor = std::make_unique<LiveProcessor>(
         loop, *engine, *producer, offsets, *writer, *daemon_metrics, log,
-        LiveProcessor::Hooks{[this] { OnCaughtUp(); }, [this](const std::string& why) {
-                               Fatal(why);
-                             }});
+        LiveProcessor::Hooks{[this] { OnCaughtUp(); },
+                             [this](const std::string& why) { Fatal(why); }});
     processor->set_max_clock_skew(config.ingest.max_clock_skew);
 
     if (!Restore()) return 1;
@@ -157,19 +156,17 @@ struct Daemon::Impl {
     consumer = std::move(consumer_made.value());
 
     if (pusher) pusher->Start();
-    router = std::make_unique<Router>(*engine, *registry, *engine_metrics, *daemon_metrics,
-                                      health, [this] { return loop.clock().Now(); });
-    auto server = HttpServer::Start(io, config.http.listen, [this](std::string_view target) {
-      return router->Handle(target);
-    });
+    router = std::make_unique<Router>(*engine, *registry, *engine_metrics, *daemon_metrics, health,
+                                      [this] { return loop.clock().Now(); });
+    auto server = HttpServer::Start(
+        io, config.http.listen, [this](std::string_view target) { return router->Handle(target); });
     if (!server.ok()) {
-      log.Error("http server", {{"listen", config.http.listen},
-                                {"error", server.error().message}});
+      log.Error("http server", {{"listen", config.http.listen}, {"error", server.error().message}});
       return 1;
     }
     http = std::move(server.value());
-    log.Info("http listening", {{"address", config.http.listen},
-                                {"port", std::to_string(http->port())}});
+    log.Info("http listening",
+             {{"address", config.http.listen}, {"port", std::to_string(http->port())}});
 
     WaitSignals();
     processor->Start(*consumer);
@@ -186,9 +183,8 @@ struct Daemon::Impl {
     notifier.Status("restoring state");
     notifier.ExtendTimeout(std::chrono::minutes(5));
     output_log = std::make_unique<KafkaOutputLog>(Settings(config.kafka));
-    persistence = std::make_unique<StatePersistence>(store, *output_log, loop.clock(), log,
-                                                     config.kafka.topics.events,
-                                                     Topics(config.kafka));
+    persistence = std::make_unique<StatePersistence>(
+        store, *output_log, loop.clock(), log, config.kafka.topics.events, Topics(config.kafka));
     auto restored = persistence->Restore(*engine);
     if (!restored.ok()) {
       log.Error("giving up: " + restored.error().message);
@@ -211,8 +207,8 @@ struct Daemon::Impl {
   void OnAssigned(const std::vector<int32_t>& partitions) {
     std::string list;
     for (int32_t p : partitions) list += (list.empty() ? "" : ",") + std::to_string(p);
-    log.Info("kafka: partitions assigned", {{"topic", config.kafka.topics.events},
-                                            {"partitions", list.empty() ? "none" : list}});
+    log.Info("kafka: partitions assigned",
+             {{"topic", config.kafka.topics.events}, {"partitions", list.empty() ? "none" : list}});
     if (!ready && !partitions.empty()) {
       ready = true;
       health.ready = true;
@@ -367,8 +363,8 @@ struct Daemon::Impl {
     notifier.Stopping();
     StopTimers();
     health.ready = false;
-    const bool ok = TakeSnapshot(/*final=*/true) ||
-                    (!processor->caught_up_once() && writer->suppressing());
+    const bool ok =
+        TakeSnapshot(/*final=*/true) || (!processor->caught_up_once() && writer->suppressing());
     processor->StoreDoneOffsets();
     if (Status c = consumer->CommitSync(); !c.ok()) {
       log.Warning("offset commit failed at shutdown", {{"error", c.error().message}});

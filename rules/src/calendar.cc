@@ -40,9 +40,8 @@ void CheckRanges(std::vector<TimeRange>& ranges, const std::string& where,
                          "before end)");
     }
   }
-  std::sort(ranges.begin(), ranges.end(), [](const TimeRange& a, const TimeRange& b) {
-    return a.start_minute < b.start_minute;
-  });
+  std::sort(ranges.begin(), ranges.end(),
+            [](const TimeRange& a, const TimeRange& b) { return a.start_minute < b.start_minute; });
   for (size_t i = 1; i < ranges.size(); ++i) {
     if (ranges[i].start_minute < ranges[i - 1].end_minute) {
       problems.push_back(where + ": ranges " + FormatRange(ranges[i - 1]) + " and " +
@@ -101,9 +100,8 @@ struct BusinessCalendar::Impl {
   }
 
   const WorkingDayOverride* FindOverride(CivilDay day) const {
-    auto it = std::lower_bound(
-        working_days.begin(), working_days.end(), day,
-        [](const WorkingDayOverride& w, CivilDay d) { return w.date < d; });
+    auto it = std::lower_bound(working_days.begin(), working_days.end(), day,
+                               [](const WorkingDayOverride& w, CivilDay d) { return w.date < d; });
     return it != working_days.end() && it->date == day ? &*it : nullptr;
   }
 
@@ -155,10 +153,9 @@ Result<std::shared_ptr<const BusinessCalendar>> BusinessCalendar::Build(const Ca
   for (WorkingDayOverride& w : impl->working_days) {
     CheckRanges(w.hours, "working_days." + FormatDate(w.date), problems);
   }
-  std::sort(impl->working_days.begin(), impl->working_days.end(),
-            [](const WorkingDayOverride& a, const WorkingDayOverride& b) {
-              return a.date < b.date;
-            });
+  std::sort(
+      impl->working_days.begin(), impl->working_days.end(),
+      [](const WorkingDayOverride& a, const WorkingDayOverride& b) { return a.date < b.date; });
   for (size_t i = 1; i < impl->working_days.size(); ++i) {
     if (impl->working_days[i].date == impl->working_days[i - 1].date) {
       problems.push_back("working_days." + FormatDate(impl->working_days[i].date) +
@@ -177,10 +174,9 @@ Result<std::shared_ptr<const BusinessCalendar>> BusinessCalendar::Build(const Ca
   impl->builtin = spec.builtin_holidays;
 
   std::vector<UtcOffsetChange> offsets = spec.utc_offsets;
-  std::stable_sort(offsets.begin(), offsets.end(),
-                   [](const UtcOffsetChange& a, const UtcOffsetChange& b) {
-                     return a.from < b.from;
-                   });
+  std::stable_sort(
+      offsets.begin(), offsets.end(),
+      [](const UtcOffsetChange& a, const UtcOffsetChange& b) { return a.from < b.from; });
   for (const UtcOffsetChange& change : offsets) {
     impl->offset_from.push_back(change.from.time_since_epoch().count());
     impl->offset_ms.push_back(duration_cast<milliseconds>(change.offset).count());

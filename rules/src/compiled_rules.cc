@@ -68,12 +68,14 @@ Result<std::shared_ptr<const CompiledRules>> CompiledRules::Compile(RulesConfig 
     for (const StepBudget& step : p.steps) {
       auto step_department = rules->FindDepartment(step.department);
       if (!step_department) {
-        return Error{"unknown_department", "procedure " + p.code + ": step for unknown department \"" +
-                                               step.department + "\""};
+        return Error{
+            "unknown_department",
+            "procedure " + p.code + ": step for unknown department \"" + step.department + "\""};
       }
       if (!rules->calendar_->Add(kLatestEventTime, step.budget)) {
         return Error{"invalid_duration", "procedure " + p.code + ": step budget for " +
-                                             step.department + " is longer than the calendar's "
+                                             step.department +
+                                             " is longer than the calendar's "
                                              "working time after 2200-01-01"};
       }
       r.step_budgets[*step_department] = step.budget;

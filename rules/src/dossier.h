@@ -81,8 +81,8 @@ struct Dossier {
   Instant due{};
   Instant pause_began{};
   Instant closed_at{};
-  Instant run_since{};      // the clock last started running (accept, resume)
-  Instant step_due{};       // the current step's due, when its department has a budget
+  Instant run_since{};  // the clock last started running (accept, resume)
+  Instant step_due{};   // the current step's due, when its department has a budget
   // No at-risk alert before this: the later of the cycle's start and the last resume (or pause).
   // After an upstream extension during a pause: that extension's instant, from which the
   // remaining time to its due is measured at resume.

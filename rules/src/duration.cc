@@ -47,9 +47,7 @@ std::optional<Duration> ParseDuration(std::string_view text, Duration day_length
     switch (text[pos]) {
       case 'd': unit = 0; break;
       case 'h': unit = 1; break;
-      case 'm':
-        unit = pos + 1 < text.size() && text[pos + 1] == 's' ? 4 : 2;
-        break;
+      case 'm': unit = pos + 1 < text.size() && text[pos + 1] == 's' ? 4 : 2; break;
       case 's': unit = 3; break;
       default: return std::nullopt;
     }

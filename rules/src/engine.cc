@@ -52,7 +52,8 @@ void Engine::State::UpdateGauge(Dossier& d) {
   d.open_state = now;
 }
 
-Alert Engine::State::MakeAlert(const Dossier& d, AlertKind kind, Instant due, Instant detected) const {
+Alert Engine::State::MakeAlert(const Dossier& d, AlertKind kind, Instant due,
+                               Instant detected) const {
   Alert a;
   a.kind = kind;
   a.dossier_id = d.id;
@@ -205,8 +206,8 @@ ApplyStatus Engine::State::Resume(uint32_t i, Instant r, uint8_t reason) {
   d.due = *due;
   d.step_due = *step_due;
   if (d.has(kFirstPaused)) d.first_due = d.due;  // in cycle 1 the two are one due
-  for (uint16_t flag : {kDuePaused, kFirstPaused, kStepPaused, kExtendedInPause,
-                        kRestartOnResume}) {
+  for (uint16_t flag :
+       {kDuePaused, kFirstPaused, kStepPaused, kExtendedInPause, kRestartOnResume}) {
     d.set(flag, false);
   }
   UpdateGauge(d);
@@ -214,7 +215,8 @@ ApplyStatus Engine::State::Resume(uint32_t i, Instant r, uint8_t reason) {
   return ApplyStatus::kApplied;
 }
 
-void Engine::State::Close(uint32_t i, Instant c, DossierState state, std::optional<Outcome> fixed_outcome) {
+void Engine::State::Close(uint32_t i, Instant c, DossierState state,
+                          std::optional<Outcome> fixed_outcome) {
   Dossier& d = dossiers[i];
   bool paused = d.pause_mask != 0;
   Outcome outcome;
@@ -376,9 +378,7 @@ ApplyStatus Engine::State::ApplyToDossier(uint32_t i, const Event& e) {
       Close(i, t, DossierState::kResolved, std::nullopt);
       return ApplyStatus::kApplied;
     case EventType::kExtended: return Extend(i, e);
-    case EventType::kRated:
-      listener->OnRated(d.holder, e.rating);
-      return ApplyStatus::kApplied;
+    case EventType::kRated: listener->OnRated(d.holder, e.rating); return ApplyStatus::kApplied;
     case EventType::kUnknown: return ApplyStatus::kUnknownType;
   }
   return ApplyStatus::kApplied;
@@ -461,13 +461,13 @@ Result<size_t> Engine::Reconfigure(std::shared_ptr<const CompiledRules> rules) {
   for (const Dossier& d : s.dossiers) {
     if (procedure_map[d.procedure] == kNotInHeap) {
       return Error{"procedure_in_use", "procedure " + old.procedure(d.procedure).code +
-                                           " is missing from the new rules but dossier " + std::string(d.id) +
-                                           " uses it"};
+                                           " is missing from the new rules but dossier " +
+                                           std::string(d.id) + " uses it"};
     }
     if (department_map[d.holder] == kNotInHeap) {
       return Error{"department_in_use", "department " + old.department(d.holder).code +
-                                            " is missing from the new rules but dossier " + std::string(d.id) +
-                                            " is held there"};
+                                            " is missing from the new rules but dossier " +
+                                            std::string(d.id) + " is held there"};
     }
   }
   s.rules = std::move(rules);

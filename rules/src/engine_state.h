@@ -35,9 +35,8 @@ struct Engine::State {
   Duration StepBudget(const Dossier& d) const { return procedure_rules(d).step_budgets[d.holder]; }
 
   std::optional<uint32_t> FindIndex(std::string_view id) const {
-    return index.Find(id, HashText(id), [this](uint32_t i) -> std::string_view {
-      return dossiers[i].id;
-    });
+    return index.Find(id, HashText(id),
+                      [this](uint32_t i) -> std::string_view { return dossiers[i].id; });
   }
 
   // Timers: the next instant anything can happen to a dossier.

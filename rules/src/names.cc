@@ -8,10 +8,21 @@
 namespace ontime::rules {
 namespace {
 
-constexpr std::array<std::string_view, kEventTypeCount> kEventTypeNames = {
-    "submitted",         "accepted",    "refused",  "transferred", "supplement_requested",
-    "supplement_received", "fee_requested", "fee_paid", "withdrawn", "stopped",
-    "resolved",          "returned",    "extended", "rated",       "unknown"};
+constexpr std::array<std::string_view, kEventTypeCount> kEventTypeNames = {"submitted",
+                                                                           "accepted",
+                                                                           "refused",
+                                                                           "transferred",
+                                                                           "supplement_requested",
+                                                                           "supplement_received",
+                                                                           "fee_requested",
+                                                                           "fee_paid",
+                                                                           "withdrawn",
+                                                                           "stopped",
+                                                                           "resolved",
+                                                                           "returned",
+                                                                           "extended",
+                                                                           "rated",
+                                                                           "unknown"};
 
 }  // namespace
 

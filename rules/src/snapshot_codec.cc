@@ -27,8 +27,8 @@ namespace {
 
 constexpr std::string_view kMagic = "ONTIMESN";
 constexpr uint32_t kVersion = 2;
-constexpr uint32_t kMaxIdBytes = 512;               // 128 characters of UTF-8
-constexpr uint32_t kMaxApplicantBytes = 1u << 16;   // each of the four strings
+constexpr uint32_t kMaxIdBytes = 512;              // 128 characters of UTF-8
+constexpr uint32_t kMaxApplicantBytes = 1u << 16;  // each of the four strings
 constexpr uint32_t kMaxCodeBytes = 1u << 12;
 constexpr size_t kFlushBytes = 1u << 16;
 
@@ -185,8 +185,8 @@ Status DecodeDossier(Reader& r, const CodeMap& procedures, const CodeMap& depart
   d.open_state = static_cast<OpenState>(open_state);
   if (procedure >= procedures.size() || !procedures[procedure] || holder >= departments.size() ||
       !departments[holder]) {
-    return Error{"snapshot", "dossier " + id +
-                                 " names a procedure or department the configuration lacks"};
+    return Error{"snapshot",
+                 "dossier " + id + " names a procedure or department the configuration lacks"};
   }
   d.procedure = *procedures[procedure];
   d.holder = *departments[holder];

@@ -12,9 +12,9 @@
 namespace ontime::rules {
 namespace {
 
+using internal::HolidayDate;
 using std::chrono::days;
 using std::chrono::weekday;
-using internal::HolidayDate;
 
 // WeeklyHours is indexed Monday = 0; std::chrono::weekday counts Sunday = 0.
 bool IsWeeklyWorkingDay(CivilDay day, const WeeklyHours& weekly) {

@@ -10,7 +10,7 @@ namespace ontime::rules::internal {
 
 struct HolidayDate {
   CivilDay date;
-  const char* name;                  // the holiday's name, or the one compensated
+  const char* name;  // the holiday's name, or the one compensated
   bool compensatory = false;
 };
 

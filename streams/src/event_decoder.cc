@@ -17,7 +17,8 @@ Error Missing(std::string_view field) {
 }
 
 Error Invalid(std::string_view field, std::string_view why) {
-  return Error{std::string(kInvalidField), "field \"" + std::string(field) + "\" " + std::string(why)};
+  return Error{std::string(kInvalidField),
+               "field \"" + std::string(field) + "\" " + std::string(why)};
 }
 
 // Looks a field up in the event object, then in CloudEvents `data`.
@@ -53,7 +54,8 @@ std::optional<Error> GetInstant(const Fields& f, std::string_view key,
   if (auto error = GetString(f, key, text)) return error;
   if (text.empty()) return std::nullopt;
   out = ParseRfc3339(text);
-  if (!out) return Invalid(key, "is not an RFC 3339 timestamp with offset: \"" + std::string(text) + "\"");
+  if (!out)
+    return Invalid(key, "is not an RFC 3339 timestamp with offset: \"" + std::string(text) + "\"");
   return std::nullopt;
 }
 
@@ -102,7 +104,9 @@ Result<Event> EventDecoder::Decode(std::string_view json, bool padded) {
     if (e.dossier_id.empty()) GetString(f, "dossier_id", e.dossier_id);
     if (!time.empty()) {
       auto t = ParseRfc3339(time);
-      if (!t) return Invalid("time", "is not an RFC 3339 timestamp with offset: \"" + std::string(time) + "\"");
+      if (!t)
+        return Invalid("time",
+                       "is not an RFC 3339 timestamp with offset: \"" + std::string(time) + "\"");
       e.occurred_at = *t;
     } else {
       std::optional<Instant> t;

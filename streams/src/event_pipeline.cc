@@ -46,7 +46,9 @@ ProcessedEvent EventPipeline::Process(std::string_view json, bool padded,
   if (!decoded.ok()) {
     out.invalid = true;
     const std::string& code = decoded.error().code;
-    out.reason = code == kInvalidJson ? kInvalidJson : code == kMissingField ? kMissingField : kInvalidField;
+    out.reason = code == kInvalidJson    ? kInvalidJson
+                 : code == kMissingField ? kMissingField
+                                         : kInvalidField;
     out.message = decoded.error().message;
     return out;
   }

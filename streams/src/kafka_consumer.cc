@@ -19,8 +19,7 @@ int RemainingMs(Clock::time_point deadline) {
   return static_cast<int>(std::max<int64_t>(left.count(), 0));
 }
 
-std::vector<std::pair<std::string, std::string>> ConsumerProperties(
-    const KafkaSettings& settings) {
+std::vector<std::pair<std::string, std::string>> ConsumerProperties(const KafkaSettings& settings) {
   std::vector<std::pair<std::string, std::string>> props = {
       {"bootstrap.servers", settings.brokers},
       {"client.id", settings.client_id},
@@ -87,8 +86,8 @@ Result<std::map<int32_t, std::pair<int64_t, int64_t>>> Watermarks(rd_kafka_t* rk
                                              std::max(RemainingMs(deadline), 1));
     } while (err != RD_KAFKA_RESP_ERR_NO_ERROR && RemainingMs(deadline) > 0);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return Error{"kafka_watermarks", topic + "[" + std::to_string(p) + "]: " +
-                                           rd_kafka_err2str(err)};
+      return Error{"kafka_watermarks",
+                   topic + "[" + std::to_string(p) + "]: " + rd_kafka_err2str(err)};
     }
     marks[p] = {low, high};
   }
@@ -158,8 +157,8 @@ struct KafkaConsumer::Impl {
 
   static void OnError(rd_kafka_t*, int err, const char* reason, void* opaque) {
     auto* self = static_cast<Impl*>(opaque);
-    self->last_error = std::string(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))) +
-                       ": " + reason;
+    self->last_error =
+        std::string(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))) + ": " + reason;
   }
 };
 
@@ -167,22 +166,20 @@ KafkaConsumer::KafkaConsumer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 KafkaConsumer::~KafkaConsumer() = default;
 
 Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const KafkaSettings& settings,
-                                                             std::string topic,
-                                                             StartOffsetFn start,
+                                                             std::string topic, StartOffsetFn start,
                                                              AssignedFn assigned) {
   auto impl = std::make_unique<Impl>();
   impl->topic = std::move(topic);
   impl->start = std::move(start);
   impl->assigned = std::move(assigned);
   auto props = ConsumerProperties(settings);
-  props.insert(props.begin() + 2,
-               {{"group.id", settings.group_id},
-                {"partition.assignment.strategy", "cooperative-sticky"},
-                {"enable.auto.offset.store", "false"},
-                {"enable.auto.commit", "true"},
-                {"auto.commit.interval.ms", "1000"},
-                {"auto.offset.reset", "earliest"},
-                {"enable.partition.eof", "true"}});
+  props.insert(props.begin() + 2, {{"group.id", settings.group_id},
+                                   {"partition.assignment.strategy", "cooperative-sticky"},
+                                   {"enable.auto.offset.store", "false"},
+                                   {"enable.auto.commit", "true"},
+                                   {"auto.commit.interval.ms", "1000"},
+                                   {"auto.offset.reset", "earliest"},
+                                   {"enable.partition.eof", "true"}});
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   if (Status s = ApplyProperties(conf, props); !s.ok()) {
     rd_kafka_conf_destroy(conf);
@@ -284,9 +281,8 @@ PartitionOffsets KafkaConsumer::Lag() const {
     for (int i = 0; i < list->cnt; ++i) {
       int64_t low = 0;
       int64_t high = 0;
-      if (rd_kafka_get_watermark_offsets(impl_->rk, impl_->topic.c_str(),
-                                         list->elems[i].partition, &low, &high) !=
-              RD_KAFKA_RESP_ERR_NO_ERROR ||
+      if (rd_kafka_get_watermark_offsets(impl_->rk, impl_->topic.c_str(), list->elems[i].partition,
+                                         &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
           high < 0) {
         continue;
       }
@@ -330,8 +326,8 @@ Status ScanTopic(const KafkaSettings& settings, const std::string& topic,
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   auto props = ConsumerProperties(settings);
   // consumer_poll needs a group id even with assign(); no group is joined and nothing committed.
-  props.push_back({"group.id", (settings.group_id.empty() ? settings.client_id
-                                                           : settings.group_id) + ".scan"});
+  props.push_back(
+      {"group.id", (settings.group_id.empty() ? settings.client_id : settings.group_id) + ".scan"});
   props.push_back({"enable.auto.commit", "false"});
   if (Status s = ApplyProperties(conf, props); !s.ok()) {
     rd_kafka_conf_destroy(conf);
@@ -381,8 +377,8 @@ Status ScanTopic(const KafkaSettings& settings, const std::string& topic,
           const char* name;
           const void* value;
           size_t size;
-          for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
-                             RD_KAFKA_RESP_ERR_NO_ERROR;
+          for (size_t i = 0;
+               rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
                ++i) {
             headers.push_back({name, std::string(static_cast<const char*>(value), size)});
           }

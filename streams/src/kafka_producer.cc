@@ -48,8 +48,8 @@ struct KafkaProducer::Impl {
       const char* name;
       const void* value;
       size_t size;
-      for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-                         RD_KAFKA_RESP_ERR_NO_ERROR;
+      for (size_t i = 0;
+           rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
            ++i) {
         retry.headers.push_back({name, std::string(static_cast<const char*>(value), size)});
       }
@@ -79,13 +79,13 @@ struct KafkaProducer::Impl {
         }
       }
       std::string topic_name(topic);
-      rd_kafka_resp_err_t err = rd_kafka_producev(
-          rk, RD_KAFKA_V_TOPIC(topic_name.c_str()),
-          RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(tag))),
-          RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+      rd_kafka_resp_err_t err =
+          rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic_name.c_str()),
+                            RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                            RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(tag))),
+                            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         ++in_flight;
         return Ok{};
@@ -95,8 +95,8 @@ struct KafkaProducer::Impl {
         rd_kafka_poll(rk, 50);  // make room: serve delivery reports
         continue;
       }
-      return Error{"kafka_produce", std::string(rd_kafka_err2str(err)) + " (topic " +
-                                        topic_name + ")"};
+      return Error{"kafka_produce",
+                   std::string(rd_kafka_err2str(err)) + " (topic " + topic_name + ")"};
     }
   }
 
@@ -150,9 +150,8 @@ Result<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(const KafkaSettings
   return std::unique_ptr<KafkaProducer>(new KafkaProducer(std::move(impl)));
 }
 
-Status KafkaProducer::Produce(std::string_view topic, std::string_view key,
-                              std::string_view value, uint64_t tag,
-                              const std::vector<KafkaHeader>& headers) {
+Status KafkaProducer::Produce(std::string_view topic, std::string_view key, std::string_view value,
+                              uint64_t tag, const std::vector<KafkaHeader>& headers) {
   return impl_->ProduceOnce(topic, key, value, tag, headers);
 }
 

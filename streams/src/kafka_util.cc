@@ -21,8 +21,7 @@ Status ApplyProperties(rd_kafka_conf_t* conf,
   rd_kafka_conf_set_log_cb(conf, &LogToStderr);
   char err[512];
   for (const auto& [name, value] : properties) {
-    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err) !=
-        RD_KAFKA_CONF_OK) {
+    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
       return Error{"kafka_config", "kafka.properties." + name + ": " + err};
     }
   }
@@ -30,11 +29,18 @@ Status ApplyProperties(rd_kafka_conf_t* conf,
 }
 
 bool IsConsumerOnlyProperty(std::string_view name) {
-  static constexpr std::array<std::string_view, 12> kNames = {
-      "group.id", "group.instance.id", "partition.assignment.strategy", "session.timeout.ms",
-      "heartbeat.interval.ms", "max.poll.interval.ms", "auto.offset.reset",
-      "enable.auto.commit", "auto.commit.interval.ms", "enable.auto.offset.store",
-      "fetch.min.bytes", "isolation.level"};
+  static constexpr std::array<std::string_view, 12> kNames = {"group.id",
+                                                              "group.instance.id",
+                                                              "partition.assignment.strategy",
+                                                              "session.timeout.ms",
+                                                              "heartbeat.interval.ms",
+                                                              "max.poll.interval.ms",
+                                                              "auto.offset.reset",
+                                                              "enable.auto.commit",
+                                                              "auto.commit.interval.ms",
+                                                              "enable.auto.offset.store",
+                                                              "fetch.min.bytes",
+                                                              "isolation.level"};
   for (std::string_view n : kNames) {
     if (n == name) return true;
   }
@@ -42,10 +48,16 @@ bool IsConsumerOnlyProperty(std::string_view name) {
 }
 
 bool IsProducerOnlyProperty(std::string_view name) {
-  static constexpr std::array<std::string_view, 10> kNames = {
-      "acks", "linger.ms", "enable.idempotence", "message.timeout.ms", "compression.type",
-      "batch.size", "batch.num.messages", "retries", "queue.buffering.max.messages",
-      "queue.buffering.max.kbytes"};
+  static constexpr std::array<std::string_view, 10> kNames = {"acks",
+                                                              "linger.ms",
+                                                              "enable.idempotence",
+                                                              "message.timeout.ms",
+                                                              "compression.type",
+                                                              "batch.size",
+                                                              "batch.num.messages",
+                                                              "retries",
+                                                              "queue.buffering.max.messages",
+                                                              "queue.buffering.max.kbytes"};
   for (std::string_view n : kNames) {
     if (n == name) return true;
   }

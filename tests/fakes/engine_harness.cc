@@ -54,8 +54,9 @@ rules::RulesConfig TestRules() {
   c.calendar.working_days = {{*ParseDate("2026-03-07"), {Range(7, 30, 11, 30)}}};
   c.defaults.at_risk_remaining = {false, 0, hours(8)};
   c.defaults.apology_extension = hours(40);
-  c.departments = {{"SXD", "Construction", {"Nguyen Van A", "Director", "head.sxd@example.gov.vn"}},
-                   {"UBND", "People's Committee", {"Tran Thi B", "Chair", "head.ubnd@example.gov.vn"}}};
+  c.departments = {
+      {"SXD", "Construction", {"Nguyen Van A", "Director", "head.sxd@example.gov.vn"}},
+      {"UBND", "People's Committee", {"Tran Thi B", "Chair", "head.ubnd@example.gov.vn"}}};
   auto procedure = [](std::string code, std::string name, std::string department, Duration sla) {
     rules::Procedure p;
     p.code = std::move(code);
@@ -85,14 +86,14 @@ void PrintTo(const Emitted& e, std::ostream* os) {
 }
 
 void Recorder::OnAlert(const rules::Alert& a) {
-  emitted.push_back({a.AlertId(), Local(a.detected_at), Local(a.due_at), std::string(a.department),
-                     a.cycle});
+  emitted.push_back(
+      {a.AlertId(), Local(a.detected_at), Local(a.due_at), std::string(a.department), a.cycle});
   alert_notify.push_back(a.notify ? a.notify->email : "");
 }
 
 void Recorder::OnApologyLetter(const rules::ApologyLetter& l) {
-  emitted.push_back({l.LetterId(), Local(l.issued_at), Local(l.new_due_at),
-                     std::string(l.department), l.cycle});
+  emitted.push_back(
+      {l.LetterId(), Local(l.issued_at), Local(l.new_due_at), std::string(l.department), l.cycle});
   letter_signers.push_back(l.signer ? l.signer->name : "");
   letter_original_due.push_back(l.original_due_at);
 }
@@ -137,8 +138,8 @@ rules::ApplyStatus EngineHarness::Send(const std::string& dossier, const std::st
   }
   if (fields.count("due_at")) e.due_at = LocalTime(fields["due_at"]);
   if (fields.count("method")) {
-    e.method = fields["method"] == "cash" ? rules::PaymentMethod::kCash
-                                          : rules::PaymentMethod::kOnline;
+    e.method =
+        fields["method"] == "cash" ? rules::PaymentMethod::kCash : rules::PaymentMethod::kOnline;
   }
   return engine_->Apply(e);
 }

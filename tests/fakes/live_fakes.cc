@@ -15,9 +15,10 @@ class SimulatedTimer final : public daemon::Timer {
   }
   void Cancel() override {
     auto& armed = loop_.armed();
-    armed.erase(std::remove_if(armed.begin(), armed.end(),
-                               [this](const SimulatedEventLoop::Armed& a) { return a.timer == id_; }),
-                armed.end());
+    armed.erase(
+        std::remove_if(armed.begin(), armed.end(),
+                       [this](const SimulatedEventLoop::Armed& a) { return a.timer == id_; }),
+        armed.end());
   }
 
  private:
@@ -118,9 +119,8 @@ std::string Produced::Header(std::string_view name) const {
   return "";
 }
 
-Status FakeOutputSink::Produce(std::string_view topic, std::string_view key,
-                               std::string_view value, uint64_t tag,
-                               const std::vector<streams::KafkaHeader>& headers) {
+Status FakeOutputSink::Produce(std::string_view topic, std::string_view key, std::string_view value,
+                               uint64_t tag, const std::vector<streams::KafkaHeader>& headers) {
   queued_.push_back({std::string(topic), std::string(key), std::string(value), tag, headers, -1});
   return Ok{};
 }

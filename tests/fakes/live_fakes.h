@@ -100,8 +100,8 @@ class FakeOutputSink final : public streams::OutputSink {
   explicit FakeOutputSink(std::function<void(const streams::Delivery&)> on_delivered)
       : on_delivered_(std::move(on_delivered)) {}
 
-  Status Produce(std::string_view topic, std::string_view key, std::string_view value,
-                 uint64_t tag, const std::vector<streams::KafkaHeader>& headers) override;
+  Status Produce(std::string_view topic, std::string_view key, std::string_view value, uint64_t tag,
+                 const std::vector<streams::KafkaHeader>& headers) override;
   void Poll() override {
     if (!hold) DeliverAll();
   }

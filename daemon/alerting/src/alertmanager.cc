@@ -44,7 +44,6 @@ std::string_view Severity(rules::AlertKind kind) {
 
 std::string Utc(Instant t) { return FormatRfc3339(t, std::chrono::seconds(0)); }
 
-
 std::string Hours(Duration d) {
   const double hours = std::chrono::duration<double>(d).count() / 3600.0;
   char buffer[32];
@@ -57,7 +56,7 @@ std::string Hours(Duration d) {
 struct AlertmanagerPusher::Impl : std::enable_shared_from_this<AlertmanagerPusher::Impl> {
   struct Entry {
     std::string dossier_id;
-    std::string labels;       // JSON objects, as pushed
+    std::string labels;  // JSON objects, as pushed
     std::string annotations;
     Instant starts_at{};
     std::optional<Instant> ends_at;
@@ -290,8 +289,8 @@ void AlertmanagerPusher::OnAlert(const rules::Alert& alert) {
       break;
     case rules::AlertKind::kStepOverdue:
       summary += " is over its step budget in " + std::string(alert.department);
-      description = "Step " + std::to_string(alert.step) + " was due at " + due +
-                    "; detected at " + detected + ".";
+      description = "Step " + std::to_string(alert.step) + " was due at " + due + "; detected at " +
+                    detected + ".";
       break;
     case rules::AlertKind::kEscalated:
       summary += " is still late after the last apology letter allowed";

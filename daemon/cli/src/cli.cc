@@ -39,7 +39,8 @@ struct Flags {
 };
 
 Flags ParseFlags(const std::vector<std::string>& args, size_t first,
-                 const std::vector<std::string>& allowed, const std::vector<std::string>& switches) {
+                 const std::vector<std::string>& allowed,
+                 const std::vector<std::string>& switches) {
   Flags flags;
   for (size_t i = first; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -95,8 +96,8 @@ int CheckConfig(const Flags& flags, std::ostream& out, std::ostream& err) {
     err << *flags.Get("--config") << ": " << rules.error().message << "\n";
     return kExitConfig;
   }
-  out << *flags.Get("--config") << ": ok (" << config->rules.departments.size()
-      << " departments, " << config->rules.procedures.size() << " procedures, time zone "
+  out << *flags.Get("--config") << ": ok (" << config->rules.departments.size() << " departments, "
+      << config->rules.procedures.size() << " procedures, time zone "
       << config->rules.calendar.timezone << ")\n";
   return 0;
 }

@@ -181,7 +181,8 @@ int RunReplay(const Config& config, const ReplayOptions& options, std::ostream& 
     return 1;
   }
   if (emit == stdout) std::fflush(stdout);
-  if (!options.report_path.empty() && !WriteReport(options.report_path, engine, now, invalid, err)) {
+  if (!options.report_path.empty() &&
+      !WriteReport(options.report_path, engine, now, invalid, err)) {
     return 1;
   }
   stats.invalid = invalid.size();
@@ -191,13 +192,13 @@ int RunReplay(const Config& config, const ReplayOptions& options, std::ostream& 
   stats.summary = engine.Summarize(now);
   const rules::Summary& s = stats.summary;
   const auto& calendar = engine.rules().calendar();
-  out << "replayed " << stats.lines << " events up to " << FormatRfc3339(now, calendar.UtcOffsetAt(now))
-      << "\n"
+  out << "replayed " << stats.lines << " events up to "
+      << FormatRfc3339(now, calendar.UtcOffsetAt(now)) << "\n"
       << "  invalid " << stats.invalid << ", duplicates " << stats.duplicates << ", orphans "
       << stats.orphans << ", unknown types " << stats.unknown_types << "\n"
       << "  dossiers accepted " << s.accepted << ", closed on time " << s.closed_on_time
-      << ", closed late " << s.closed_late << ", open " << s.open << " (at risk "
-      << s.open_at_risk << ", overdue " << s.open_overdue << ")\n"
+      << ", closed late " << s.closed_late << ", open " << s.open << " (at risk " << s.open_at_risk
+      << ", overdue " << s.open_overdue << ")\n"
       << "  on-time rate " << std::fixed << std::setprecision(2) << s.on_time_rate * 100 << "%"
       << ", average resolution " << std::setprecision(1) << s.avg_resolution_working_minutes
       << " working minutes\n"

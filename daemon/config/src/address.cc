@@ -137,8 +137,9 @@ Error UrlError(std::string_view url, std::string_view why) {
 Result<AlertmanagerEndpoint> ParseAlertmanagerUrl(std::string_view url) {
   constexpr std::string_view kScheme = "http://";
   if (url.starts_with("https://")) {
-    return UrlError(url, "uses https://, which is not supported yet: give a plain http:// URL "
-                         "(a TLS proxy on loopback can reach an https:// Alertmanager)");
+    return UrlError(url,
+                    "uses https://, which is not supported yet: give a plain http:// URL "
+                    "(a TLS proxy on loopback can reach an https:// Alertmanager)");
   }
   if (!url.starts_with(kScheme)) return UrlError(url, "is not an http:// URL");
   for (char c : url) {

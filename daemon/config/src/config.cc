@@ -46,14 +46,10 @@ std::string Index(const std::string& path, size_t i) {
 // How a node looks, for "expected X, got Y".
 std::string Describe(const Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Scalar:
-      return Quote(node.Scalar());
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a map";
-    default:
-      return "nothing";
+    case YAML::NodeType::Scalar: return Quote(node.Scalar());
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a map";
+    default: return "nothing";
   }
 }
 
@@ -357,11 +353,10 @@ class Loader {
 
   void LoadTop(const Node& top, Config& config) {
     day_length_ = PeekDayLength(top);
-    const Fields fields =
-        GetFields(top, "",
-                  {"calendar", "defaults", "escalation", "departments", "procedures", "kafka",
-                   "http", "alertmanager", "ingest", "output", "log", "state_dir",
-                   "snapshot_interval"});
+    const Fields fields = GetFields(
+        top, "",
+        {"calendar", "defaults", "escalation", "departments", "procedures", "kafka", "http",
+         "alertmanager", "ingest", "output", "log", "state_dir", "snapshot_interval"});
     rules::RulesConfig& rules = config.rules;
     LoadCalendar(fields.Get("calendar"), top, rules.calendar);
     rules.defaults.at_risk_remaining = rules::Threshold{false, 0, day_length_};
@@ -425,8 +420,8 @@ class Loader {
     Fields fields;
     if (Given(node) && ExpectMap(node, path)) {
       fields = GetFields(node, path,
-                         {"timezone", "working_hours", "day_length", "holidays",
-                          "builtin_holidays", "working_days"});
+                         {"timezone", "working_hours", "day_length", "holidays", "builtin_holidays",
+                          "working_days"});
     } else if (!Given(node)) {
       FailMissing(Join(path, "working_hours"), top);
     }
@@ -496,32 +491,31 @@ class Loader {
     std::array<std::string, 7> given_by;  // the key that set each day, to report repeats
     bool any_hours = false;
     const size_t errors_before = errors_.size();
-    ForEachEntry(node, path,
-                 [&](const std::string& name, const Node& value, const std::string& day_path,
-                     const Node& key) {
-                   const auto days = ParseDays(name);
-                   if (!days) {
-                     Fail(day_path,
-                          Quote(name) + " is not a day (mon..sun) or a range of days (mon-fri)",
-                          key);
-                     return;
-                   }
-                   auto ranges = Ranges(value, day_path);
-                   for (int day = days->first; day <= days->second; ++day) {
-                     if (!given_by[day].empty()) {
-                       Fail(day_path,
-                            std::string(kDayNames[day]) + " is already given by " +
-                                Quote(given_by[day]),
-                            key);
-                       continue;
-                     }
-                     given_by[day] = name;
-                     if (ranges) {
-                       weekly[day] = *ranges;
-                       any_hours = any_hours || !ranges->empty();
-                     }
-                   }
-                 });
+    ForEachEntry(
+        node, path,
+        [&](const std::string& name, const Node& value, const std::string& day_path,
+            const Node& key) {
+          const auto days = ParseDays(name);
+          if (!days) {
+            Fail(day_path, Quote(name) + " is not a day (mon..sun) or a range of days (mon-fri)",
+                 key);
+            return;
+          }
+          auto ranges = Ranges(value, day_path);
+          for (int day = days->first; day <= days->second; ++day) {
+            if (!given_by[day].empty()) {
+              Fail(day_path,
+                   std::string(kDayNames[day]) + " is already given by " + Quote(given_by[day]),
+                   key);
+              continue;
+            }
+            given_by[day] = name;
+            if (ranges) {
+              weekly[day] = *ranges;
+              any_hours = any_hours || !ranges->empty();
+            }
+          }
+        });
     if (!any_hours && errors_.size() == errors_before) {
       Fail(path, "no working hours on any day of the week", node);
     }
@@ -680,10 +674,10 @@ class Loader {
       const Node item = node[i];
       const std::string item_path = Index(path, i);
       if (!ExpectMap(item, item_path)) continue;
-      const Fields fields = GetFields(item, item_path,
-                                      {"code", "name", "department", "sla", "at_risk_remaining",
-                                       "apology_extension", "on_supplement", "pause_on_fee",
-                                       "steps"});
+      const Fields fields =
+          GetFields(item, item_path,
+                    {"code", "name", "department", "sla", "at_risk_remaining", "apology_extension",
+                     "on_supplement", "pause_on_fee", "steps"});
       rules::Procedure procedure;
       const auto code = Code(fields, item, item_path, "procedure", seen);
       bool ok = code.has_value();
@@ -732,8 +726,8 @@ class Loader {
         const std::string steps_path = Join(item_path, "steps");
         if (ExpectMap(steps, steps_path)) {
           ForEachEntry(steps, steps_path,
-                       [&](const std::string& name, const Node& value,
-                           const std::string& step_path, const Node& key) {
+                       [&](const std::string& name, const Node& value, const std::string& step_path,
+                           const Node& key) {
                          if (!KnownDepartment(name)) {
                            Fail(step_path, "unknown department " + Quote(name), key);
                          }
@@ -871,7 +865,6 @@ class Loader {
   Duration day_length_ = rules::CalendarSpec{}.day_length;
   std::set<std::string, std::less<>> department_codes_;
   std::vector<Located> errors_;
-
 };
 
 }  // namespace

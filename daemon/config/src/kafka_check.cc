@@ -50,7 +50,7 @@ constexpr std::array<Reserved, 6> kReserved = {{
 
 std::optional<std::string> CheckBrokers(std::string_view brokers) {
   static constexpr std::array<std::string_view, 4> kProtocols = {"plaintext", "ssl",
-                                                                  "sasl_plaintext", "sasl_ssl"};
+                                                                 "sasl_plaintext", "sasl_ssl"};
   size_t start = 0;
   while (true) {
     const size_t comma = brokers.find(',', start);
@@ -87,7 +87,7 @@ std::optional<std::string> CheckKafkaProperty(const std::string& name, const std
     if (reserved.name == name) return "not a pass-through property: " + std::string(reserved.why);
   }
   std::unique_ptr<rd_kafka_conf_t, decltype(&rd_kafka_conf_destroy)> conf(rd_kafka_conf_new(),
-                                                                           &rd_kafka_conf_destroy);
+                                                                          &rd_kafka_conf_destroy);
   char error[512];
   if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), error, sizeof error) !=
       RD_KAFKA_CONF_OK) {

@@ -103,8 +103,7 @@ class PosixParser {
           !Number(rule.weekday)) {
         return false;
       }
-      if (rule.month < 1 || rule.month > 12 || rule.week < 1 || rule.week > 5 ||
-          rule.weekday > 6) {
+      if (rule.month < 1 || rule.month > 12 || rule.week < 1 || rule.week > 5 || rule.weekday > 6) {
         return false;
       }
     } else {
@@ -179,15 +178,14 @@ Result<std::vector<rules::UtcOffsetChange>> LoadUtcOffsets(const std::string& ia
       if (const auto footer = ReadFooter(zone->name());
           footer && (info.offset == footer->standard || info.offset == footer->daylight)) {
         const int from_year = std::max(
-            first_year, static_cast<int>(date::year_month_day{date::floor<date::days>(
-                                             std::max(info.begin, begin))}
-                                             .year()));
+            first_year,
+            static_cast<int>(
+                date::year_month_day{date::floor<date::days>(std::max(info.begin, begin))}.year()));
         for (int year = from_year; year <= last_year; ++year) {
           std::pair<date::sys_seconds, seconds> year_changes[2] = {
               {RuleDay(footer->start, year) + footer->start.time - footer->standard,
                footer->daylight},
-              {RuleDay(footer->end, year) + footer->end.time - footer->daylight,
-               footer->standard}};
+              {RuleDay(footer->end, year) + footer->end.time - footer->daylight, footer->standard}};
           std::sort(std::begin(year_changes), std::end(year_changes));
           for (const auto& [from, offset] : year_changes) {
             if (from > info.begin && from > begin && from < end) add(from, offset);

@@ -74,8 +74,8 @@ std::optional<std::string> UrlDecode(std::string_view text, bool plus_is_space) 
   return out;
 }
 
-Router::Router(const rules::Engine& engine, prometheus::Registry& registry,
-               EngineMetrics& metrics, DaemonMetrics& daemon_metrics, const HealthState& health,
+Router::Router(const rules::Engine& engine, prometheus::Registry& registry, EngineMetrics& metrics,
+               DaemonMetrics& daemon_metrics, const HealthState& health,
                std::function<Instant()> now)
     : engine_(engine),
       registry_(registry),
@@ -140,8 +140,8 @@ HttpResponse Router::ListDossiers(std::string_view query) {
       } else if (*value == "paused") {
         state = StateFilter::kPaused;
       } else {
-        return JsonError(400, "state must be one of open, at_risk, overdue, paused; got \"" +
-                                  *value + "\"");
+        return JsonError(
+            400, "state must be one of open, at_risk, overdue, paused; got \"" + *value + "\"");
       }
     } else if (*key == "department") {
       slot = 1;

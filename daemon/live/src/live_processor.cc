@@ -51,9 +51,8 @@ void LiveProcessor::Stop() {
 
 void LiveProcessor::StoreDoneOffsets() {
   if (source_ == nullptr) return;
-  offsets_.TakeDone([this](int32_t partition, int64_t next) {
-    source_->StoreOffset(partition, next);
-  });
+  offsets_.TakeDone(
+      [this](int32_t partition, int64_t next) { source_->StoreOffset(partition, next); });
 }
 
 void LiveProcessor::PollLoop() {
@@ -88,11 +87,11 @@ void LiveProcessor::PollLoop() {
 
 void LiveProcessor::HandleMessage(const streams::KafkaMessage& m) {
   offsets_.Begin(m.partition, m.offset);
-  streams::ProcessedEvent r = pipeline_.Process(
-      m.value, rules::Engine::TimersBefore::kDossier, [this, &m](Instant occurred_at) {
-        watermark_.Observe(m.partition, occurred_at);
-        AdvanceToWatermark();
-      });
+  streams::ProcessedEvent r = pipeline_.Process(m.value, rules::Engine::TimersBefore::kDossier,
+                                                [this, &m](Instant occurred_at) {
+                                                  watermark_.Observe(m.partition, occurred_at);
+                                                  AdvanceToWatermark();
+                                                });
   const Instant now = loop_.clock().Now();
   if (r.invalid) {
     metrics_.CountInvalid(r.reason);
@@ -126,8 +125,8 @@ void LiveProcessor::ArmEngineTimer() {
   auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(kMaxTimerWait);
   if (auto next = engine_.next_timer()) {
     // AdvanceTo fires timers strictly earlier than now: wake 1 ms after the instant.
-    auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
-        *next - loop_.clock().Now() + 1ms);
+    auto until =
+        std::chrono::duration_cast<std::chrono::milliseconds>(*next - loop_.clock().Now() + 1ms);
     wait = std::clamp<std::chrono::milliseconds>(until, 0ms, wait);
   }
   const auto wake = loop_.clock().Monotonic() + wait;

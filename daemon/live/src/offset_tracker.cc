@@ -39,8 +39,9 @@ void OffsetTracker::TakeDone(const std::function<void(int32_t, int64_t)>& store)
   for (auto& [partition, queue] : pending_) {
     int64_t done = -1;
     // The message being handled is never done yet, whatever its count says.
-    while (!queue.empty() && queue.front().outputs <= 0 &&
-           !(current_ && current_->first == partition && current_->second == queue.front().offset)) {
+    while (
+        !queue.empty() && queue.front().outputs <= 0 &&
+        !(current_ && current_->first == partition && current_->second == queue.front().offset)) {
       done = queue.front().offset;
       queue.pop_front();
     }

@@ -25,9 +25,10 @@ void OutputWriter::OnAlert(const rules::Alert& alert) {
       alert.kind == rules::AlertKind::kOverdue && clock_.Now() - alert.detected_at < 1h;
   const LogLevel level = live_overdue ? LogLevel::kInfo : LogLevel::kDebug;
   if (log_.Enabled(level)) {
-    log_.Log(level, "alert", {{"dossier_id", std::string(alert.dossier_id)},
-                              {"department", std::string(alert.department)},
-                              {"alert_kind", std::string(rules::ToString(alert.kind))}});
+    log_.Log(level, "alert",
+             {{"dossier_id", std::string(alert.dossier_id)},
+              {"department", std::string(alert.department)},
+              {"alert_kind", std::string(rules::ToString(alert.kind))}});
   }
 }
 
@@ -46,9 +47,9 @@ void OutputWriter::OnApologyLetter(const rules::ApologyLetter& letter) {
 
 void OutputWriter::DeadLetter(const streams::KafkaMessage& message, std::string_view reason,
                               std::string_view why) {
-  Produce(topics_.dead_letters, message.key, message.value,
-          streams::DeadLetterHeaders(reason, why, message.topic, message.partition,
-                                     message.offset));
+  Produce(
+      topics_.dead_letters, message.key, message.value,
+      streams::DeadLetterHeaders(reason, why, message.topic, message.partition, message.offset));
   ++dead_letters_;
 }
 

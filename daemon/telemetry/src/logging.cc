@@ -55,12 +55,16 @@ void AppendValue(std::string& line, std::string_view value) {
 std::string JournalName(std::string_view key) {
   std::string name;
   for (char c : key) {
-    if (c >= 'a' && c <= 'z') name.push_back(static_cast<char>(c - 'a' + 'A'));
-    else if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) name.push_back(c);
-    else name.push_back('_');
+    if (c >= 'a' && c <= 'z')
+      name.push_back(static_cast<char>(c - 'a' + 'A'));
+    else if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+      name.push_back(c);
+    else
+      name.push_back('_');
   }
   if (name.empty() || name[0] == '_' || (name[0] >= '0' && name[0] <= '9')) {
-    name = std::string("F").append(name);  // not insert(0, ...): GCC 12 -O3 -Wrestrict false positive
+    name =
+        std::string("F").append(name);  // not insert(0, ...): GCC 12 -O3 -Wrestrict false positive
   }
   if (name.size() > 64) name.resize(64);
   return name;
@@ -102,15 +106,18 @@ Logger::Logger(std::ostream& out, std::string_view level, Options options)
 }
 
 void Logger::set_level(std::string_view level) {
-  if (level == "debug") level_ = LogLevel::kDebug;
-  else if (level == "warning") level_ = LogLevel::kWarning;
-  else if (level == "error") level_ = LogLevel::kError;
-  else level_ = LogLevel::kInfo;
+  if (level == "debug")
+    level_ = LogLevel::kDebug;
+  else if (level == "warning")
+    level_ = LogLevel::kWarning;
+  else if (level == "error")
+    level_ = LogLevel::kError;
+  else
+    level_ = LogLevel::kInfo;
 }
 
 std::chrono::steady_clock::time_point Logger::Monotonic() const {
-  return options_.clock != nullptr ? options_.clock->Monotonic()
-                                   : std::chrono::steady_clock::now();
+  return options_.clock != nullptr ? options_.clock->Monotonic() : std::chrono::steady_clock::now();
 }
 
 void Logger::Log(LogLevel level, std::string_view message, Fields fields) {

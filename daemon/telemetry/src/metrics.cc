@@ -27,9 +27,9 @@ constexpr double kDay = 86400;
 
 const Histogram::BucketBoundaries& ResolutionBuckets() {
   static const Histogram::BucketBoundaries kBuckets = {
-      kMinute,  5 * kMinute, 15 * kMinute, 30 * kMinute, kHour,     4 * kHour,
-      8 * kHour, kDay,       2 * kDay,     3 * kDay,     5 * kDay,  7 * kDay,
-      10 * kDay, 15 * kDay,  30 * kDay,    60 * kDay};
+      kMinute,   5 * kMinute, 15 * kMinute, 30 * kMinute, kHour,    4 * kHour,
+      8 * kHour, kDay,        2 * kDay,     3 * kDay,     5 * kDay, 7 * kDay,
+      10 * kDay, 15 * kDay,   30 * kDay,    60 * kDay};
   return kBuckets;
 }
 
@@ -39,9 +39,8 @@ const Histogram::BucketBoundaries& ReceptionBuckets() {
   return kBuckets;
 }
 
-constexpr std::array<rules::Channel, 3> kChannels = {rules::Channel::kDirect,
-                                                     rules::Channel::kOnline,
-                                                     rules::Channel::kPostal};
+constexpr std::array<rules::Channel, 3> kChannels = {
+    rules::Channel::kDirect, rules::Channel::kOnline, rules::Channel::kPostal};
 constexpr std::array<rules::ReturnChannel, 3> kReturnChannels = {
     rules::ReturnChannel::kCounter, rules::ReturnChannel::kPostal, rules::ReturnChannel::kOnline};
 constexpr std::array<rules::PaymentMethod, 2> kPaymentMethods = {rules::PaymentMethod::kOnline,
@@ -85,19 +84,19 @@ struct EngineMetrics::Families {
 // One department's series, indexed by the enum values they are labelled with.
 struct EngineMetrics::Department {
   std::string code;
-  std::array<Counter*, 3> accepted{};                           // by Channel
-  std::array<Counter*, rules::kOutcomeCount> closed{};          // by Outcome
-  std::array<Gauge*, rules::kOpenStateCount> open{};            // by OpenState
+  std::array<Counter*, 3> accepted{};                   // by Channel
+  std::array<Counter*, rules::kOutcomeCount> closed{};  // by Outcome
+  std::array<Gauge*, rules::kOpenStateCount> open{};    // by OpenState
   Gauge* open_within_time = nullptr;
   Histogram* resolution = nullptr;
   Histogram* resolution_working = nullptr;
   Histogram* reception = nullptr;
   Counter* supplements = nullptr;
-  std::array<Counter*, rules::kAlertKindCount> alerts{};        // by AlertKind
+  std::array<Counter*, rules::kAlertKindCount> alerts{};  // by AlertKind
   Counter* letters = nullptr;
-  std::array<Counter*, 3> returned{};                           // by ReturnChannel
-  std::array<Counter*, 3> fees{};                               // by PaymentMethod (kNone unused)
-  std::array<Counter*, 4> ratings{};                            // by Rating (kNone unused)
+  std::array<Counter*, 3> returned{};  // by ReturnChannel
+  std::array<Counter*, 3> fees{};      // by PaymentMethod (kNone unused)
+  std::array<Counter*, 4> ratings{};   // by Rating (kNone unused)
 };
 
 EngineMetrics::EngineMetrics(prometheus::Registry& registry, const rules::CompiledRules& rules)
@@ -121,8 +120,8 @@ EngineMetrics::EngineMetrics(prometheus::Registry& registry, const rules::Compil
   f.alerts = &CounterFamily(registry, "dossier_alerts_total", "SLA alerts, by kind");
   f.letters = &CounterFamily(registry, "dossier_apology_letters_total",
                              "Apology letters generated (form 03/2025/TT-VPCP-04)");
-  f.returned = &CounterFamily(registry, "dossier_returned_total",
-                              "Results handed over, by return channel");
+  f.returned =
+      &CounterFamily(registry, "dossier_returned_total", "Results handed over, by return channel");
   f.fees = &CounterFamily(registry, "dossier_fee_payments_total", "Fee payments, by method");
   f.ratings = &CounterFamily(registry, "dossier_ratings_total", "Satisfaction ratings");
   Rebind(rules);
@@ -312,13 +311,13 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry, std::string_view ve
       .Add({{"version", Str(version)}})
       .Set(1);
   p.ready = &GaugeFamily(registry, "ontime_ready", "1 once the daemon serves live data").Add({});
-  auto& restarts = CounterFamily(registry, "ontime_restarts_total",
-                                 "Start-ups, by how state was restored");
+  auto& restarts =
+      CounterFamily(registry, "ontime_restarts_total", "Start-ups, by how state was restored");
   p.restarts_snapshot = &restarts.Add({{"mode", "snapshot"}});
   p.restarts_rebuild = &restarts.Add({{"mode", "rebuild"}});
-  p.pushes = &CounterFamily(registry, "ontime_alertmanager_pushes_total",
-                            "Alertmanager push attempts")
-                  .Add({});
+  p.pushes =
+      &CounterFamily(registry, "ontime_alertmanager_pushes_total", "Alertmanager push attempts")
+           .Add({});
   p.push_failures = &CounterFamily(registry, "ontime_alertmanager_push_failures_total",
                                    "Alertmanager pushes that failed")
                          .Add({});

@@ -26,7 +26,7 @@ TEST(AddressTest, HostPortTable) {
       {"kafka-1.example.gov.vn:9092", {}, "kafka-1.example.gov.vn", 9092, false},
       {"kafka_1:65535", {}, "kafka_1", 65535, false},
       {"localhost:80", {}, "localhost", 80, false},
-      {"kafka-1", kafka, "kafka-1", 9092, false},   // the default port
+      {"kafka-1", kafka, "kafka-1", 9092, false},  // the default port
       {"[::1]", kafka, "::1", 9092, true},
       {"0.0.0.0:0", listener, "0.0.0.0", 0, true},  // "any free port" where allowed
       {"0.0.0.0:0", {}, ""},
@@ -40,7 +40,7 @@ TEST(AddressTest, HostPortTable) {
       {"::1:9464", {}, ""},   // IPv6 without brackets
       {"[::1:9464", {}, ""},  // unclosed
       {"[::1]9464", {}, ""},
-      {"[host]:80", {}, ""},  // brackets hold an IPv6 address only
+      {"[host]:80", {}, ""},      // brackets hold an IPv6 address only
       {"10.0.0.256:80", {}, ""},  // all-numeric: an IPv4 address or nothing
       {"-host:80", {}, ""},
       {"a..b:80", {}, ""},

@@ -139,9 +139,8 @@ TEST_F(AlertmanagerTest, PushesResendsAndResolves) {
   EXPECT_TRUE(first.starts_with("[{\"labels\":{")) << first;
   EXPECT_TRUE(first.ends_with("}]")) << first;
   for (const char* part :
-       {"\"alertname\":\"OntimeDossierAtRisk\"", "\"severity\":\"warning\"",
-        "\"kind\":\"at_risk\"", "\"department\":\"SXD\"", "\"procedure\":\"1.004227\"",
-        "\"dossier_id\":\"D1\"",
+       {"\"alertname\":\"OntimeDossierAtRisk\"", "\"severity\":\"warning\"", "\"kind\":\"at_risk\"",
+        "\"department\":\"SXD\"", "\"procedure\":\"1.004227\"", "\"dossier_id\":\"D1\"",
         "\"alert_id\":\"D1:at_risk:1\"", "\"cycle\":\"1\"", "\"notify_email\":\"head.sxd@",
         "\"due_at\":\"2026-03-02T10:00:00+00:00\"", "\"startsAt\":\"2026-03-02T06:00:00+00:00\"",
         "\"summary\":\"Dossier D1 (procedure 1.004227, SXD) is at risk"}) {
@@ -258,8 +257,7 @@ TEST_F(AlertmanagerTest, EscalatedAlertsCarryTheirKindAndContact) {
        {"\"alertname\":\"OntimeDossierEscalated\",\"severity\":\"critical\","
         "\"kind\":\"escalated\"",
         "\"department\":\"SXD\"", "\"alert_id\":\"D7:escalated:4\"", "\"cycle\":\"4\"",
-        "\"notify_email\":\"inspect@example.gov.vn\"",
-        "\"notify_title\":\"Chief Inspector\""}) {
+        "\"notify_email\":\"inspect@example.gov.vn\"", "\"notify_title\":\"Chief Inspector\""}) {
     EXPECT_TRUE(Contains(body, part)) << part << " in " << body;
   }
 }
@@ -280,7 +278,8 @@ TEST(AlertmanagerUrlTest, OnlyPlainHttp) {
   const auto https = ParseAlertmanagerUrl("https://alertmanager:9093");
   ASSERT_FALSE(https.ok());
   EXPECT_EQ(https.error().code, "alertmanager_url");
-  EXPECT_NE(https.error().message.find("uses https://, which is not supported yet"), std::string::npos)
+  EXPECT_NE(https.error().message.find("uses https://, which is not supported yet"),
+            std::string::npos)
       << https.error().message;
 }
 

@@ -267,8 +267,8 @@ TEST_F(ConfigAgreementTest, AcceptedConfigurationsStart) {
       {"listen_localhost", {{"http", "http: {listen: \"localhost:PORT\"}\n"}}, ""},
       // A name is fine where it is resolved when used: brokers and the Alertmanager.
       {"broker_names",
-       {{"kafka", "kafka:\n  brokers: \"PLAINTEXT://kafka-1.example.invalid:9092,kafka-2\"\n" +
-                      mock}},
+       {{"kafka",
+         "kafka:\n  brokers: \"PLAINTEXT://kafka-1.example.invalid:9092,kafka-2\"\n" + mock}},
        ""},
       {"alertmanager_http",
        {{"alertmanager",
@@ -292,10 +292,12 @@ TEST_F(ConfigAgreementTest, RejectedConfigurationsAreRejectedByBoth) {
   const std::string brokers = "kafka:\n  brokers: \"127.0.0.1:9\"\n";
   const std::vector<Case> cases = {
       // run: "http server ... an IP address is required", exit 1.
-      {"listen_host_name", {{"http", "http: {listen: \"metrics.example.gov.vn:PORT\"}\n"}},
+      {"listen_host_name",
+       {{"http", "http: {listen: \"metrics.example.gov.vn:PORT\"}\n"}},
        "http.listen"},
       // run: every push failed, counted, never logged.
-      {"alertmanager_https", {{"alertmanager", "alertmanager: {url: \"https://127.0.0.1:9\"}\n"}},
+      {"alertmanager_https",
+       {{"alertmanager", "alertmanager: {url: \"https://127.0.0.1:9\"}\n"}},
        "alertmanager.url"},
       {"alertmanager_credentials",
        {{"alertmanager", "alertmanager: {url: \"http://admin:secret@127.0.0.1:9\"}\n"}},
@@ -312,28 +314,33 @@ TEST_F(ConfigAgreementTest, RejectedConfigurationsAreRejectedByBoth) {
        {{"kafka", brokers + "  properties: {bootstrap.servers: \"127.0.0.1:9\"}\n"}},
        "kafka.properties.bootstrap.servers"},
       // run: librdkafka could never connect, and only said so in warnings.
-      {"kafka_bad_broker_port", {{"kafka", "kafka:\n  brokers: \"127.0.0.1:port\"\n" + mock}},
+      {"kafka_bad_broker_port",
+       {{"kafka", "kafka:\n  brokers: \"127.0.0.1:port\"\n" + mock}},
        "kafka.brokers"},
       // run: its dead letters came back as invalid events, without end.
       {"kafka_dead_letters_on_input",
        {{"kafka", brokers + "  topics: {events: in, dead_letters: in}\n" + mock}},
        "kafka.topics.dead_letters"},
       // run: subscribed to a regular expression.
-      {"kafka_topic_pattern", {{"kafka", brokers + "  topics: {events: \"^dossier\"}\n" + mock}},
+      {"kafka_topic_pattern",
+       {{"kafka", brokers + "  topics: {events: \"^dossier\"}\n" + mock}},
        "kafka.topics.events"},
       // check-config and run: "rules do not compile", with no YAML path.
       {"procedure_without_department",
        {{"procedures", "procedures:\n  - {code: \"1.004227\", sla: 15d}\n"}},
        "procedures[0].department"},
       // run: a snapshot (a producer flush and two broker queries) every millisecond.
-      {"snapshot_interval_1ms", {{"snapshot_interval", "snapshot_interval: 1ms\n"}},
+      {"snapshot_interval_1ms",
+       {{"snapshot_interval", "snapshot_interval: 1ms\n"}},
        "snapshot_interval"},
       // The new keys.
       {"letter_limit_without_escalation",
-       {{"defaults", "defaults: {max_apology_letters: 2}\n"}}, "escalation"},
+       {{"defaults", "defaults: {max_apology_letters: 2}\n"}},
+       "escalation"},
       {"zero_clock_skew", {{"ingest", "ingest: {max_clock_skew: 0s}\n"}}, "ingest.max_clock_skew"},
       {"zero_output_age", {{"output", "output: {max_age: 0d}\n"}}, "output.max_age"},
-      {"zero_apology_extension", {{"defaults", "defaults: {apology_extension: 0d}\n"}},
+      {"zero_apology_extension",
+       {{"defaults", "defaults: {apology_extension: 0d}\n"}},
        "defaults.apology_extension"},
   };
   for (const Case& c : cases) Check(c);

@@ -121,12 +121,11 @@ TEST(ConfigTest, FullFileLoadsIntoTypedStructs) {
   EXPECT_EQ(config.kafka.topics.events, "in");
   EXPECT_EQ(config.kafka.topics.dead_letters, "in.dlq");
   using Property = std::pair<std::string, std::string>;
-  EXPECT_THAT(config.kafka.properties,
-              ElementsAre(Property{"security.protocol", "SASL_SSL"},
-                          Property{"sasl.mechanism", "SCRAM-SHA-512"},
-                          Property{"sasl.username", "ontimed"},
-                          Property{"sasl.password", "not-a-secret"},
-                          Property{"fetch.max.bytes", "1048576"}));
+  EXPECT_THAT(config.kafka.properties, ElementsAre(Property{"security.protocol", "SASL_SSL"},
+                                                   Property{"sasl.mechanism", "SCRAM-SHA-512"},
+                                                   Property{"sasl.username", "ontimed"},
+                                                   Property{"sasl.password", "not-a-secret"},
+                                                   Property{"fetch.max.bytes", "1048576"}));
   EXPECT_EQ(config.http.listen, "0.0.0.0:9100");
   EXPECT_EQ(config.alertmanager.url, "http://alertmanager:9093");
   EXPECT_EQ(config.alertmanager.resend_interval, 300s);
@@ -181,9 +180,10 @@ TEST(ConfigTest, WorkingDays) {
       "    \"2026-05-09\": [\"13:00-17:00\"]\n");
   EXPECT_THAT(
       ErrorStrings(result),
-      ElementsAre(R"(calendar.working_days.2026-05-10: a working day needs at least one time range)",
-                  R"(calendar.working_days.2026-13-01: "2026-13-01" is not a date (YYYY-MM-DD))",
-                  R"(calendar.working_days.2026-05-09: key "2026-05-09" given twice)"));
+      ElementsAre(
+          R"(calendar.working_days.2026-05-10: a working day needs at least one time range)",
+          R"(calendar.working_days.2026-13-01: "2026-13-01" is not a date (YYYY-MM-DD))",
+          R"(calendar.working_days.2026-05-09: key "2026-05-09" given twice)"));
 }
 
 TEST(ConfigTest, DefaultsAreCountedInDayLength) {
@@ -199,8 +199,8 @@ TEST(ConfigTest, DefaultsAreCountedInDayLength) {
   EXPECT_EQ(rules.defaults.apology_extension, 5 * 450min);       // 5d
   EXPECT_EQ(rules.defaults.on_supplement, rules::OnSupplement::kPause);
   EXPECT_EQ(rules.calendar.timezone, "Asia/Ho_Chi_Minh");
-  EXPECT_THAT(rules.calendar.weekly[5], ElementsAre(rules::TimeRange{480, 720},
-                                                    rules::TimeRange{780, 990}));
+  EXPECT_THAT(rules.calendar.weekly[5],
+              ElementsAre(rules::TimeRange{480, 720}, rules::TimeRange{780, 990}));
   EXPECT_THAT(rules.calendar.weekly[6], IsEmpty());
 }
 
@@ -276,12 +276,12 @@ TEST(ConfigTest, UnknownKeysAtEveryLevel) {
       "  - {code: P1, department: D1, sla: 1d, stepz: {}}\n"
       "departments:\n"
       "  - {code: D1, head: {name: A, phone: '1'}}\n");
-  EXPECT_THAT(ErrorStrings(result),
-              ElementsAre(R"(verbose: unknown key "verbose")",
-                          R"(kafka.topics.event: unknown key "event")",
-                          R"(kafka.propertys: unknown key "propertys")",
-                          R"(procedures[0].stepz: unknown key "stepz")",
-                          R"(departments[0].head.phone: unknown key "phone")"));
+  EXPECT_THAT(
+      ErrorStrings(result),
+      ElementsAre(R"(verbose: unknown key "verbose")", R"(kafka.topics.event: unknown key "event")",
+                  R"(kafka.propertys: unknown key "propertys")",
+                  R"(procedures[0].stepz: unknown key "stepz")",
+                  R"(departments[0].head.phone: unknown key "phone")"));
 }
 
 TEST(ConfigTest, DuplicateCodesAndKeys) {
@@ -290,10 +290,11 @@ TEST(ConfigTest, DuplicateCodesAndKeys) {
       "procedures:\n"
       "  - {code: 1.1, department: A, sla: 1d}\n"
       "  - {code: \"1.1\", department: A, sla: 2d, sla: 3d}\n");
-  EXPECT_THAT(ErrorStrings(result),
-              ElementsAre(R"(departments[2].code: duplicate department code "A" (also departments[0]))",
-                          R"(procedures[1].code: duplicate procedure code "1.1" (also procedures[0]))",
-                          R"(procedures[1].sla: key "sla" given twice)"));
+  EXPECT_THAT(
+      ErrorStrings(result),
+      ElementsAre(R"(departments[2].code: duplicate department code "A" (also departments[0]))",
+                  R"(procedures[1].code: duplicate procedure code "1.1" (also procedures[0]))",
+                  R"(procedures[1].sla: key "sla" given twice)"));
 }
 
 TEST(ConfigTest, WrongTypesAreErrorsNotExceptions) {
@@ -326,11 +327,16 @@ TEST(ConfigTest, WorkingHoursTable) {
       {R"(["00:00-24:00"])", ""},
       {R"(["07:30-11:30", "11:30-17:00"])", ""},  // touching is fine
       {R"([])", "calendar.working_hours: no working hours on any day of the week"},
-      {R"(["7:30-11:30"])", R"(calendar.working_hours.mon-fri[0]: "7:30-11:30" is not a time range)"},
-      {R"(["07:30-07:30"])", R"(calendar.working_hours.mon-fri[0]: "07:30-07:30" is not a time range)"},
-      {R"(["24:00-24:00"])", R"(calendar.working_hours.mon-fri[0]: "24:00-24:00" is not a time range)"},
-      {R"(["08:00-24:30"])", R"(calendar.working_hours.mon-fri[0]: "08:00-24:30" is not a time range)"},
-      {R"(["08:60-09:00"])", R"(calendar.working_hours.mon-fri[0]: "08:60-09:00" is not a time range)"},
+      {R"(["7:30-11:30"])",
+       R"(calendar.working_hours.mon-fri[0]: "7:30-11:30" is not a time range)"},
+      {R"(["07:30-07:30"])",
+       R"(calendar.working_hours.mon-fri[0]: "07:30-07:30" is not a time range)"},
+      {R"(["24:00-24:00"])",
+       R"(calendar.working_hours.mon-fri[0]: "24:00-24:00" is not a time range)"},
+      {R"(["08:00-24:30"])",
+       R"(calendar.working_hours.mon-fri[0]: "08:00-24:30" is not a time range)"},
+      {R"(["08:60-09:00"])",
+       R"(calendar.working_hours.mon-fri[0]: "08:60-09:00" is not a time range)"},
       {R"(["13:00-17:00", "07:30-11:30"])",
        R"(calendar.working_hours.mon-fri[1]: "07:30-11:30" must start at or after the end of "13:00-17:00")"},
       {R"(["07:30-12:00", "11:30-17:00"])",
@@ -356,10 +362,12 @@ TEST(ConfigTest, DayKeysAndRepeats) {
       "    tue-fri: [\"08:00-12:00\"]\n"
       "    sun-mon: []\n"
       "    sat-sun: []\n");
-  EXPECT_THAT(ErrorStrings(result),
-              ElementsAre(R"(calendar.working_hours.tue-fri: tue is already given by "mon-wed")",
-                          R"(calendar.working_hours.tue-fri: wed is already given by "mon-wed")",
-                          R"(calendar.working_hours.sun-mon: "sun-mon" is not a day (mon..sun) or a range of days (mon-fri))"));
+  EXPECT_THAT(
+      ErrorStrings(result),
+      ElementsAre(
+          R"(calendar.working_hours.tue-fri: tue is already given by "mon-wed")",
+          R"(calendar.working_hours.tue-fri: wed is already given by "mon-wed")",
+          R"(calendar.working_hours.sun-mon: "sun-mon" is not a day (mon..sun) or a range of days (mon-fri))"));
 }
 
 TEST(ConfigTest, MissingWorkingHours) {
@@ -375,16 +383,15 @@ TEST(ConfigTest, ThresholdsAndDurations) {
       "  - {code: A, department: D, sla: 2d4h, at_risk_remaining: 100%}\n"
       "  - {code: B, department: D, sla: 30s, at_risk_remaining: 0}\n"
       "alertmanager: {resend_interval: 1d, timeout: 500ms}\n");
-  EXPECT_THAT(ErrorStrings(result),
-              ElementsAre(R"(alertmanager.timeout: must be at least 1s)"));
+  EXPECT_THAT(ErrorStrings(result), ElementsAre(R"(alertmanager.timeout: must be at least 1s)"));
 }
 
 TEST(ConfigTest, PortsAndUrls) {
   const std::vector<std::pair<std::string, bool>> listens = {
-      {"127.0.0.1:9464", true}, {"[::1]:9464", true},    {"0.0.0.0:1", true},
-      {"localhost:9464", true}, {"localhost:0", false},  {"9464", false},
-      {":9464", false},         {"host:", false},        {"host:12ab", false},
-      {"[::1:9464", false},     {"myhost:9464", false},  {"metrics.example.gov.vn:9464", false},
+      {"127.0.0.1:9464", true}, {"[::1]:9464", true},   {"0.0.0.0:1", true},
+      {"localhost:9464", true}, {"localhost:0", false}, {"9464", false},
+      {":9464", false},         {"host:", false},       {"host:12ab", false},
+      {"[::1:9464", false},     {"myhost:9464", false}, {"metrics.example.gov.vn:9464", false},
   };
   for (const auto& [listen, valid] : listens) {
     const ConfigResult result = Load("http: {listen: \"" + listen + "\"}\n");
@@ -530,19 +537,20 @@ TEST(ConfigTest, KafkaBrokersAndTopics) {
   const std::string not_a_topic =
       R"( is not a Kafka topic name (1 to 249 letters, digits, '.', '_' or '-'; not . or ..))";
   const std::string input = R"( (ontimed would read its own output))";
-  EXPECT_THAT(ErrorStrings(Load("kafka:\n"
-                                "  topics: {events: \"^dossier.*\", alerts: \"\",\n"
-                                "           letters: dossier.events,\n"
-                                "           dead_letters: dossier.events}\n")),
-              ElementsAre(R"(kafka.topics.events: "^dossier.*")" + not_a_topic,
-                          R"(kafka.topics.alerts: "")" + not_a_topic,
-                          R"(kafka.topics.letters: must not be the input topic "dossier.events")" +
-                              input,
-                          R"(kafka.topics.dead_letters: must not be the input topic )"
-                          R"("dossier.events")" + input));
-  EXPECT_THAT(ErrorStrings(Load("kafka: {topics: {events: in, dead_letters: in}}\n")),
-              ElementsAre(R"(kafka.topics.dead_letters: must not be the input topic "in")" +
-                          input));
+  EXPECT_THAT(
+      ErrorStrings(Load("kafka:\n"
+                        "  topics: {events: \"^dossier.*\", alerts: \"\",\n"
+                        "           letters: dossier.events,\n"
+                        "           dead_letters: dossier.events}\n")),
+      ElementsAre(R"(kafka.topics.events: "^dossier.*")" + not_a_topic,
+                  R"(kafka.topics.alerts: "")" + not_a_topic,
+                  R"(kafka.topics.letters: must not be the input topic "dossier.events")" + input,
+                  R"(kafka.topics.dead_letters: must not be the input topic )"
+                  R"("dossier.events")" +
+                      input));
+  EXPECT_THAT(
+      ErrorStrings(Load("kafka: {topics: {events: in, dead_letters: in}}\n")),
+      ElementsAre(R"(kafka.topics.dead_letters: must not be the input topic "in")" + input));
   const ConfigResult same_outputs =
       Load("kafka: {topics: {events: in, alerts: out, letters: out, dead_letters: in.dlq}}\n");
   EXPECT_THAT(ErrorStrings(same_outputs), IsEmpty());
@@ -556,7 +564,7 @@ TEST(ConfigTest, KafkaPropertiesAreJudgedByLibrdkafka) {
       "    heartbeat.interval.ms: 1000\n"
       "    acks: all\n"
       "    auto.offset.reset: earliest\n"  // a topic-level property
-      "    debug: cgrp\n");  // not passed to the check: it would log
+      "    debug: cgrp\n");                // not passed to the check: it would log
   ASSERT_THAT(ErrorStrings(valid), IsEmpty());
   EXPECT_EQ(valid.config->kafka.properties.size(), 5u);
 

@@ -128,14 +128,12 @@ TEST(JournalTest, DetectsAStreamByDeviceAndInode) {
 }
 
 TEST(JournalTest, FieldsAreUpperCasedJournalFields) {
-  std::vector<std::string> fields =
-      JournalFields(LogLevel::kWarning, "alert",
-                    {{"dossier_id", "D1"}, {"department", "SXD"}, {"alert-kind", "at_risk"},
-                     {"_trusted", "x"}});
-  EXPECT_EQ(fields, (std::vector<std::string>{"MESSAGE=alert", "PRIORITY=4",
-                                              "SYSLOG_IDENTIFIER=ontimed", "DOSSIER_ID=D1",
-                                              "DEPARTMENT=SXD", "ALERT_KIND=at_risk",
-                                              "F_TRUSTED=x"}));
+  std::vector<std::string> fields = JournalFields(
+      LogLevel::kWarning, "alert",
+      {{"dossier_id", "D1"}, {"department", "SXD"}, {"alert-kind", "at_risk"}, {"_trusted", "x"}});
+  EXPECT_EQ(fields, (std::vector<std::string>{
+                        "MESSAGE=alert", "PRIORITY=4", "SYSLOG_IDENTIFIER=ontimed", "DOSSIER_ID=D1",
+                        "DEPARTMENT=SXD", "ALERT_KIND=at_risk", "F_TRUSTED=x"}));
 }
 
 }  // namespace

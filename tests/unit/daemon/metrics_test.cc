@@ -58,8 +58,8 @@ class EngineMetricsTest : public ::testing::Test {
     rules::Event d2 = Make("e2", "D2", rules::EventType::kAccepted, "2026-03-02T09:00:00");
     d2.procedure = "P4H";
     ASSERT_EQ(engine_.Apply(d2), rules::ApplyStatus::kApplied);
-    ASSERT_EQ(engine_.Apply(Make("e3", "D1", rules::EventType::kSupplementRequested,
-                                 "2026-03-02T10:00:00")),
+    ASSERT_EQ(engine_.Apply(
+                  Make("e3", "D1", rules::EventType::kSupplementRequested, "2026-03-02T10:00:00")),
               rules::ApplyStatus::kApplied);
     rules::Event fee = Make("e4", "D1", rules::EventType::kFeePaid, "2026-03-02T10:30:00");
     fee.method = rules::PaymentMethod::kCash;
@@ -94,8 +94,8 @@ TEST_F(EngineMetricsTest, EveryLabelCombinationExistsBeforeAnyEvent) {
   for (const char* dept : {"SXD", "UBND"}) {
     const std::string d = std::string("department=\"") + dept + "\"";
     for (const char* channel : {"direct", "online", "postal"}) {
-      EXPECT_TRUE(Has(text, "dossier_accepted_total{channel=\"" + std::string(channel) + "\"," +
-                                d + "} 0"))
+      EXPECT_TRUE(
+          Has(text, "dossier_accepted_total{channel=\"" + std::string(channel) + "\"," + d + "} 0"))
           << channel;
     }
     for (const char* outcome : {"on_time", "late", "withdrawn", "refused"}) {
@@ -108,8 +108,8 @@ TEST_F(EngineMetricsTest, EveryLabelCombinationExistsBeforeAnyEvent) {
       EXPECT_TRUE(Has(text, "dossier_alerts_total{" + d + ",kind=\"" + kind + "\"} 0"));
     }
     for (const char* channel : {"counter", "postal", "online"}) {
-      EXPECT_TRUE(Has(text, "dossier_returned_total{channel=\"" + std::string(channel) + "\"," +
-                                d + "} 0"));
+      EXPECT_TRUE(Has(
+          text, "dossier_returned_total{channel=\"" + std::string(channel) + "\"," + d + "} 0"));
     }
     for (const char* method : {"online", "cash"}) {
       EXPECT_TRUE(Has(text, "dossier_fee_payments_total{" + d + ",method=\"" + method + "\"} 0"));
@@ -247,8 +247,7 @@ TEST(DaemonMetricsTest, SeriesAndCounts) {
   config.procedures.pop_back();
   metrics.SetOnTimeTargets(*Compile(config));
   text = SerializeMetrics(registry);
-  EXPECT_EQ(text.find("ontime_department_on_time_target{department=\"UBND\"}"),
-            std::string::npos);
+  EXPECT_EQ(text.find("ontime_department_on_time_target{department=\"UBND\"}"), std::string::npos);
   EXPECT_TRUE(Has(text, "ontime_department_on_time_target{department=\"SXD\"} 0.998"));
 }
 

@@ -65,8 +65,9 @@ TEST_F(ReplayTest, EmitsExactlyTheExpectedAlertsAndLetters) {
 TEST_F(ReplayTest, NowMovesTheClockAndFiresWhatFellDue) {
   std::string emit = dir_ / "emit.jsonl";
   std::string events = dir_ / "events.jsonl";
-  std::ofstream(events) << R"({"event_id":"a","type":"accepted","dossier_id":"N1","occurred_at":"2026-03-02T09:00:00+07:00","procedure":"PFEE"})"
-                        << "\n";
+  std::ofstream(events)
+      << R"({"event_id":"a","type":"accepted","dossier_id":"N1","occurred_at":"2026-03-02T09:00:00+07:00","procedure":"PFEE"})"
+      << "\n";
   ASSERT_EQ(Run({"replay", "--config", data_ + "/config.yaml", "--events", events, "--emit", emit,
                  "--now", "2026-03-04T09:00:00.001+07:00"}),
             0)
@@ -108,9 +109,9 @@ TEST_F(ReplayTest, WildEventTimesAreInvalidAndMoveNoClock) {
   EXPECT_NE(out_.str().find("invalid 2"), std::string::npos) << out_.str();
 
   // Without --now there is no "future", only the range: the 2150 dossier is accepted.
-  ASSERT_EQ(Run({"replay", "--config", data_ + "/config.yaml", "--events", events, "--report",
-                 report}),
-            0);
+  ASSERT_EQ(
+      Run({"replay", "--config", data_ + "/config.yaml", "--events", events, "--report", report}),
+      0);
   EXPECT_NE(ReadFile(report).find(R"("line":2,"reason":"time_out_of_range")"), std::string::npos);
   EXPECT_NE(out_.str().find("invalid 1"), std::string::npos) << out_.str();
   EXPECT_EQ(Run({"replay", "--config", data_ + "/config.yaml", "--events", events, "--now",
@@ -120,9 +121,10 @@ TEST_F(ReplayTest, WildEventTimesAreInvalidAndMoveNoClock) {
 
 TEST_F(ReplayTest, BadConfigurationExits78WithEveryErrorAndItsPath) {
   std::string config = dir_ / "bad.yaml";
-  std::ofstream(config) << "calendar:\n  timezone: Asia/Ho_Chi_Minh\n  working_hours: {mon-fri: [\"07:30-11:30\"]}\n"
-                           "departments:\n  - {code: SXD, head: {name: A, title: B, email: c}}\n"
-                           "procedures:\n  - {code: P, department: SXX, sla: 15x}\n";
+  std::ofstream(config)
+      << "calendar:\n  timezone: Asia/Ho_Chi_Minh\n  working_hours: {mon-fri: [\"07:30-11:30\"]}\n"
+         "departments:\n  - {code: SXD, head: {name: A, title: B, email: c}}\n"
+         "procedures:\n  - {code: P, department: SXX, sla: 15x}\n";
   EXPECT_EQ(Run({"check-config", "--config", config}), 78);
   EXPECT_NE(err_.str().find("procedures[0].sla"), std::string::npos) << err_.str();
   EXPECT_NE(err_.str().find("procedures[0].department"), std::string::npos) << err_.str();

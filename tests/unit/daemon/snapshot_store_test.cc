@@ -16,8 +16,7 @@ class SnapshotStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    dir_ = fs::temp_directory_path() /
-           ("ontime-snapshot-" + std::to_string(getpid()) + "-" + name);
+    dir_ = fs::temp_directory_path() / ("ontime-snapshot-" + std::to_string(getpid()) + "-" + name);
     fs::remove_all(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }

@@ -58,7 +58,7 @@ class World {
  public:
   World()
       : state_dir(fs::temp_directory_path() /
-                   ("ontime-live-" + std::to_string(getpid()) + "-" + std::to_string(++count))) {
+                  ("ontime-live-" + std::to_string(getpid()) + "-" + std::to_string(++count))) {
     fs::remove_all(state_dir);
     fs::create_directories(state_dir);
   }
@@ -72,8 +72,7 @@ class World {
           writer(t.sink, offsets, t.loop.clock(), log, [](const std::string&) {}),
           fresh(t.loop.clock(), log, metrics, writer),
           store(t.state_dir),
-          persistence(store, t.output_log, t.loop.clock(), log, "events",
-                      daemon::OutputTopics{}) {
+          persistence(store, t.output_log, t.loop.clock(), log, "events", daemon::OutputTopics{}) {
       writer.set_calendar(&t.rules->calendar());
       fresh.set_max_age(max_age);
       listeners.Add(&engine_metrics);
@@ -125,7 +124,8 @@ class World {
   std::vector<std::string> AllIds() const {
     std::vector<std::string> ids;
     for (const Produced& p : sink.AllProduced()) {
-      std::string id = JsonField(p.value, p.topic == "dossier.sla.alerts" ? "alert_id" : "letter_id");
+      std::string id =
+          JsonField(p.value, p.topic == "dossier.sla.alerts" ? "alert_id" : "letter_id");
       if (!id.empty()) ids.push_back(std::move(id));
     }
     return ids;
@@ -180,8 +180,7 @@ TEST_F(LivePathTest, TheWallClockFiresEachTimerAtItsInstant) {
   EXPECT_TRUE(AllIds().empty()) << "timers fire strictly after their instant";
   loop.RunFor(1ms);
   EXPECT_EQ(AllIds(), std::vector<std::string>{"A:at_risk:1"});
-  EXPECT_EQ(JsonField(sink.AllProduced()[0].value, "detected_at"),
-            "2026-03-02T10:40:00+00:00");
+  EXPECT_EQ(JsonField(sink.AllProduced()[0].value, "detected_at"), "2026-03-02T10:40:00+00:00");
   loop.RunUntil(kT0 + 2h + 1ms);
   EXPECT_EQ(AllIds(), (std::vector<std::string>{"A:at_risk:1", "A:overdue:1", "A:apology:1"}));
 }
@@ -211,8 +210,8 @@ TEST_F(LivePathTest, OutputsOlderThanMaxAgeAreCountedNotProduced) {
   const std::vector<std::string> ids = AllIds();
   ASSERT_FALSE(ids.empty());
   for (const Produced& p : sink.delivered) {
-    const std::string at = JsonField(p.value, p.topic == "dossier.sla.alerts" ? "detected_at"
-                                                                               : "issued_at");
+    const std::string at =
+        JsonField(p.value, p.topic == "dossier.sla.alerts" ? "detected_at" : "issued_at");
     EXPECT_LE(kT0 - *ParseRfc3339(at), std::chrono::hours(24)) << p.value;
   }
   auto view = daemon->engine->Find("OLD", kT0);

@@ -78,8 +78,7 @@ TEST(CalendarTest, BetweenCountsOnlyWorkingTime) {
       {"milliseconds", T("2026-03-02T09:00:00.001+07:00"), T("2026-03-02T09:00:00.999+07:00"),
        998ms},
       {"inputs in Z", T("2026-03-02T02:00:00Z"), T("2026-03-02T05:00:00Z"), 150min},
-      {"inputs at -05:00", T("2026-03-01T21:00:00-05:00"), T("2026-03-02T01:00:00-05:00"),
-       150min},
+      {"inputs at -05:00", T("2026-03-01T21:00:00-05:00"), T("2026-03-02T01:00:00-05:00"), 150min},
       {"end before start", L("2026-03-02 10:00"), L("2026-03-02 09:00"), 0h},
       {"empty", L("2026-03-02 10:00"), L("2026-03-02 10:00"), 0h},
   };
@@ -185,9 +184,8 @@ TEST(CalendarTest, DayMayEndAt2400) {
 CalendarSpec DstSpec() {
   CalendarSpec spec;
   spec.timezone = "America/New_York";
-  spec.utc_offsets = {{Instant{}, -5h},
-                      {T("2026-03-08T07:00:00Z"), -4h},
-                      {T("2026-11-01T06:00:00Z"), -5h}};
+  spec.utc_offsets = {
+      {Instant{}, -5h}, {T("2026-03-08T07:00:00Z"), -4h}, {T("2026-11-01T06:00:00Z"), -5h}};
   for (int d = 0; d < 5; ++d) spec.weekly[d] = {R(9, 0, 17, 0)};
   return spec;
 }
@@ -234,16 +232,18 @@ TEST(CalendarTest, BuildRejectsBadHours) {
     return spec;
   };
   const BuildErrorCase cases[] = {
-      {"overlapping weekly ranges",
-       with([](CalendarSpec& s) { s.weekly[2] = {R(8, 0, 12, 0), R(11, 0, 17, 0)}; })},
+      {"overlapping weekly ranges", with([](CalendarSpec& s) {
+         s.weekly[2] = {R(8, 0, 12, 0), R(11, 0, 17, 0)};
+       })},
       {"inverted weekly range", with([](CalendarSpec& s) { s.weekly[0] = {R(17, 0, 8, 0)}; })},
       {"empty weekly range", with([](CalendarSpec& s) { s.weekly[0] = {R(8, 0, 8, 0)}; })},
       {"past midnight", with([](CalendarSpec& s) { s.weekly[0] = {R(8, 0, 24, 1)}; })},
       {"overlapping override", with([](CalendarSpec& s) {
          s.working_days = {{Day("2026-05-09"), {R(7, 30, 11, 30), R(11, 0, 12, 0)}}};
        })},
-      {"inverted override",
-       with([](CalendarSpec& s) { s.working_days = {{Day("2026-05-09"), {R(11, 30, 7, 30)}}}; })},
+      {"inverted override", with([](CalendarSpec& s) {
+         s.working_days = {{Day("2026-05-09"), {R(11, 30, 7, 30)}}};
+       })},
       {"zero day length", with([](CalendarSpec& s) { s.day_length = 0h; })},
       {"negative day length", with([](CalendarSpec& s) { s.day_length = -8h; })},
   };
@@ -266,8 +266,7 @@ CalendarSpec VietnamSpec() {
 
 // The naive reference: walk the local days one by one (fixed +07:00), with the calendar's own
 // holiday decisions and the spec's overrides.
-Duration NaiveBetween(const BusinessCalendar& cal, const CalendarSpec& spec, Instant a,
-                      Instant b) {
+Duration NaiveBetween(const BusinessCalendar& cal, const CalendarSpec& spec, Instant a, Instant b) {
   Duration total{};
   const CivilDay first = std::chrono::floor<days>(a + 7h) - days{1};
   const CivilDay last = std::chrono::floor<days>(b + 7h) + days{1};

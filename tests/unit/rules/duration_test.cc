@@ -38,7 +38,7 @@ TEST(DurationTest, Parse) {
       {"4h2d", std::nullopt},  // units descend
       {"1h1h", std::nullopt},  // each at most once
       {"30m1h", std::nullopt},
-      {"15", std::nullopt},    // a number needs a unit
+      {"15", std::nullopt},  // a number needs a unit
       {"15d ", std::nullopt},
       {" 15d", std::nullopt},
       {"1D", std::nullopt},
@@ -57,8 +57,9 @@ TEST(DurationTest, DayMeansTheCalendarsDayLength) {
 
 TEST(DurationTest, FormatIsTheInverseOfParse) {
   const std::pair<Duration, const char*> cases[] = {
-      {0h, "0"},           {15 * kDay, "15d"},  {2 * kDay + 4h, "2d4h"}, {90min, "1h30m"},
-      {45s, "45s"},        {1500ms, "1s500ms"}, {-4h, "-4h"},            {9h, "1d1h"},
+      {0h, "0"},        {15 * kDay, "15d"}, {2 * kDay + 4h, "2d4h"},
+      {90min, "1h30m"}, {45s, "45s"},       {1500ms, "1s500ms"},
+      {-4h, "-4h"},     {9h, "1d1h"},
   };
   for (const auto& [duration, text] : cases) {
     EXPECT_EQ(FormatDuration(duration, kDay), text);

@@ -220,7 +220,8 @@ TEST_F(EngineEdges, EventTimesOutsideTheRangeAreInvalidAndMoveNoClock) {
 TEST_F(EngineEdges, ADeadlinePastTheCalendarRejectsTheEventAndChangesNothing) {
   // A receipt slip's due in 2200 makes B two centuries of working time; restarting it in 2100
   // would need a calendar to 2330.
-  Send("D17", "accepted", "1970-01-02 09:00", {{"procedure", "PRST"}, {"due_at", "2200-01-01 07:00"}});
+  Send("D17", "accepted", "1970-01-02 09:00",
+       {{"procedure", "PRST"}, {"due_at", "2200-01-01 07:00"}});
   Send("D17", "supplement_requested", "2100-01-04 09:00");
   EXPECT_EQ(Send("D17", "supplement_received", "2100-01-05 09:00"), ApplyStatus::kTimeOutOfRange);
   auto view = View("D17", "2100-01-05 10:00");
@@ -239,7 +240,8 @@ TEST_F(EngineEdges, TheClockStopsAtTheLastInstantSoBreachesCannotRunAway) {
   EXPECT_LE(View("D18", "2200-01-01 07:00").cycle, 6);
 }
 
-// --- no letter floods -----------------------------------------------------------------------------
+// --- no letter floods
+// -----------------------------------------------------------------------------
 
 class EscalationEdges : public EngineHarness {
  protected:
@@ -277,7 +279,8 @@ TEST_F(EscalationEdges, AfterTheLastLetterAllowedEachBreachEscalatesInstead) {
   EXPECT_EQ(view.cycle, 4);
 }
 
-// --- rules that would let a breach loop are refused ------------------------------------------------
+// --- rules that would let a breach loop are refused
+// ------------------------------------------------
 
 TEST(EngineEdgeRules, ZeroOrUncoverableExtensionsAndAMissingEscalationDoNotCompile) {
   auto zero = TestRules();

@@ -31,15 +31,14 @@ TEST_F(EngineScenario, ResolvedExactlyAtDueIsOnTimeWithoutLetter) {
 TEST_F(EngineScenario, OneMillisecondLateBreachesAndStartsTheNextCycle) {
   Accept("D2", "Mon 09:00");
   Send("D2", "resolved", "Wed 09:00:00.001");
-  EXPECT_EQ(TakeEmitted(),
-            (std::vector<Emitted>{
-                {"D2:step_overdue:1", "Tue 09:00", "Tue 09:00", "SXD", 1},
-                {"D2:at_risk:1", "Tue 14:30", "Wed 09:00", "SXD", 1},
-                {"D2:overdue:1", "Wed 09:00", "Wed 09:00", "SXD", 1},
-                // 40h of working time from Wed 09:00, over the Friday holiday and the make-up
-                // Saturday morning.
-                {"D2:apology:1", "Wed 09:00", "2026-03-11 14:30", "SXD", 1},
-            }));
+  EXPECT_EQ(TakeEmitted(), (std::vector<Emitted>{
+                               {"D2:step_overdue:1", "Tue 09:00", "Tue 09:00", "SXD", 1},
+                               {"D2:at_risk:1", "Tue 14:30", "Wed 09:00", "SXD", 1},
+                               {"D2:overdue:1", "Wed 09:00", "Wed 09:00", "SXD", 1},
+                               // 40h of working time from Wed 09:00, over the Friday holiday and
+                               // the make-up Saturday morning.
+                               {"D2:apology:1", "Wed 09:00", "2026-03-11 14:30", "SXD", 1},
+                           }));
   EXPECT_EQ(recorder_.letter_signers, std::vector<std::string>{"Nguyen Van A"});
   auto view = View("D2", "Thu 09:00");
   EXPECT_EQ(view.outcome, Outcome::kLate);
@@ -276,7 +275,8 @@ TEST_F(EngineHarness, WithDossierTimersOnlyTheEventsOwnDossierCatchesUpFirst) {
   late.dossier_id = "B";
   late.type = rules::EventType::kResolved;
   late.occurred_at = LocalTime("Mon 16:00");
-  EXPECT_EQ(engine_->Apply(late, rules::Engine::TimersBefore::kDossier), rules::ApplyStatus::kApplied);
+  EXPECT_EQ(engine_->Apply(late, rules::Engine::TimersBefore::kDossier),
+            rules::ApplyStatus::kApplied);
   std::vector<std::string> ids;
   for (const auto& e : TakeEmitted()) ids.push_back(e.id);
   EXPECT_EQ(ids, (std::vector<std::string>{"B:at_risk:1", "B:overdue:1", "B:apology:1"}))

@@ -17,13 +17,13 @@ struct LunarCase {
 
 // Published Vietnamese calendar dates (Tet, Hung Kings' day, leap months).
 const LunarCase kKnownDates[] = {
-    {"2020-01-25", {1, 1, 2020, false}},  {"2023-01-22", {1, 1, 2023, false}},
-    {"2024-02-10", {1, 1, 2024, false}},  {"2025-01-29", {1, 1, 2025, false}},
-    {"2026-02-17", {1, 1, 2026, false}},  {"2027-02-06", {1, 1, 2027, false}},
-    {"2024-04-18", {10, 3, 2024, false}}, {"2025-04-07", {10, 3, 2025, false}},
-    {"2026-04-26", {10, 3, 2026, false}}, {"2023-03-22", {1, 2, 2023, true}},
-    {"2023-02-20", {1, 2, 2023, false}},  {"2025-07-25", {1, 6, 2025, true}},
-    {"2025-06-25", {1, 6, 2025, false}},  {"2026-02-16", {29, 12, 2025, false}},
+    {"2020-01-25", {1, 1, 2020, false}},   {"2023-01-22", {1, 1, 2023, false}},
+    {"2024-02-10", {1, 1, 2024, false}},   {"2025-01-29", {1, 1, 2025, false}},
+    {"2026-02-17", {1, 1, 2026, false}},   {"2027-02-06", {1, 1, 2027, false}},
+    {"2024-04-18", {10, 3, 2024, false}},  {"2025-04-07", {10, 3, 2025, false}},
+    {"2026-04-26", {10, 3, 2026, false}},  {"2023-03-22", {1, 2, 2023, true}},
+    {"2023-02-20", {1, 2, 2023, false}},   {"2025-07-25", {1, 6, 2025, true}},
+    {"2025-06-25", {1, 6, 2025, false}},   {"2026-02-16", {29, 12, 2025, false}},
     {"2025-01-28", {29, 12, 2024, false}}, {"2024-02-09", {30, 12, 2023, false}},
 };
 
@@ -36,8 +36,8 @@ TEST(LunarTest, KnownDatesConvertBothWays) {
 }
 
 TEST(LunarTest, LeapMonthThatTheYearDoesNotHaveIsRejected) {
-  EXPECT_EQ(LunarToSolar({1, 3, 2023, true}), CivilDay{});   // 2023's leap month is the 2nd
-  EXPECT_EQ(LunarToSolar({1, 1, 2024, true}), CivilDay{});   // 2024 has no leap month
+  EXPECT_EQ(LunarToSolar({1, 3, 2023, true}), CivilDay{});  // 2023's leap month is the 2nd
+  EXPECT_EQ(LunarToSolar({1, 1, 2024, true}), CivilDay{});  // 2024 has no leap month
   EXPECT_EQ(LunarToSolar({1, 13, 2024, false}), CivilDay{});
 }
 

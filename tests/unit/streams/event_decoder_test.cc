@@ -34,18 +34,21 @@ TEST(EventDecoder, DecodesAPlainAcceptedEvent) {
 TEST(EventDecoder, AcceptsNumericNationalStatusCodes) {
   EventDecoder decoder;
   const std::pair<int, EventType> table[] = {
-      {1, EventType::kSubmitted},   {3, EventType::kRefused},  {4, EventType::kTransferred},
-      {5, EventType::kSupplementRequested}, {6, EventType::kFeeRequested},
-      {7, EventType::kWithdrawn},   {8, EventType::kStopped},  {9, EventType::kResolved},
+      {1, EventType::kSubmitted},    {3, EventType::kRefused},
+      {4, EventType::kTransferred},  {5, EventType::kSupplementRequested},
+      {6, EventType::kFeeRequested}, {7, EventType::kWithdrawn},
+      {8, EventType::kStopped},      {9, EventType::kResolved},
       {10, EventType::kReturned}};
   for (auto [status, type] : table) {
-    std::string json = R"({"event_id":"e","status":)" + std::to_string(status) +
-                       R"(,"dossier_id":"D","occurred_at":"2026-03-02T09:00:00Z","department":"SXD"})";
+    std::string json =
+        R"({"event_id":"e","status":)" + std::to_string(status) +
+        R"(,"dossier_id":"D","occurred_at":"2026-03-02T09:00:00Z","department":"SXD"})";
     auto e = decoder.Decode(json);
     ASSERT_TRUE(e.ok()) << status << ": " << e.error().message;
     EXPECT_EQ(e->type, type) << status;
   }
-  auto unknown = decoder.Decode(R"({"event_id":"e","status":42,"dossier_id":"D","occurred_at":"2026-03-02T09:00:00Z"})");
+  auto unknown = decoder.Decode(
+      R"({"event_id":"e","status":42,"dossier_id":"D","occurred_at":"2026-03-02T09:00:00Z"})");
   ASSERT_TRUE(unknown.ok());
   EXPECT_EQ(unknown->type, EventType::kUnknown) << "counted and skipped, not dead-lettered";
 }
@@ -65,7 +68,8 @@ TEST(EventDecoder, MapsCloudEventsStructuredMode) {
 
 TEST(EventDecoder, UnknownTypeNamesAreKeptForCounting) {
   EventDecoder decoder;
-  auto e = decoder.Decode(R"({"event_id":"e","type":"teleported","dossier_id":"D","occurred_at":"2026-03-02T09:00:00Z"})");
+  auto e = decoder.Decode(
+      R"({"event_id":"e","type":"teleported","dossier_id":"D","occurred_at":"2026-03-02T09:00:00Z"})");
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(e->type, EventType::kUnknown);
   EXPECT_EQ(e->type_name, "teleported");
@@ -84,8 +88,8 @@ TEST(EventDecoder, RejectsWhatCannotBeProcessedWithAReason) {
        "missing_field", "event_id"},
       {R"({"event_id":"e","type":"resolved","occurred_at":"2026-03-02T09:00:00Z"})",
        "missing_field", "dossier_id"},
-      {R"({"event_id":"e","dossier_id":"D","occurred_at":"2026-03-02T09:00:00Z"})",
-       "missing_field", "type"},
+      {R"({"event_id":"e","dossier_id":"D","occurred_at":"2026-03-02T09:00:00Z"})", "missing_field",
+       "type"},
       {R"({"event_id":"e","type":"resolved","dossier_id":"D"})", "missing_field", "occurred_at"},
       {R"({"event_id":"e","type":"resolved","dossier_id":"D","occurred_at":"2026-03-02 09:00"})",
        "invalid_field", "occurred_at"},

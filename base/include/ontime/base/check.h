@@ -12,9 +12,9 @@ namespace ontime {
 
 }  // namespace ontime
 
-#define ONTIME_CHECK(condition, message)                        \
-  do {                                                          \
-    if (!(condition)) [[unlikely]] {                            \
-      ::ontime::CheckFailed(#condition, (message));             \
-    }                                                           \
+#define ONTIME_CHECK(condition, message)            \
+  do {                                              \
+    if (!(condition)) [[unlikely]] {                \
+      ::ontime::CheckFailed(#condition, (message)); \
+    }                                               \
   } while (false)

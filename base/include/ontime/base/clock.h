@@ -11,7 +11,7 @@ namespace ontime {
 class Clock {
  public:
   virtual ~Clock() = default;
-  virtual Instant Now() const = 0;                              // wall clock, UTC
+  virtual Instant Now() const = 0;  // wall clock, UTC
   virtual std::chrono::steady_clock::time_point Monotonic() const = 0;
 };
 

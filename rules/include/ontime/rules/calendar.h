@@ -53,9 +53,9 @@ struct CalendarSpec {
   std::vector<UtcOffsetChange> utc_offsets;  // sorted by `from`; empty means UTC
   WeeklyHours weekly;
   Duration day_length = std::chrono::hours(8);
-  std::vector<NamedDay> holidays;                 // explicit whole days off
+  std::vector<NamedDay> holidays;  // explicit whole days off
   BuiltinHolidays builtin_holidays = BuiltinHolidays::kNone;
-  std::vector<WorkingDayOverride> working_days;   // explicit working days, with their hours
+  std::vector<WorkingDayOverride> working_days;  // explicit working days, with their hours
 };
 
 // What the calendar does with one year, for `ontimed calendar`.

@@ -36,9 +36,9 @@ struct Procedure {
   std::string name;
   std::string department;  // default holder, a departments[].code
   Duration sla{};
-  std::optional<Threshold> at_risk_remaining;   // overrides defaults
-  std::optional<Duration> apology_extension;    // overrides defaults
-  std::optional<OnSupplement> on_supplement;    // overrides defaults
+  std::optional<Threshold> at_risk_remaining;  // overrides defaults
+  std::optional<Duration> apology_extension;   // overrides defaults
+  std::optional<OnSupplement> on_supplement;   // overrides defaults
   bool pause_on_fee = false;
   std::vector<StepBudget> steps;
 };

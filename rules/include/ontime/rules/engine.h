@@ -34,7 +34,7 @@ class CompiledRules {
     Duration apology_extension{};
     OnSupplement on_supplement = OnSupplement::kPause;
     bool pause_on_fee = false;
-    int max_apology_letters = 0;  // 0 = no limit; then `escalated` alerts instead of letters
+    int max_apology_letters = 0;         // 0 = no limit; then `escalated` alerts instead of letters
     std::vector<Duration> step_budgets;  // by department index; zero = no step budget
   };
 

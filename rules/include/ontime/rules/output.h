@@ -33,7 +33,7 @@ struct Alert {
   int step = 0;  // for kStepOverdue
   Instant due_at{};
   Instant detected_at{};
-  Duration remaining{};  // working time from detected_at to due_at, negative once past
+  Duration remaining{};            // working time from detected_at to due_at, negative once past
   const Person* notify = nullptr;  // the holder's head; for kEscalated the escalation contact
 
   std::string AlertId() const;  // "<dossier_id>:<kind>:<cycle or step>"
@@ -45,7 +45,7 @@ struct ApologyLetter {
   std::string_view department;
   uint32_t department_index = 0;
   std::optional<ApplicantView> applicant;  // none when the dossier carried none
-  int cycle = 1;                         // the cycle whose due was breached
+  int cycle = 1;                           // the cycle whose due was breached
   Instant accepted_at{};
   Instant original_due_at{};
   Instant new_due_at{};
@@ -63,7 +63,8 @@ class EngineListener {
   virtual ~EngineListener() = default;
   virtual void OnAlert(const Alert&) {}
   virtual void OnApologyLetter(const ApologyLetter&) {}
-  virtual void OnAccepted(uint32_t /*department*/, Channel, std::optional<double> /*reception_seconds*/) {}
+  virtual void OnAccepted(uint32_t /*department*/, Channel,
+                          std::optional<double> /*reception_seconds*/) {}
   // wall_seconds: wall clock minus pauses; working_seconds: working time the clock ran.
   virtual void OnClosed(uint32_t /*department*/, Outcome, double /*wall_seconds*/,
                         double /*working_seconds*/) {}

@@ -13,9 +13,9 @@
 namespace ontime::streams {
 
 struct ProcessedEvent {
-  bool invalid = false;           // belongs in the dead-letter topic
-  std::string_view reason;        // with invalid: invalid_json, missing_field, unknown_procedure...
-  std::string message;            // with invalid: for people
+  bool invalid = false;     // belongs in the dead-letter topic
+  std::string_view reason;  // with invalid: invalid_json, missing_field, unknown_procedure...
+  std::string message;      // with invalid: for people
   rules::EventType type = rules::EventType::kUnknown;
   rules::ApplyStatus status = rules::ApplyStatus::kApplied;
   Instant occurred_at{};

@@ -43,8 +43,8 @@ class KafkaProducer final : public OutputSink {
 
   // Queues one message (copied). Never fails silently: a full local queue is served by polling
   // until there is room; an error is returned only for an unknown topic or a fatal producer.
-  Status Produce(std::string_view topic, std::string_view key, std::string_view value,
-                 uint64_t tag, const std::vector<KafkaHeader>& headers = {}) override;
+  Status Produce(std::string_view topic, std::string_view key, std::string_view value, uint64_t tag,
+                 const std::vector<KafkaHeader>& headers = {}) override;
   // Serves delivery reports without blocking.
   void Poll() override;
   // Waits up to `timeout` for every queued message; false on time-out.

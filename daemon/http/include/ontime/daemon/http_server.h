@@ -56,7 +56,6 @@ class HttpServer {
   // configuration, so that an address check-config accepts is one the daemon can bind (unless
   // it is taken or not this host's).
 
-
   uint16_t port() const;
   // Closes the listening socket and every open connection. Call on the io_context's thread, or
   // while it is not running.

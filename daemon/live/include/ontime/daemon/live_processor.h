@@ -29,8 +29,8 @@ namespace ontime::daemon {
 class LiveProcessor {
  public:
   struct Hooks {
-    std::function<void()> caught_up;                     // the backlog is consumed, first time
-    std::function<void(const std::string& why)> fatal;   // the outputs cannot be delivered
+    std::function<void()> caught_up;                    // the backlog is consumed, first time
+    std::function<void(const std::string& why)> fatal;  // the outputs cannot be delivered
   };
 
   LiveProcessor(EventLoop& loop, rules::Engine& engine, streams::OutputSink& sink,

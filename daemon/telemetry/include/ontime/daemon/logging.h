@@ -38,8 +38,8 @@ class Logger {
   using Fields = std::initializer_list<std::pair<std::string_view, std::string>>;
 
   struct Options {
-    bool journal = false;              // send to journald instead of the stream
-    const Clock* clock = nullptr;      // monotonic reads for rate limiting; nullptr: steady_clock
+    bool journal = false;          // send to journald instead of the stream
+    const Clock* clock = nullptr;  // monotonic reads for rate limiting; nullptr: steady_clock
     std::chrono::seconds repeat_interval{10};
   };
 
@@ -54,9 +54,7 @@ class Logger {
   void Debug(std::string_view message, Fields fields = {}) {
     Log(LogLevel::kDebug, message, fields);
   }
-  void Info(std::string_view message, Fields fields = {}) {
-    Log(LogLevel::kInfo, message, fields);
-  }
+  void Info(std::string_view message, Fields fields = {}) { Log(LogLevel::kInfo, message, fields); }
   void Warning(std::string_view message, Fields fields = {}) {
     Log(LogLevel::kWarning, message, fields);
   }
