@@ -127,8 +127,7 @@ struct Daemon::Impl {
     writer->set_calendar(&rules->calendar());
     outputs.Add(writer.get());
     if (!config.alertmanager.url.empty()) {
-      pusher = std::make_unique<AlertmanagerPusher>(io, config.alertmanager, daemon_metrics.get(),
-                                                    [this] { return loop.clock().Now(); });
+      pusher = std::make_unique<AlertmanagerPusher>(io, config.alertmanager, daemon_metrics.get());
       alertmanager_listener = std::make_unique<AlertmanagerListener>(*pusher);
       outputs.Add(alertmanager_listener.get());
     }

@@ -64,23 +64,17 @@ struct AlertmanagerPusher::Impl : std::enable_shared_from_this<AlertmanagerPushe
     bool dirty = true;  // changed since last delivered
   };
 
-  Impl(asio::io_context& io_context, const AlertmanagerConfig& c, DaemonMetrics* m,
-       std::function<Instant()> n)
-      : io(io_context),
-        config(c),
+  Impl(asio::io_context& io_context, const AlertmanagerConfig& c, DaemonMetrics* m)
+      : config(c),
         metrics(m),
-        now(std::move(n)),
         resend_timer(io_context),
         batch_timer(io_context),
         deadline(io_context),
         resolver(io_context),
         socket(io_context) {
     Result<AlertmanagerEndpoint> parsed = ParseAlertmanagerUrl(config.url);
-    if (parsed.ok()) {
-      endpoint = std::move(parsed).value();
-    } else {
-      url_error = parsed.error();
-    }
+    // A bad URL leaves no endpoint: every push then fails, counted (the loader refuses one).
+    if (parsed.ok()) endpoint = std::move(parsed).value();
   }
 
   void Touch(Entry& entry) {
@@ -216,12 +210,9 @@ struct AlertmanagerPusher::Impl : std::enable_shared_from_this<AlertmanagerPushe
     }
   }
 
-  asio::io_context& io;
   AlertmanagerConfig config;
   DaemonMetrics* metrics;
-  std::function<Instant()> now;
   std::optional<AlertmanagerEndpoint> endpoint;
-  std::optional<Error> url_error;
 
   std::map<std::string, Entry, std::less<>> alerts;  // by alert_id, which starts "<dossier_id>:"
   asio::steady_timer resend_timer;
@@ -245,8 +236,8 @@ struct AlertmanagerPusher::Impl : std::enable_shared_from_this<AlertmanagerPushe
 };
 
 AlertmanagerPusher::AlertmanagerPusher(asio::io_context& io, const AlertmanagerConfig& config,
-                                       DaemonMetrics* metrics, std::function<Instant()> now)
-    : impl_(std::make_shared<Impl>(io, config, metrics, std::move(now))) {}
+                                       DaemonMetrics* metrics)
+    : impl_(std::make_shared<Impl>(io, config, metrics)) {}
 
 AlertmanagerPusher::~AlertmanagerPusher() { Stop(); }
 

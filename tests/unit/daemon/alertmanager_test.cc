@@ -123,12 +123,11 @@ class AlertmanagerTest : public ::testing::Test {
   asio::io_context io_;
   RecordingServer server_;
   rules::Person head_{"Nguyen Van A", "Director", "head.sxd@example.gov.vn"};
-  std::function<Instant()> now_ = [] { return At("2026-03-02T13:00:00"); };
 };
 
 TEST_F(AlertmanagerTest, PushesResendsAndResolves) {
   AlertmanagerPusher pusher(
-      io_, Config("http://127.0.0.1:" + std::to_string(server_.port()) + "/am/"), nullptr, now_);
+      io_, Config("http://127.0.0.1:" + std::to_string(server_.port()) + "/am/"), nullptr);
   pusher.Start();
   pusher.OnAlert(MakeAlert("D1", rules::AlertKind::kAtRisk, 1, "2026-03-02T13:00:00"));
   EXPECT_EQ(pusher.active(), 1u);
@@ -178,7 +177,7 @@ TEST_F(AlertmanagerTest, PushesResendsAndResolves) {
 
 TEST_F(AlertmanagerTest, BatchesNewAlertsAndResolvesOnlyTheNamedDossier) {
   AlertmanagerPusher pusher(io_, Config("http://127.0.0.1:" + std::to_string(server_.port())),
-                            nullptr, now_);
+                            nullptr);
   pusher.OnAlert(MakeAlert("A", rules::AlertKind::kAtRisk, 1, "2026-03-02T13:00:00"));
   pusher.OnAlert(MakeAlert("A:x", rules::AlertKind::kAtRisk, 1, "2026-03-02T13:00:00"));
   rules::Alert step = MakeAlert("B", rules::AlertKind::kStepOverdue, 1, "2026-03-02T13:00:00");
@@ -211,7 +210,7 @@ TEST_F(AlertmanagerTest, FailuresAreCountedAndRetried) {
     closed_port = probe.local_endpoint().port();
   }
   AlertmanagerPusher pusher(io_, Config("http://127.0.0.1:" + std::to_string(closed_port)),
-                            &metrics, now_);
+                            &metrics);
   pusher.Start();
   pusher.OnAlert(MakeAlert("D1", rules::AlertKind::kOverdue, 1, "2026-03-02T17:00:00"));
   // OnAlert only queues: the push happens later, on the event loop, so it cannot block it.
@@ -230,7 +229,7 @@ TEST_F(AlertmanagerTest, ErrorStatusIsAFailureAndTheNextTickDelivers) {
   DaemonMetrics metrics(registry, "test");
   server_.status = 500;
   AlertmanagerPusher pusher(io_, Config("http://127.0.0.1:" + std::to_string(server_.port())),
-                            &metrics, now_);
+                            &metrics);
   pusher.Start();
   pusher.OnAlert(MakeAlert("D1", rules::AlertKind::kAtRisk, 1, "2026-03-02T13:00:00"));
   ASSERT_TRUE(RunUntil([&] { return pusher.pushes_failed() == 1; }));
@@ -245,7 +244,7 @@ TEST_F(AlertmanagerTest, ErrorStatusIsAFailureAndTheNextTickDelivers) {
 // Routed to the escalation contact by its `kind` label (deploy/alertmanager/generate.py).
 TEST_F(AlertmanagerTest, EscalatedAlertsCarryTheirKindAndContact) {
   AlertmanagerPusher pusher(io_, Config("http://127.0.0.1:" + std::to_string(server_.port())),
-                            nullptr, now_);
+                            nullptr);
   pusher.Start();
   const rules::Person inspector{"Le Van C", "Chief Inspector", "inspect@example.gov.vn"};
   rules::Alert escalated = MakeAlert("D7", rules::AlertKind::kEscalated, 4, "2026-03-02T17:00:00");

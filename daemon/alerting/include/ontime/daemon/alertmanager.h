@@ -32,7 +32,7 @@ class AlertmanagerPusher final : public rules::EngineListener {
 
   // `metrics` may be null. Nothing is sent before Start().
   AlertmanagerPusher(boost::asio::io_context& io, const AlertmanagerConfig& config,
-                     DaemonMetrics* metrics, std::function<Instant()> now);
+                     DaemonMetrics* metrics);
   ~AlertmanagerPusher() override;  // Stop()s
   AlertmanagerPusher(const AlertmanagerPusher&) = delete;
   AlertmanagerPusher& operator=(const AlertmanagerPusher&) = delete;
