@@ -15,7 +15,8 @@
 
 #include "ontime/rules/calendar.h"
 #include "ontime/rules/event.h"
-#include "ontime/streams/json_output.h"
+#include "ontime/streams/json_output.h"  // AppendJsonTime
+#include "ontime/streams/json_writer.h"  // AppendJsonString
 
 namespace ontime::testdata {
 namespace {
