@@ -12,6 +12,7 @@ packages=(
   prometheus prometheus-alertmanager kcat
   maven default-jre-headless
   systemd dpkg-dev fakeroot python3 python3-yaml
+  clang-format-16 clang-tidy-16
 )
 
 missing=()
