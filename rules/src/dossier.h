@@ -46,7 +46,7 @@ class PackedApplicant {
     for (int i = 0; i < 4; ++i) {
       uint32_t length = static_cast<uint32_t>(parts[i].size());
       std::memcpy(packed.blob_.get() + sizeof(uint32_t) * i, &length, sizeof length);
-      std::memcpy(at, parts[i].data(), length);
+      if (length > 0) std::memcpy(at, parts[i].data(), length);  // an empty view may be null
       at += length;
     }
     return packed;

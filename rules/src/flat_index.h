@@ -132,7 +132,7 @@ class IdArena {
       used_ = 0;
     }
     char* at = chunks_.back().get() + used_;
-    std::memcpy(at, text.data(), text.size());
+    if (!text.empty()) std::memcpy(at, text.data(), text.size());  // an empty view may be null
     used_ += text.size();
     return {at, text.size()};
   }
