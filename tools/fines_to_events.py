@@ -43,12 +43,12 @@ Usage:
 
 import argparse
 import collections
-import gzip
 import json
 import sys
-import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from xes_log import read_traces
 
 PROCEDURE = "CDS-201"
 ROME = ZoneInfo("Europe/Rome")
@@ -62,36 +62,6 @@ SLUG = {"Create Fine": "create", "Send Fine": "send", "Insert Fine Notification"
         "Payment": "payment", "Send for Credit Collection": "credit-collection",
         "Add penalty": "penalty"}
 
-
-def local(tag):
-    return tag.rsplit("}", 1)[-1]
-
-
-def read_traces(path):
-    """Yields (case attributes, [event attribute dicts]) per trace, streaming."""
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        in_trace = False
-        attrs, events, event = {}, [], None
-        for action, elem in ET.iterparse(f, events=("start", "end")):
-            tag = local(elem.tag)
-            if action == "start":
-                if tag == "trace":
-                    in_trace, attrs, events = True, {}, []
-                elif tag == "event" and in_trace:
-                    event = {}
-                continue
-            if tag == "trace":
-                yield attrs, events
-                in_trace = False
-                elem.clear()
-            elif tag == "event" and in_trace:
-                events.append(event)
-                event = None
-                elem.clear()
-            elif in_trace and "key" in elem.attrib:
-                target = event if event is not None else attrs
-                target.setdefault(elem.attrib["key"], elem.attrib.get("value"))
 
 
 def rome_day(text):

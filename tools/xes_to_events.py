@@ -23,20 +23,17 @@ Usage:
 """
 
 import argparse
-import gzip
 import json
 import statistics
 import sys
-import xml.etree.ElementTree as ET
 from datetime import datetime
+
+from xes_log import read_traces
 
 PROCEDURE = "WABO-RECEIPT"
 DEPARTMENTS = {"General": "GEN", "Customer contact": "CC", "Experts": "EXP"}
 CHANNELS = {"Internet": "online", "Desk": "direct", "Post": "postal"}
 
-
-def local(tag):
-    return tag.rsplit("}", 1)[-1]
 
 
 def parse_time(text):
@@ -54,33 +51,6 @@ def rfc3339(text):
     if t is None:
         return None
     return t.isoformat(timespec="milliseconds")
-
-
-def read_traces(path):
-    """Yields (case attributes, [event attribute dicts]) per trace, streaming."""
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        depth_trace = False
-        attrs, events, event = {}, [], None
-        for action, elem in ET.iterparse(f, events=("start", "end")):
-            tag = local(elem.tag)
-            if action == "start":
-                if tag == "trace":
-                    depth_trace, attrs, events = True, {}, []
-                elif tag == "event" and depth_trace:
-                    event = {}
-                continue
-            if tag == "trace":
-                yield attrs, events
-                depth_trace = False
-                elem.clear()
-            elif tag == "event" and depth_trace:
-                events.append(event)
-                event = None
-                elem.clear()
-            elif depth_trace and "key" in elem.attrib:
-                target = event if event is not None else attrs
-                target.setdefault(elem.attrib["key"], elem.attrib.get("value"))
 
 
 def convert(attrs, events, close_at_last_event):
