@@ -37,12 +37,6 @@ using namespace std::chrono_literals;
 constexpr auto kFlushTimeout = std::chrono::milliseconds(30s);
 constexpr auto kPeriodicFlushTimeout = std::chrono::milliseconds(10s);
 
-std::string Seconds(std::chrono::steady_clock::duration d) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", std::chrono::duration<double>(d).count());
-  return buf;
-}
-
 streams::KafkaSettings Settings(const KafkaConfig& kafka) {
   streams::KafkaSettings s;
   s.brokers = kafka.brokers;
@@ -197,7 +191,7 @@ struct Daemon::Impl {
                                 {"dossiers", std::to_string(engine->dossiers_tracked())},
                                 {"timers", std::to_string(engine->timers_pending())},
                                 {"already_emitted", std::to_string(already)},
-                                {"seconds", Seconds(loop.clock().Monotonic() - started_at)}});
+                                {"seconds", LogSeconds(loop.clock().Monotonic() - started_at)}});
     daemon_metrics->CountRestart(mode);
     notifier.Status("state restored (" + mode + "), waiting for partitions");
     return true;
@@ -224,7 +218,7 @@ struct Daemon::Impl {
               {"suppressed_duplicates", std::to_string(writer->suppressed())},
               {"stale_outputs", std::to_string(fresh->stale())},
               {"dossiers", std::to_string(engine->dossiers_tracked())},
-              {"seconds", Seconds(loop.clock().Monotonic() - started_at)}});
+              {"seconds", LogSeconds(loop.clock().Monotonic() - started_at)}});
     writer->EndSuppression();
     fresh->NewCatchUp();
   }
@@ -338,7 +332,7 @@ struct Daemon::Impl {
              {{"procedures", std::to_string(rules->config().procedures.size())},
               {"departments", std::to_string(rules->department_count())},
               {"recomputed", std::to_string(*recomputed)},
-              {"seconds", Seconds(loop.clock().Monotonic() - begin)}});
+              {"seconds", LogSeconds(loop.clock().Monotonic() - begin)}});
     processor->RearmTimer();
     notifier.Ready();
   }

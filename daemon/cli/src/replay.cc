@@ -59,8 +59,6 @@ struct ReplayStats {
   size_t unknown_types = 0;
   size_t alerts = 0;
   size_t letters = 0;
-  Instant now{};
-  rules::Summary summary;
 };
 
 struct InvalidLine {
@@ -188,9 +186,7 @@ int RunReplay(const Config& config, const ReplayOptions& options, std::ostream& 
   stats.invalid = invalid.size();
   stats.alerts = writer.alerts();
   stats.letters = writer.letters();
-  stats.now = now;
-  stats.summary = engine.Summarize(now);
-  const rules::Summary& s = stats.summary;
+  const rules::Summary s = engine.Summarize(now);
   const auto& calendar = engine.rules().calendar();
   out << "replayed " << stats.lines << " events up to "
       << FormatRfc3339(now, calendar.UtcOffsetAt(now)) << "\n"

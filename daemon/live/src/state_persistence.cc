@@ -13,12 +13,6 @@ constexpr auto kQueryTimeout = std::chrono::milliseconds(15s);
 constexpr auto kScanTimeout = std::chrono::milliseconds(120s);
 constexpr int kScanAttempts = 10;
 
-std::string Seconds(std::chrono::steady_clock::duration d) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", std::chrono::duration<double>(d).count());
-  return buf;
-}
-
 // The value of `"field":"..."` in a JSON object we produced ourselves (ids need no unescaping
 // beyond \" and \\, which AppendJsonString writes for those two characters).
 std::optional<std::string> JsonStringField(std::string_view json, std::string_view field) {
@@ -138,7 +132,7 @@ bool StatePersistence::Snapshot(const rules::Engine& engine, streams::OutputSink
   log_.Log(level, "snapshot written",
            {{"path", store_.path()},
             {"dossiers", std::to_string(engine.dossiers_tracked())},
-            {"seconds", Seconds(clock_.Monotonic() - begin)}});
+            {"seconds", LogSeconds(clock_.Monotonic() - begin)}});
   return true;
 }
 

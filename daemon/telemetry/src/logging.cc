@@ -168,4 +168,10 @@ bool Logger::WriteJournal(LogLevel level, std::string_view message, Fields field
   return sd_journal_sendv(iov.data(), static_cast<int>(iov.size())) >= 0;
 }
 
+std::string LogSeconds(std::chrono::steady_clock::duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", std::chrono::duration<double>(d).count());
+  return buf;
+}
+
 }  // namespace ontime::daemon

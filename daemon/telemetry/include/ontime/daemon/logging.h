@@ -33,6 +33,9 @@ std::vector<std::string> JournalFields(
     LogLevel level, std::string_view message,
     std::initializer_list<std::pair<std::string_view, std::string>> fields);
 
+// A duration as a log field's value: seconds with milliseconds, "1.234".
+std::string LogSeconds(std::chrono::steady_clock::duration d);
+
 class Logger {
  public:
   using Fields = std::initializer_list<std::pair<std::string_view, std::string>>;
