@@ -238,16 +238,10 @@ void Engine::State::Close(uint32_t i, Instant c, DossierState state,
   listener->OnAlertsEnded(d.id, c);
 }
 
-ApplyStatus Engine::State::Accept(const Event& e) {
-  auto procedure = rules->FindProcedure(e.procedure);
-  if (!procedure) return ApplyStatus::kUnknownProcedure;
-  const auto& pr = rules->procedure_rules(*procedure);
-  uint32_t department = pr.department;
-  if (!e.department.empty()) {
-    auto found = rules->FindDepartment(e.department);
-    if (!found) return ApplyStatus::kUnknownDepartment;
-    department = *found;
-  }
+ApplyStatus Engine::State::Accept(const Event& e, const EventCodes& codes) {
+  const uint32_t procedure = codes.procedure;
+  const auto& pr = rules->procedure_rules(procedure);
+  const uint32_t department = *codes.department;
   const BusinessCalendar& cal = calendar();
   const Instant t = e.occurred_at;
   const std::optional<Instant> due = e.due_at ? e.due_at : cal.Add(t, pr.sla);
@@ -262,7 +256,7 @@ ApplyStatus Engine::State::Accept(const Event& e) {
   d.accepted_at = t;
   d.run_since = t;
   d.anchor = t;
-  d.procedure = *procedure;
+  d.procedure = procedure;
   d.holder = department;
   d.seq = i;
   d.budget = e.due_at ? cal.Between(t, *e.due_at) : pr.sla;
@@ -278,8 +272,8 @@ ApplyStatus Engine::State::Accept(const Event& e) {
   return ApplyStatus::kApplied;
 }
 
-ApplyStatus Engine::State::Transfer(uint32_t i, const Event& e) {
-  auto department = rules->FindDepartment(e.department);
+ApplyStatus Engine::State::Transfer(uint32_t i, const Event& e,
+                                    std::optional<uint32_t> department) {
   if (!department) return ApplyStatus::kUnknownDepartment;
   Dossier& d = dossiers[i];
   if (*department == d.holder) return ApplyStatus::kApplied;
@@ -316,7 +310,7 @@ ApplyStatus Engine::State::Extend(uint32_t i, const Event& e) {
   return ApplyStatus::kApplied;
 }
 
-ApplyStatus Engine::State::ApplyToDossier(uint32_t i, const Event& e) {
+ApplyStatus Engine::State::ApplyToDossier(uint32_t i, const Event& e, const EventCodes& codes) {
   Dossier& d = dossiers[i];
   Instant t = e.occurred_at;
   if (!d.open()) {
@@ -332,7 +326,7 @@ ApplyStatus Engine::State::ApplyToDossier(uint32_t i, const Event& e) {
   switch (e.type) {
     case EventType::kSubmitted: return ApplyStatus::kApplied;
     case EventType::kAccepted: return ApplyStatus::kAlreadyAccepted;
-    case EventType::kTransferred: return Transfer(i, e);
+    case EventType::kTransferred: return Transfer(i, e, codes.department);
     case EventType::kSupplementRequested:
       if ((d.pause_mask & kPausedForSupplement) == 0) {
         ++d.supplements;
@@ -413,26 +407,32 @@ ApplyStatus Engine::Apply(const Event& e, TimersBefore timers) {
   }
   if (e.type == EventType::kUnknown) return ApplyStatus::kUnknownType;
   // Codes the configuration lacks make an event invalid whatever its dossier's state: ops see it.
-  if (e.type == EventType::kAccepted && !s.rules->FindProcedure(e.procedure)) {
-    return ApplyStatus::kUnknownProcedure;
+  State::EventCodes codes;
+  if (e.type == EventType::kAccepted) {
+    auto procedure = s.rules->FindProcedure(e.procedure);
+    if (!procedure) return ApplyStatus::kUnknownProcedure;
+    codes.procedure = *procedure;
+    codes.department = s.rules->procedure_rules(*procedure).department;
   }
-  if ((e.type == EventType::kAccepted || e.type == EventType::kTransferred) &&
-      !e.department.empty() && !s.rules->FindDepartment(e.department)) {
-    return ApplyStatus::kUnknownDepartment;
+  if (e.type == EventType::kAccepted || e.type == EventType::kTransferred) {
+    if (!e.department.empty()) {
+      codes.department = s.rules->FindDepartment(e.department);
+      if (!codes.department) return ApplyStatus::kUnknownDepartment;
+    }
   }
   uint64_t event_key = Mix(HashText(e.dossier_id)) ^ HashText(e.event_id);
   if (s.seen_events.Contains(event_key)) return ApplyStatus::kDuplicate;
   ApplyStatus status;
   if (!i) {
     if (e.type == EventType::kAccepted) {
-      status = s.Accept(e);
+      status = s.Accept(e, codes);
     } else if (e.type == EventType::kSubmitted) {
       status = ApplyStatus::kApplied;  // filed, not accepted yet: no clock
     } else {
       return ApplyStatus::kOrphan;
     }
   } else {
-    status = s.ApplyToDossier(*i, e);
+    status = s.ApplyToDossier(*i, e, codes);
   }
   if (!IsInvalid(status)) s.seen_events.Insert(event_key);
   return status;

@@ -98,13 +98,19 @@ struct Engine::State {
 
   // Events.
 
-  ApplyStatus Accept(const Event& e);
+  // The configuration's indices of an event's codes, looked up once per event (Engine::Apply).
+  struct EventCodes {
+    uint32_t procedure = 0;              // on `accepted`
+    std::optional<uint32_t> department;  // `accepted`: given or the procedure's; `transferred`
+  };
 
-  ApplyStatus Transfer(uint32_t i, const Event& e);
+  ApplyStatus Accept(const Event& e, const EventCodes& codes);
+
+  ApplyStatus Transfer(uint32_t i, const Event& e, std::optional<uint32_t> department);
 
   ApplyStatus Extend(uint32_t i, const Event& e);
 
-  ApplyStatus ApplyToDossier(uint32_t i, const Event& e);
+  ApplyStatus ApplyToDossier(uint32_t i, const Event& e, const EventCodes& codes);
 
   // Views (views.cc).
 
