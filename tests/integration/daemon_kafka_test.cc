@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "fakes/ontimed_process.h"
 #include "ontime/base/time.h"
 #include "ontime/daemon/cli.h"
 #include "ontime/streams/kafka_consumer.h"
@@ -31,9 +32,13 @@
 namespace ontime::integration {
 namespace {
 
+using testing::FreePort;
+using testing::OntimedProcess;
+using testing::ReadFile;
+using testing::WaitFor;
+
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using SteadyClock = std::chrono::steady_clock;
 
 std::string EnvOr(const char* name, const std::string& fallback) {
   const char* value = std::getenv(name);
@@ -43,9 +48,6 @@ std::string EnvOr(const char* name, const std::string& fallback) {
 // ctest sets both; run by hand, they follow from this file's path and the test binary's.
 std::string SourceDir() {
   return EnvOr("ONTIME_SOURCE_DIR", fs::path(__FILE__).parent_path().parent_path().parent_path());
-}
-std::string BinaryDir() {
-  return EnvOr("ONTIME_BINARY_DIR", fs::read_symlink("/proc/self/exe").parent_path().parent_path());
 }
 std::string KafkaScript() { return SourceDir() + "/deploy/kafka-dev/kafka.sh"; }
 
@@ -65,29 +67,6 @@ int Shell(const std::string& command, std::string* out = nullptr) {
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
-}
-
-int FreePort() {
-  std::string out;
-  Shell(
-      "python3 -c 'import socket;s=socket.socket();s.bind((\"127.0.0.1\",0));"
-      "print(s.getsockname()[1])'",
-      &out);
-  return std::stoi(out);
-}
-
-bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  auto deadline = SteadyClock::now() + timeout;
-  while (SteadyClock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(100ms);  // polling interval, not synchronisation
-  }
-  return condition();
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 std::string Rfc3339(Instant t) { return FormatRfc3339(t, std::chrono::seconds(0)); }
@@ -133,51 +112,6 @@ class BrokerEnvironment : public ::testing::Environment {
 
 BrokerEnvironment* const kBroker =
     static_cast<BrokerEnvironment*>(::testing::AddGlobalTestEnvironment(new BrokerEnvironment));
-
-// `ontimed run` as a child process, its stderr in a file.
-class DaemonProcess {
- public:
-  DaemonProcess(const std::string& config, const std::string& log) : log_(log) {
-    std::string binary = BinaryDir() + "/daemon/ontimed";
-    pid_ = fork();
-    if (pid_ == 0) {
-      FILE* f = std::freopen(log.c_str(), "a", stderr);
-      (void)f;
-      execl(binary.c_str(), binary.c_str(), "run", "--config", config.c_str(),
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-  }
-  ~DaemonProcess() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  void Signal(int signo) { kill(pid_, signo); }
-  bool Alive() {
-    if (exited_) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      exited_ = true;
-      exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    return !exited_;
-  }
-  // The exit status, or -1 if it did not exit in time.
-  int Wait(std::chrono::milliseconds timeout) {
-    WaitFor([&] { return !Alive(); }, timeout);
-    return exited_ ? exit_status_ : -1;
-  }
-  std::string Log() const { return ReadFile(log_); }
-  bool Logged(std::string_view text) const { return Log().find(text) != std::string::npos; }
-
- private:
-  std::string log_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int exit_status_ = -1;
-};
 
 constexpr std::string_view kRules = R"(calendar:
   timezone: Asia/Ho_Chi_Minh
@@ -248,8 +182,9 @@ class DaemonKafkaTest : public ::testing::Test {
   std::string Topic(const std::string& what) const { return prefix_ + "." + what; }
   std::string ConfigPath() const { return dir_ + "/ontime.yaml"; }
 
-  std::unique_ptr<DaemonProcess> StartDaemon() {
-    auto daemon = std::make_unique<DaemonProcess>(ConfigPath(), dir_ + "/daemon.log");
+  std::unique_ptr<OntimedProcess> StartDaemon() {
+    auto daemon = std::make_unique<OntimedProcess>(
+        std::vector<std::string>{"run", "--config", ConfigPath()}, dir_ + "/daemon.log");
     return daemon;
   }
 
@@ -361,7 +296,7 @@ class DaemonKafkaTest : public ::testing::Test {
     for (const auto& id : got) EXPECT_TRUE(allowed.contains(id)) << "unexpected id " << id;
   }
 
-  bool WaitReady(DaemonProcess& daemon) {
+  bool WaitReady(OntimedProcess& daemon) {
     return WaitFor([&] { return daemon.Logged("partitions assigned") || !daemon.Alive(); }, 60s) &&
            daemon.Alive();
   }

@@ -27,57 +27,24 @@
 #include <thread>
 #include <vector>
 
+#include "fakes/ontimed_process.h"
+
 namespace ontime::daemon {
 namespace {
 
+using testing::FreePort;
+using testing::OntimedPath;
+using testing::OntimedProcess;
+using testing::ReadFile;
+using testing::WaitFor;
+
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using SteadyClock = std::chrono::steady_clock;
 
 constexpr int kExitConfig = 78;
 constexpr auto kStartTimeout = 30s;  // generous on a loaded 2-core machine; ~0.2 s when idle
 constexpr auto kStopTimeout = 30s;
 constexpr auto kRejectTimeout = 20s;
-
-std::string BinaryDir() {
-  const char* dir = std::getenv("ONTIME_BINARY_DIR");
-  if (dir != nullptr && *dir != '\0') return dir;
-  return fs::read_symlink("/proc/self/exe").parent_path().parent_path().string();
-}
-
-std::string OntimedPath() { return BinaryDir() + "/daemon/ontimed"; }
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-// Polls `done` until it holds or `timeout` passes (the interval is pacing, not synchronisation).
-bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  const auto deadline = SteadyClock::now() + timeout;
-  while (SteadyClock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return done();
-}
-
-// A port nothing listens on right now, on 127.0.0.1.
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t size = sizeof address;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
-    close(fd);
-    return -1;
-  }
-  close(fd);
-  return ntohs(address.sin_port);
-}
 
 // The status line of GET `target` on 127.0.0.1:`port`, or "" when nothing answers in time.
 std::string HttpStatusLine(int port, const std::string& target) {
@@ -103,57 +70,6 @@ std::string HttpStatusLine(int port, const std::string& target) {
   close(fd);
   return response.substr(0, response.find("\r\n"));
 }
-
-// One ontimed process, its stdout and stderr in `log`; killed if still running when destroyed.
-class OntimedProcess {
- public:
-  OntimedProcess(const std::vector<std::string>& args, const std::string& log) : log_(log) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, STDOUT_FILENO);
-      dup2(fd, STDERR_FILENO);
-      std::vector<char*> argv;
-      const std::string binary = OntimedPath();
-      argv.push_back(const_cast<char*>(binary.c_str()));
-      for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-      argv.push_back(nullptr);
-      execv(binary.c_str(), argv.data());
-      _exit(127);
-    }
-  }
-  ~OntimedProcess() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  OntimedProcess(const OntimedProcess&) = delete;
-  OntimedProcess& operator=(const OntimedProcess&) = delete;
-
-  bool Running() {
-    if (exited_ || pid_ <= 0) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      exited_ = true;
-      exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    return !exited_;
-  }
-  // The exit status, or -1 if it has not exited within `timeout`.
-  int Wait(std::chrono::milliseconds timeout) {
-    WaitFor([this] { return !Running(); }, timeout);
-    return exited_ ? exit_status_ : -1;
-  }
-  void Signal(int signo) { kill(pid_, signo); }
-  std::string Log() const { return ReadFile(log_); }
-
- private:
-  std::string log_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int exit_status_ = -1;
-};
 
 struct Case {
   std::string name;
@@ -234,12 +150,12 @@ class ConfigAgreementTest : public ::testing::Test {
     std::string status_line;
     const bool answered = WaitFor(
         [&] {
-          if (!run.Running()) return true;
+          if (!run.Alive()) return true;
           status_line = HttpStatusLine(port, "/healthz");
           return !status_line.empty();
         },
         kStartTimeout);
-    ASSERT_TRUE(answered && run.Running())
+    ASSERT_TRUE(answered && run.Alive())
         << "run did not reach /healthz in time (or exited): " << run.Log();
     EXPECT_EQ(status_line, "HTTP/1.0 200 OK") << run.Log();
     run.Signal(SIGTERM);
