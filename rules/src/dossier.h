@@ -33,49 +33,125 @@ inline constexpr uint8_t kKnownPauses = kPausedForSupplement | kPausedForFee;
 
 inline constexpr uint8_t kNoOutcome = 0xff;
 
-// The applicant's four strings in one allocation: their lengths, then their bytes.
-class PackedApplicant {
+// A dossier's texts in one allocation: its id and, when it carried one, its applicant's four
+// strings (a marker, five lengths, then the bytes). Freed with the dossier.
+class DossierText {
  public:
-  static PackedApplicant Pack(const ApplicantView& a) {
-    const std::string_view parts[4] = {a.name, a.address, a.phone, a.email};
-    size_t size = sizeof(uint32_t) * 4;
+  static DossierText Pack(std::string_view id, const std::optional<ApplicantView>& applicant) {
+    std::string_view parts[kParts] = {id};
+    if (applicant) {
+      parts[1] = applicant->name;
+      parts[2] = applicant->address;
+      parts[3] = applicant->phone;
+      parts[4] = applicant->email;
+    }
+    size_t size = kHeader;
     for (auto p : parts) size += p.size();
-    PackedApplicant packed;
+    DossierText packed;
     packed.blob_ = std::make_unique<char[]>(size);
-    char* at = packed.blob_.get() + sizeof(uint32_t) * 4;
-    for (int i = 0; i < 4; ++i) {
+    packed.blob_[0] = applicant ? 1 : 0;
+    char* at = packed.blob_.get() + kHeader;
+    for (int i = 0; i < kParts; ++i) {
       uint32_t length = static_cast<uint32_t>(parts[i].size());
-      std::memcpy(packed.blob_.get() + sizeof(uint32_t) * i, &length, sizeof length);
+      std::memcpy(packed.blob_.get() + 1 + sizeof(uint32_t) * i, &length, sizeof length);
       if (length > 0) std::memcpy(at, parts[i].data(), length);  // an empty view may be null
       at += length;
     }
     return packed;
   }
   explicit operator bool() const { return blob_ != nullptr; }
-  ApplicantView View() const {
-    std::string_view parts[4];
-    const char* at = blob_.get() + sizeof(uint32_t) * 4;
-    for (int i = 0; i < 4; ++i) {
-      uint32_t length;
-      std::memcpy(&length, blob_.get() + sizeof(uint32_t) * i, sizeof length);
-      parts[i] = {at, length};
-      at += length;
-    }
-    return {parts[0], parts[1], parts[2], parts[3]};
-  }
-  std::optional<ApplicantView> Optional() const {
-    return blob_ ? std::optional<ApplicantView>(View()) : std::nullopt;
+  std::string_view id() const { return blob_ ? Part(0) : std::string_view(); }
+  std::optional<ApplicantView> applicant() const {
+    if (!blob_ || blob_[0] == 0) return std::nullopt;
+    return ApplicantView{Part(1), Part(2), Part(3), Part(4)};
   }
 
  private:
+  static constexpr int kParts = 5;
+  static constexpr size_t kHeader = 1 + sizeof(uint32_t) * kParts;
+  uint32_t Length(int i) const {
+    uint32_t length;
+    std::memcpy(&length, blob_.get() + 1 + sizeof(uint32_t) * i, sizeof length);
+    return length;
+  }
+  std::string_view Part(int part) const {
+    const char* at = blob_.get() + kHeader;
+    for (int i = 0; i < part; ++i) at += Length(i);
+    return {at, Length(part)};
+  }
   std::unique_ptr<char[]> blob_;
+};
+
+// The event ids a dossier has seen, as 64-bit fingerprints: duplicate detection per dossier, so
+// it leaves memory with the dossier. The first inline (most dossiers have few events), the rest
+// in a small array that doubles; at most kMaxEventFingerprints are kept per dossier.
+inline constexpr uint32_t kMaxEventFingerprints = 4096;
+
+// A stable 64-bit fingerprint of an event id (FNV-1a, then a finaliser): it is stored in the
+// changelog, so it must not change between builds the way std::hash may. Never 0.
+inline uint64_t EventFingerprint(std::string_view event_id) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : event_id) h = (h ^ c) * 0x100000001b3ULL;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return h == 0 ? 1 : h;
+}
+
+class EventFingerprints {
+ public:
+  bool Contains(uint64_t h) const {
+    if (first_ == h) return true;
+    const uint32_t n = more_count();
+    for (uint32_t k = 0; k < n; ++k) {
+      if (more_[k + 1] == h) return true;
+    }
+    return false;
+  }
+  // Adds `h` (not contained); false when the dossier already has the most it may keep.
+  bool Insert(uint64_t h) {
+    if (first_ == 0) {
+      first_ = h;
+      return true;
+    }
+    const uint32_t n = more_count();
+    if (n + 1 >= kMaxEventFingerprints) return false;
+    if (Capacity(n) == n) {
+      auto grown = std::make_unique<uint64_t[]>(Capacity(n + 1) + 1);
+      if (more_) std::memcpy(grown.get(), more_.get(), sizeof(uint64_t) * (n + 1));
+      more_ = std::move(grown);
+    }
+    more_[n + 1] = h;
+    more_[0] = n + 1;
+    return true;
+  }
+  uint32_t size() const { return (first_ != 0 ? 1 : 0) + more_count(); }
+  template <typename Visit>
+  void ForEach(const Visit& visit) const {
+    if (first_ != 0) visit(first_);
+    const uint32_t n = more_count();
+    for (uint32_t k = 0; k < n; ++k) visit(more_[k + 1]);
+  }
+
+ private:
+  uint32_t more_count() const { return more_ ? static_cast<uint32_t>(more_[0]) : 0; }
+  // Room for n fingerprints beyond the first: 0, then 3, 7, 15... (a power of two minus the count).
+  static uint32_t Capacity(uint32_t n) {
+    if (n == 0) return 0;
+    uint32_t c = 4;
+    while (c - 1 < n) c *= 2;
+    return c - 1;
+  }
+  uint64_t first_ = 0;
+  std::unique_ptr<uint64_t[]> more_;  // more_[0] = how many follow
 };
 
 // One dossier. Kept compact: codes are indices into the rules, the timer is an index into the
 // engine's heap, and the applicant is allocated only when the dossier carried one.
 struct Dossier {
-  std::string_view id;  // in the engine's IdArena
-  PackedApplicant applicant;
+  std::string_view id;  // in `text`
+  DossierText text;     // the id and the applicant; null for a free slot
+  EventFingerprints events;
   Instant accepted_at{};
   Instant first_due{};
   Instant due{};
@@ -94,8 +170,9 @@ struct Dossier {
   Duration paused_wall{};   // wall time spent paused, finished pauses
   uint32_t procedure = 0;
   uint32_t holder = 0;
-  uint32_t seq = 0;
+  uint32_t seq = 0;  // acceptance order: ties between timers of the same instant
   uint32_t heap_pos = kNotInHeap;
+  int32_t partition = 0;  // the input partition its events arrive on
   uint16_t cycle = 1;
   uint16_t supplements = 0;
   uint16_t letters = 0;
@@ -105,7 +182,9 @@ struct Dossier {
   uint8_t pause_mask = 0;
   OpenState open_state = OpenState::kOnTrack;
   uint8_t outcome = kNoOutcome;
+  bool changed = false;  // listed in the engine's changes since the last drain
 
+  bool in_use() const { return static_cast<bool>(text); }
   bool open() const { return state == DossierState::kOpen; }
   bool running() const { return open() && pause_mask == 0; }
   bool has(uint16_t flag) const { return (flags & flag) != 0; }

@@ -17,7 +17,7 @@ constexpr std::string_view kLetterReason =
 }  // namespace
 
 Instant Engine::State::NextTimer(const Dossier& d) const {
-  if (!d.open()) return kNever;
+  if (!d.open()) return RetireAt(d);
   Instant next = kNever;
   if (d.running() && !d.has(kAtRiskSent)) next = std::min(next, AtRiskAt(d));
   if (DueTimerActive(d)) next = std::min(next, d.due);
@@ -96,7 +96,7 @@ void Engine::State::Breach(Dossier& d) {
   letter.procedure = rules->procedure(d.procedure).code;
   letter.department = rules->department(d.holder).code;
   letter.department_index = d.holder;
-  letter.applicant = d.applicant.Optional();
+  letter.applicant = d.text.applicant();
   letter.cycle = d.cycle;
   letter.accepted_at = d.accepted_at;
   letter.original_due_at = d.first_due;
@@ -127,6 +127,11 @@ void Engine::State::StartCycle(Dossier& d, Instant due, Duration budget, Instant
 
 void Engine::State::Fire(uint32_t i, Instant at) {
   Dossier& d = dossiers[i];
+  if (!d.open()) {
+    if (RetireAt(d) <= at) Retire(i);
+    return;
+  }
+  MarkChanged(i);
   if (d.running() && !d.has(kAtRiskSent) && AtRiskAt(d) <= at) {
     d.set(kAtRiskSent, true);
     listener->OnAlert(MakeAlert(d, AlertKind::kAtRisk, d.due, AtRiskAt(d)));
@@ -232,13 +237,60 @@ void Engine::State::Close(uint32_t i, Instant c, DossierState state,
   d.state = state;
   d.closed_at = c;
   d.outcome = static_cast<uint8_t>(outcome);
-  timers.Cancel(i);
+  Reschedule(i);  // with retention: when it leaves the state
   listener->OnClosed(d.holder, outcome, Seconds(std::max(wall, Duration{})),
                      Seconds(d.working_run));
   listener->OnAlertsEnded(d.id, c);
 }
 
-ApplyStatus Engine::State::Accept(const Event& e, const EventCodes& codes) {
+uint32_t Engine::State::NewDossier(std::string_view id,
+                                   const std::optional<ApplicantView>& applicant,
+                                   int32_t partition) {
+  uint32_t i;
+  if (free_slots.empty()) {
+    i = static_cast<uint32_t>(dossiers.size());
+    ONTIME_CHECK(i < kNotInHeap, "more dossiers than the engine can index");
+    dossiers.emplace_back();
+  } else {
+    i = free_slots.back();
+    free_slots.pop_back();
+  }
+  Dossier& d = dossiers[i];
+  d.text = DossierText::Pack(id, applicant);
+  d.id = d.text.id();
+  d.seq = next_seq++;
+  d.partition = partition;
+  index.Insert(i, HashText(d.id), [this](uint32_t k) { return HashText(dossiers[k].id); });
+  ++live;
+  return i;
+}
+
+void Engine::State::FreeDossier(uint32_t i) {
+  Dossier& d = dossiers[i];
+  if (!d.in_use()) return;
+  index.Erase(i, HashText(d.id), [this](uint32_t k) { return HashText(dossiers[k].id); });
+  timers.Cancel(i);
+  if (d.open()) --open_counts[d.holder][static_cast<int>(d.open_state)];
+  d = Dossier{};
+  free_slots.push_back(i);
+  --live;
+}
+
+void Engine::State::Retire(uint32_t i) {
+  const Dossier& d = dossiers[i];
+  if (track_changes) removed.emplace_back(d.partition, std::string(d.id));
+  FreeDossier(i);
+}
+
+Instant& Engine::State::PartitionClock(int32_t partition) {
+  constexpr int32_t kMaxPartitions = 1 << 16;
+  const size_t p = static_cast<size_t>(std::clamp(partition, 0, kMaxPartitions - 1));
+  if (p >= partition_clocks.size()) partition_clocks.resize(p + 1, kEarliestEventTime);
+  return partition_clocks[p];
+}
+
+ApplyStatus Engine::State::Accept(const Event& e, const EventCodes& codes, int32_t partition,
+                                  uint32_t& slot) {
   const uint32_t procedure = codes.procedure;
   const auto& pr = rules->procedure_rules(procedure);
   const uint32_t department = *codes.department;
@@ -249,23 +301,20 @@ ApplyStatus Engine::State::Accept(const Event& e, const EventCodes& codes) {
   const std::optional<Instant> step_due =
       step_budget > Duration::zero() ? cal.Add(t, step_budget) : Instant{};
   if (!due || !step_due) return ApplyStatus::kTimeOutOfRange;
-  uint32_t i = static_cast<uint32_t>(dossiers.size());
-  Dossier& d = dossiers.emplace_back();
-  d.id = ids.Store(e.dossier_id);
-  if (e.applicant) d.applicant = PackedApplicant::Pack(*e.applicant);
+  const uint32_t i = NewDossier(e.dossier_id, e.applicant, partition);
+  slot = i;
+  Dossier& d = dossiers[i];
   d.accepted_at = t;
   d.run_since = t;
   d.anchor = t;
   d.procedure = procedure;
   d.holder = department;
-  d.seq = i;
   d.budget = e.due_at ? cal.Between(t, *e.due_at) : pr.sla;
   d.set(kBudgetFromDueAt, e.due_at.has_value());
   d.due = *due;
   d.first_due = d.due;
   d.cycle_budget = d.budget;
   d.step_due = *step_due;
-  index.Insert(i, HashText(d.id), [this](uint32_t k) { return HashText(dossiers[k].id); });
   ++open_counts[d.holder][static_cast<int>(d.open_state)];
   listener->OnAccepted(department, e.channel, e.reception_seconds);
   Reschedule(i);
@@ -393,7 +442,9 @@ void Engine::AdvanceTo(Instant now) {
   if (!state_->clock || *state_->clock < now) state_->clock = now;
 }
 
-ApplyStatus Engine::Apply(const Event& e, TimersBefore timers) {
+ApplyStatus Engine::Apply(const Event& e, TimersBefore timers) { return Apply(e, timers, 0); }
+
+ApplyStatus Engine::Apply(const Event& e, TimersBefore timers, int32_t partition) {
   if (!InEventTimeRange(e.occurred_at) || (e.due_at && !InEventTimeRange(*e.due_at))) {
     return ApplyStatus::kTimeOutOfRange;  // before it can move the clock
   }
@@ -405,6 +456,8 @@ ApplyStatus Engine::Apply(const Event& e, TimersBefore timers) {
     if (i) s.FireDossierBefore(*i, e.occurred_at);
     if (!s.clock || *s.clock < e.occurred_at) s.clock = e.occurred_at;
   }
+  // Its timers may have retired the dossier (retention).
+  if (s.retention) i = s.FindIndex(e.dossier_id);
   if (e.type == EventType::kUnknown) return ApplyStatus::kUnknownType;
   // Codes the configuration lacks make an event invalid whatever its dossier's state: ops see it.
   State::EventCodes codes;
@@ -420,21 +473,27 @@ ApplyStatus Engine::Apply(const Event& e, TimersBefore timers) {
       if (!codes.department) return ApplyStatus::kUnknownDepartment;
     }
   }
-  uint64_t event_key = Mix(HashText(e.dossier_id)) ^ HashText(e.event_id);
-  if (s.seen_events.Contains(event_key)) return ApplyStatus::kDuplicate;
+  const uint64_t fingerprint = EventFingerprint(e.event_id);
+  if (i && s.dossiers[*i].events.Contains(fingerprint)) return ApplyStatus::kDuplicate;
   ApplyStatus status;
   if (!i) {
-    if (e.type == EventType::kAccepted) {
-      status = s.Accept(e, codes);
-    } else if (e.type == EventType::kSubmitted) {
-      status = ApplyStatus::kApplied;  // filed, not accepted yet: no clock
-    } else {
-      return ApplyStatus::kOrphan;
+    if (e.type == EventType::kSubmitted) return ApplyStatus::kApplied;  // not accepted: no clock
+    // A dossier that already left the state (or an event that old): too late to act on.
+    if (s.retention && e.occurred_at + *s.retention < s.PartitionClock(partition)) {
+      return ApplyStatus::kAfterRetention;
     }
+    if (e.type != EventType::kAccepted) return ApplyStatus::kOrphan;
+    uint32_t slot = 0;
+    status = s.Accept(e, codes, partition, slot);
+    if (status == ApplyStatus::kApplied) i = slot;
   } else {
     status = s.ApplyToDossier(*i, e, codes);
   }
-  if (!IsInvalid(status)) s.seen_events.Insert(event_key);
+  if (IsInvalid(status) || !i) return status;
+  s.dossiers[*i].events.Insert(fingerprint);
+  s.MarkChanged(*i);
+  Instant& partition_clock = s.PartitionClock(partition);
+  partition_clock = std::max(partition_clock, e.occurred_at);
   return status;
 }
 
@@ -459,6 +518,7 @@ Result<size_t> Engine::Reconfigure(std::shared_ptr<const CompiledRules> rules) {
     if (auto found = rules->FindDepartment(old.department(d).code)) department_map[d] = *found;
   }
   for (const Dossier& d : s.dossiers) {
+    if (!d.in_use()) continue;
     if (procedure_map[d.procedure] == kNotInHeap) {
       return Error{"procedure_in_use", "procedure " + old.procedure(d.procedure).code +
                                            " is missing from the new rules but dossier " +
@@ -476,6 +536,7 @@ Result<size_t> Engine::Reconfigure(std::shared_ptr<const CompiledRules> rules) {
   size_t recomputed = 0;
   for (uint32_t i = 0; i < s.dossiers.size(); ++i) {
     Dossier& d = s.dossiers[i];
+    if (!d.in_use()) continue;
     d.procedure = procedure_map[d.procedure];
     d.holder = department_map[d.holder];
     if (!d.open()) continue;
@@ -493,7 +554,10 @@ Result<size_t> Engine::Reconfigure(std::shared_ptr<const CompiledRules> rules) {
       } else if (new_budget < d.budget) {
         new_due = cal.EarliestWithRemaining(d.due, d.budget - new_budget);
       }
-      if (new_due != d.due || new_budget != d.budget) ++recomputed;
+      if (new_due != d.due || new_budget != d.budget) {
+        ++recomputed;
+        s.MarkChanged(i);
+      }
       d.due = new_due;
       d.first_due = new_due;
       d.budget = new_budget;

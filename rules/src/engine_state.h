@@ -20,13 +20,22 @@ struct Engine::State {
   std::shared_ptr<const CompiledRules> rules;
   EngineListener* listener;
   EngineListener no_listener;
-  std::deque<Dossier> dossiers;
-  IdArena ids;
+  std::deque<Dossier> dossiers;  // slots; a free one has no text
+  std::vector<uint32_t> free_slots;
+  size_t live = 0;  // slots in use
+  uint32_t next_seq = 0;
   FlatIndex index;
-  FlatHashSet seen_events;
   TimerHeap<Dossier> timers{dossiers};
   std::optional<Instant> clock;
   std::vector<std::array<int64_t, kOpenStateCount>> open_counts;
+
+  // The live daemon's partitioned state.
+  std::optional<Duration> retention;      // closed dossiers leave this long after their close
+  std::vector<Instant> partition_clocks;  // the latest event instant seen, by input partition
+  bool track_changes = false;
+  std::vector<std::pair<uint32_t, uint32_t>> changed;    // (slot, seq) changed since the last drain
+  std::vector<std::pair<int32_t, std::string>> removed;  // (partition, id) left since then
+  std::string record_buffer;
 
   const BusinessCalendar& calendar() const { return rules->calendar(); }
   const CompiledRules::ProcedureRules& procedure_rules(const Dossier& d) const {
@@ -38,6 +47,22 @@ struct Engine::State {
     return index.Find(id, HashText(id),
                       [this](uint32_t i) -> std::string_view { return dossiers[i].id; });
   }
+
+  // A slot for a new dossier (a free one, or a new one at the end), with its texts; indexed.
+  uint32_t NewDossier(std::string_view id, const std::optional<ApplicantView>& applicant,
+                      int32_t partition);
+  // Frees the slot: index, timer and gauge too. No change is recorded.
+  void FreeDossier(uint32_t i);
+  // Records that dossier i changed (for the changelog), when changes are tracked.
+  void MarkChanged(uint32_t i) {
+    Dossier& d = dossiers[i];
+    if (!track_changes || d.changed) return;
+    d.changed = true;
+    changed.emplace_back(i, d.seq);
+  }
+  // The closed dossier leaves the state (retention): freed, and reported as removed.
+  void Retire(uint32_t i);
+  Instant& PartitionClock(int32_t partition);
 
   // Timers: the next instant anything can happen to a dossier.
   Duration AtRiskThreshold(const Dossier& d) const {
@@ -57,6 +82,8 @@ struct Engine::State {
            (d.running() || !d.has(kStepPaused));
   }
 
+  // A closed dossier's only timer: when it leaves the state (retention on).
+  Instant RetireAt(const Dossier& d) const { return retention ? d.closed_at + *retention : kNever; }
   Instant NextTimer(const Dossier& d) const;
 
   void Reschedule(uint32_t i);
@@ -104,7 +131,8 @@ struct Engine::State {
     std::optional<uint32_t> department;  // `accepted`: given or the procedure's; `transferred`
   };
 
-  ApplyStatus Accept(const Event& e, const EventCodes& codes);
+  // A new dossier on `partition`, its slot in `slot` when kApplied.
+  ApplyStatus Accept(const Event& e, const EventCodes& codes, int32_t partition, uint32_t& slot);
 
   ApplyStatus Transfer(uint32_t i, const Event& e, std::optional<uint32_t> department);
 

@@ -1,7 +1,7 @@
 #pragma once
-// Open-addressing hash tables for the engine's hot lookups: dossier id -> record index, and the
-// set of (dossier, event_id) hashes seen. Linear probing, power-of-two capacity, load <= 1/2;
-// 4 and 8 bytes a slot instead of a node per entry.
+// An open-addressing hash table for the engine's hot lookup: dossier id -> record slot. Linear
+// probing, power-of-two capacity, load <= 1/2, backward-shift deletion; 4 bytes a slot instead of
+// a node per entry.
 
 #include <algorithm>
 #include <cstdint>
@@ -43,6 +43,31 @@ class FlatIndex {
     ++size_;
   }
 
+  // Removes `value` (stored under `hash`); backward-shift deletion keeps every probe chain whole.
+  template <typename HashOf>
+  void Erase(uint32_t value, uint64_t hash, const HashOf& hash_of) {
+    if (slots_.empty()) return;
+    const size_t mask = slots_.size() - 1;
+    size_t i = Mix(hash) & mask;
+    while (slots_[i] != value + 1) {
+      if (slots_[i] == 0) return;  // not there
+      i = (i + 1) & mask;
+    }
+    size_t hole = i;
+    for (size_t j = (hole + 1) & mask; slots_[j] != 0; j = (j + 1) & mask) {
+      const size_t home = Mix(hash_of(slots_[j] - 1)) & mask;
+      // Move j into the hole unless its home lies cyclically in (hole, j].
+      const bool home_after_hole =
+          hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+      if (!home_after_hole) {
+        slots_[hole] = slots_[j];
+        hole = j;
+      }
+    }
+    slots_[hole] = 0;
+    --size_;
+  }
+
   size_t size() const { return size_; }
   void Clear() {
     slots_.clear();
@@ -69,78 +94,6 @@ class FlatIndex {
 
   std::vector<uint32_t> slots_;
   size_t size_ = 0;
-};
-
-// A set of non-zero 64-bit hashes.
-class FlatHashSet {
- public:
-  // Inserts; returns false when it was there already.
-  bool Insert(uint64_t h) {
-    if (h == 0) h = 1;
-    if ((size_ + 1) * 2 > slots_.size()) Grow();
-    if (!Place(h)) return false;
-    ++size_;
-    return true;
-  }
-  bool Contains(uint64_t h) const {
-    if (h == 0) h = 1;
-    if (slots_.empty()) return false;
-    size_t mask = slots_.size() - 1;
-    for (size_t i = Mix(h) & mask;; i = (i + 1) & mask) {
-      if (slots_[i] == 0) return false;
-      if (slots_[i] == h) return true;
-    }
-  }
-  size_t size() const { return size_; }
-  const std::vector<uint64_t>& slots() const { return slots_; }
-  void Clear() {
-    slots_.clear();
-    size_ = 0;
-  }
-
- private:
-  bool Place(uint64_t h) {
-    size_t mask = slots_.size() - 1;
-    size_t i = Mix(h) & mask;
-    while (slots_[i] != 0) {
-      if (slots_[i] == h) return false;
-      i = (i + 1) & mask;
-    }
-    slots_[i] = h;
-    return true;
-  }
-  void Grow() {
-    std::vector<uint64_t> old;
-    old.swap(slots_);
-    slots_.assign(old.empty() ? 1024 : old.size() * 2, 0);
-    for (uint64_t h : old) {
-      if (h != 0) Place(h);
-    }
-  }
-
-  std::vector<uint64_t> slots_;
-  size_t size_ = 0;
-};
-
-// Append-only storage for dossier ids: one allocation per 1 MiB instead of one per id, and views
-// that stay valid as long as the arena.
-class IdArena {
- public:
-  std::string_view Store(std::string_view text) {
-    if (text.size() > kChunk - used_ || chunks_.empty()) {
-      chunks_.push_back(std::make_unique<char[]>(std::max(kChunk, text.size())));
-      used_ = 0;
-    }
-    char* at = chunks_.back().get() + used_;
-    if (!text.empty()) std::memcpy(at, text.data(), text.size());  // an empty view may be null
-    used_ += text.size();
-    return {at, text.size()};
-  }
-
- private:
-  static constexpr size_t kChunk = 1 << 20;
-  std::vector<std::unique_ptr<char[]>> chunks_;
-  size_t used_ = 0;
 };
 
 }  // namespace ontime::rules

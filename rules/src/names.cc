@@ -131,6 +131,7 @@ std::string_view ToString(ApplyStatus status) {
     case ApplyStatus::kUnknownProcedure: return "unknown_procedure";
     case ApplyStatus::kUnknownDepartment: return "unknown_department";
     case ApplyStatus::kTimeOutOfRange: return "time_out_of_range";
+    case ApplyStatus::kAfterRetention: return "after_retention";
   }
   return "applied";
 }

@@ -1,35 +1,30 @@
-// The engine's snapshot (Engine::Save / Engine::Load), format 2. Every integer is little-endian
+// The engine's snapshot (Engine::Save / Engine::Load), format 3. Every integer is little-endian
 // on purpose, whatever the host; the whole is covered by a CRC-32C. Layout:
 //
-//   "ONTIMESN"  u32 version (2)
+//   "ONTIMESN"  u32 version (3)
 //   u8 has_clock  i64 clock_ms
-//   u32 n  n x text: procedure codes     } so that indices survive a change of configuration
-//   u32 n  n x text: department codes    }
-//   u64 n  n x dossier record
-//   u64 n  n x u64: seen event keys
+//   u64 n  n x (i32 partition, text: dossier record)
 //   u32 crc32c of every byte above        "ONTIMESN"
 //
-// text = u32 length + bytes. A dossier record: its id, an optional packed applicant, eight
-// instants, four durations, procedure and holder (indices into the code tables above), the
-// counters, flags and states. Load trusts nothing: lengths are bounded, every enum, flag and index
-// is checked, and the checksum must match before anything replaces the engine's state. It then
-// rebuilds the index, the timers and the gauges under the engine's current rules.
+// text = u32 length + bytes; a dossier record is the changelog's (dossier_record.h), which names
+// its procedure and department by code and carries its seen event ids. Load trusts nothing: every
+// record is checked, and the checksum must match before anything replaces the engine's state.
+// It then rebuilds the index, the timers and the gauges under the engine's current rules.
 
 #include <istream>
 #include <ostream>
 #include <string>
 
+#include "dossier_record.h"
 #include "engine_state.h"
+#include "ontime/base/check.h"
 #include "ontime/base/crc32c.h"
 
 namespace ontime::rules {
 namespace {
 
 constexpr std::string_view kMagic = "ONTIMESN";
-constexpr uint32_t kVersion = 2;
-constexpr uint32_t kMaxIdBytes = 512;              // 128 characters of UTF-8
-constexpr uint32_t kMaxApplicantBytes = 1u << 16;  // each of the four strings
-constexpr uint32_t kMaxCodeBytes = 1u << 12;
+constexpr uint32_t kVersion = 3;
 constexpr size_t kFlushBytes = 1u << 16;
 
 // Appends little-endian integers and texts to a buffer, flushed to the stream as it fills; the CRC
@@ -124,75 +119,6 @@ class Reader {
   Crc32c crc_;
 };
 
-void EncodeDossier(Writer& w, const Dossier& d) {
-  w.Text(d.id);
-  w.U8(static_cast<bool>(d.applicant));
-  if (d.applicant) {
-    ApplicantView a = d.applicant.View();
-    for (std::string_view part : {a.name, a.address, a.phone, a.email}) w.Text(part);
-  }
-  for (Instant t : {d.accepted_at, d.first_due, d.due, d.pause_began, d.closed_at, d.run_since,
-                    d.step_due, d.anchor}) {
-    w.Time(t);
-  }
-  for (Duration x : {d.budget, d.cycle_budget, d.working_run, d.paused_wall}) w.Span(x);
-  w.U32(d.procedure);
-  w.U32(d.holder);
-  for (uint16_t x : {d.cycle, d.supplements, d.letters, d.step, d.flags}) w.U16(x);
-  w.U8(static_cast<uint8_t>(d.state));
-  w.U8(d.pause_mask);
-  w.U8(static_cast<uint8_t>(d.open_state));
-  w.U8(d.outcome);
-  w.MaybeFlush();
-}
-
-using CodeMap = std::vector<std::optional<uint32_t>>;  // snapshot index -> current rules' index
-
-// One record into `d` (its id stored in `ids`); an error names what is wrong with it.
-Status DecodeDossier(Reader& r, const CodeMap& procedures, const CodeMap& departments, IdArena& ids,
-                     Dossier& d) {
-  const std::string id = r.Text(kMaxIdBytes);
-  if (r.ok() && id.empty()) r.Fail();
-  if (!r.ok()) return Error{"snapshot", "truncated or oversized dossier id"};
-  d.id = ids.Store(id);
-  const uint8_t has_applicant = r.U8();
-  if (has_applicant > 1) return Error{"snapshot", "dossier " + id + ": bad applicant marker"};
-  if (has_applicant == 1) {
-    std::string parts[4];
-    for (std::string& part : parts) part = r.Text(kMaxApplicantBytes);
-    if (!r.ok()) return Error{"snapshot", "dossier " + id + ": truncated applicant"};
-    d.applicant = PackedApplicant::Pack({parts[0], parts[1], parts[2], parts[3]});
-  }
-  for (Instant* t : {&d.accepted_at, &d.first_due, &d.due, &d.pause_began, &d.closed_at,
-                     &d.run_since, &d.step_due, &d.anchor}) {
-    *t = r.Time();
-  }
-  for (Duration* x : {&d.budget, &d.cycle_budget, &d.working_run, &d.paused_wall}) *x = r.Span();
-  const uint32_t procedure = r.U32();
-  const uint32_t holder = r.U32();
-  for (uint16_t* x : {&d.cycle, &d.supplements, &d.letters, &d.step, &d.flags}) *x = r.U16();
-  const uint8_t state = r.U8();
-  d.pause_mask = r.U8();
-  const uint8_t open_state = r.U8();
-  d.outcome = r.U8();
-  if (!r.ok()) return Error{"snapshot", "dossier " + id + ": truncated record"};
-  if (state > static_cast<uint8_t>(DossierState::kRefused) || open_state >= kOpenStateCount ||
-      (d.outcome >= kOutcomeCount && d.outcome != kNoOutcome) || (d.pause_mask & ~kKnownPauses) ||
-      (d.flags & ~kKnownFlags) || d.cycle == 0 || d.step == 0) {
-    return Error{"snapshot", "dossier " + id + ": a state, flag or counter out of range"};
-  }
-  d.state = static_cast<DossierState>(state);
-  d.open_state = static_cast<OpenState>(open_state);
-  if (procedure >= procedures.size() || !procedures[procedure] || holder >= departments.size() ||
-      !departments[holder]) {
-    return Error{"snapshot",
-                 "dossier " + id + " names a procedure or department the configuration lacks"};
-  }
-  d.procedure = *procedures[procedure];
-  d.holder = *departments[holder];
-  return Ok{};
-}
-
 }  // namespace
 
 void Engine::Save(std::ostream& out) const {
@@ -202,18 +128,14 @@ void Engine::Save(std::ostream& out) const {
   w.U32(kVersion);
   w.U8(s.clock.has_value());
   w.Time(s.clock.value_or(Instant{}));
-  const RulesConfig& config = s.rules->config();
-  w.U32(static_cast<uint32_t>(config.procedures.size()));
-  for (const Procedure& p : config.procedures) w.Text(p.code);
-  w.U32(static_cast<uint32_t>(config.departments.size()));
-  for (const Department& d : config.departments) w.Text(d.code);
-  w.U64(s.dossiers.size());
-  for (const Dossier& d : s.dossiers) EncodeDossier(w, d);
-  w.U64(s.seen_events.size());
-  for (uint64_t h : s.seen_events.slots()) {
-    if (h == 0) continue;
-    w.U64(h);
-    w.MaybeFlush();
+  w.U64(s.live);
+  std::string record;
+  for (const Dossier& d : s.dossiers) {
+    if (!d.in_use()) continue;
+    record.clear();
+    EncodeDossierRecord(d, *s.rules, record);
+    w.U32(static_cast<uint32_t>(d.partition));
+    w.Text(record);
   }
   w.Checksum();
   w.Raw(kMagic);
@@ -235,54 +157,41 @@ Status Engine::Load(std::istream& in) {
   }
   const bool has_clock = r.U8() != 0;
   const Instant clock = r.Time();
-  auto read_codes = [&r](auto find) {
-    CodeMap map;
-    const uint32_t count = r.U32();
-    for (uint32_t n = 0; n < count && r.ok(); ++n) map.push_back(find(r.Text(kMaxCodeBytes)));
-    return map;
-  };
-  const CodeMap procedures =
-      read_codes([&s](const std::string& code) { return s.rules->FindProcedure(code); });
-  const CodeMap departments =
-      read_codes([&s](const std::string& code) { return s.rules->FindDepartment(code); });
-  if (!r.ok()) return Error{"snapshot", "truncated snapshot header"};
-
-  std::deque<Dossier> dossiers;
-  IdArena ids;
   const uint64_t count = r.U64();
+  if (!r.ok()) return Error{"snapshot", "truncated snapshot header"};
   if (count >= kNotInHeap) return Error{"snapshot", "more dossiers than the engine can index"};
-  for (uint64_t n = 0; n < count; ++n) {
-    Dossier& d = dossiers.emplace_back();
-    if (Status decoded = DecodeDossier(r, procedures, departments, ids, d); !decoded.ok()) {
-      return decoded;
-    }
-    d.seq = static_cast<uint32_t>(n);
+  std::vector<std::pair<int32_t, std::string>> records;
+  for (uint64_t n = 0; n < count && r.ok(); ++n) {
+    const auto partition = static_cast<int32_t>(r.U32());
+    records.emplace_back(partition, r.Text(static_cast<uint32_t>(kMaxDossierRecordBytes)));
   }
-  FlatHashSet seen;
-  const uint64_t seen_count = r.U64();
-  for (uint64_t n = 0; n < seen_count && r.ok(); ++n) seen.Insert(r.U64());
   const uint32_t computed = r.crc();
   const uint32_t stored = r.U32();
   const std::string trailer = r.Bytes(kMagic.size());
   if (!r.ok() || trailer != kMagic) return Error{"snapshot", "truncated snapshot"};
   if (computed != stored) return Error{"snapshot", "snapshot checksum mismatch: corrupt"};
-
-  s.dossiers = std::move(dossiers);
-  s.ids = std::move(ids);
-  s.seen_events = std::move(seen);
-  s.clock = has_clock ? std::optional<Instant>(clock) : std::nullopt;
+  // Every record checked before any replaces the state.
+  for (const auto& [partition, record] : records) {
+    Dossier scratch;
+    if (Status decoded = DecodeDossierRecord(record, *s.rules, scratch); !decoded.ok()) {
+      return Error{"snapshot", decoded.error().message};
+    }
+  }
+  s.dossiers.clear();
+  s.free_slots.clear();
+  s.live = 0;
+  s.next_seq = 0;
   s.index.Clear();
   s.timers.Clear();
+  s.changed.clear();
+  s.removed.clear();
+  s.partition_clocks.clear();
   s.open_counts.assign(s.rules->department_count(), {});
-  for (uint32_t i = 0; i < s.dossiers.size(); ++i) {
-    Dossier& d = s.dossiers[i];
-    d.heap_pos = kNotInHeap;
-    d.timer_at = kNever;
-    s.index.Insert(i, HashText(d.id), [&s](uint32_t k) { return HashText(s.dossiers[k].id); });
-    if (!d.open()) continue;
-    ++s.open_counts[d.holder][static_cast<int>(d.open_state)];
-    s.Reschedule(i);
+  for (const auto& [partition, record] : records) {
+    Status restored = RestoreDossier(partition, record);
+    ONTIME_CHECK(restored.ok(), "a record decoded once decodes again");
   }
+  s.clock = has_clock ? std::optional<Instant>(clock) : std::nullopt;
   return Ok{};
 }
 

@@ -20,7 +20,7 @@ DossierView Engine::State::View(const Dossier& d, Instant now) const {
   v.supplements = d.supplements;
   v.apology_letters = d.letters;
   v.step = d.step;
-  v.applicant = d.applicant.Optional();
+  v.applicant = d.text.applicant();
   if (d.open()) {
     v.paused = d.pause_mask != 0;
     v.remaining = cal.Remaining(now, d.due);
@@ -39,7 +39,7 @@ DossierView Engine::State::View(const Dossier& d, Instant now) const {
 }
 
 size_t Engine::timers_pending() const { return state_->timers.size(); }
-size_t Engine::dossiers_tracked() const { return state_->dossiers.size(); }
+size_t Engine::dossiers_tracked() const { return state_->live; }
 
 std::optional<DossierView> Engine::Find(std::string_view dossier_id, Instant now) const {
   auto i = state_->FindIndex(dossier_id);
@@ -49,13 +49,16 @@ std::optional<DossierView> Engine::Find(std::string_view dossier_id, Instant now
 
 void Engine::ForEachDossier(Instant now,
                             const std::function<void(const DossierView&)>& visit) const {
-  for (const Dossier& d : state_->dossiers) visit(state_->View(d, now));
+  for (const Dossier& d : state_->dossiers) {
+    if (d.in_use()) visit(state_->View(d, now));
+  }
 }
 
 Summary Engine::Summarize(Instant now) const {
   Summary s;
   double working_minutes = 0;
   for (const Dossier& d : state_->dossiers) {
+    if (!d.in_use()) continue;
     ++s.accepted;
     s.apology_letters += d.letters;
     if (d.open()) {

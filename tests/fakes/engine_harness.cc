@@ -141,7 +141,12 @@ rules::ApplyStatus EngineHarness::Send(const std::string& dossier, const std::st
     e.method =
         fields["method"] == "cash" ? rules::PaymentMethod::kCash : rules::PaymentMethod::kOnline;
   }
-  return engine_->Apply(e);
+  if (fields.count("applicant")) {
+    storage_.push_back(fields["applicant"]);
+    e.applicant = rules::ApplicantView{storage_.back(), "1 Main Street", "0900", ""};
+  }
+  const int32_t partition = fields.count("partition") ? std::stoi(fields["partition"]) : 0;
+  return engine_->Apply(e, rules::Engine::TimersBefore::kAll, partition);
 }
 
 void EngineHarness::AdvanceTo(const std::string& at) { engine_->AdvanceTo(LocalTime(at)); }

@@ -72,6 +72,8 @@ enum class ApplyStatus : uint8_t {
   kUnknownDepartment,  // invalid
   kTimeOutOfRange,     // invalid: an instant outside kEarliestEventTime..kLatestEventTime, or a
                        // deadline the calendar cannot compute (past its table)
+  kAfterRetention,     // retention on: its dossier is not in the state and the event is older than
+                       // the retention (the dossier left, or it is too late to act on): skipped
 };
 std::string_view ToString(ApplyStatus status);
 bool IsInvalid(ApplyStatus status);
@@ -129,8 +131,10 @@ class Engine {
     kDossier,  // only the event's own dossier's; the caller advances the rest to a watermark
                // (the live daemon: several partitions, each in order, not with each other)
   };
-  // Fires timers strictly earlier than event.occurred_at, then applies the event.
+  // Fires timers strictly earlier than event.occurred_at, then applies the event. A new dossier
+  // belongs to `partition`, the input partition its events arrive on (0 in replay).
   ApplyStatus Apply(const Event& event, TimersBefore timers = TimersBefore::kAll);
+  ApplyStatus Apply(const Event& event, TimersBefore timers, int32_t partition);
   // Fires every timer strictly earlier than `now`; the clock becomes max(clock, now).
   void AdvanceTo(Instant now);
 
@@ -154,9 +158,38 @@ class Engine {
   Result<size_t> Reconfigure(std::shared_ptr<const CompiledRules> rules);
   const CompiledRules& rules() const;
 
-  // Binary snapshot of the whole state (dossiers, dedup set, clock), for restart.
+  // Binary snapshot of the whole state (dossiers with their partitions and seen event ids, the
+  // clock): the dossier records of DrainChanges, framed and checksummed.
   void Save(std::ostream& out) const;
   Status Load(std::istream& in);
+
+  // --- The live daemon's partitioned state (changelog, retention) ---
+
+  // Closed dossiers leave the state `closed` after their close (event time: a timer, fired by
+  // events and AdvanceTo like the others). nullopt (the default, replay): they stay.
+  void set_retention(std::optional<Duration> closed);
+  // Keeps a list of the dossiers changed, and of those that left, since the last DrainChanges.
+  void TrackChanges(bool on);
+
+  struct DossierChange {
+    int32_t partition = 0;
+    std::string_view dossier_id;
+    std::string_view record;  // the dossier's state record; empty: it left the state
+  };
+  // Hands each change since the last drain to `visit` (the leavers first), once per dossier, and
+  // forgets them. The views are valid during the call only.
+  void DrainChanges(const std::function<void(const DossierChange&)>& visit);
+  size_t changes_pending() const;
+
+  // Adds, or replaces, a dossier from a record DrainChanges gave, on `partition`. Checked like a
+  // snapshot (format, checksum, every field and code); an error changes nothing. Its timers are
+  // scheduled; nothing fires until the next Apply or AdvanceTo.
+  Status RestoreDossier(int32_t partition, std::string_view record);
+  // Forgets a dossier (a tombstone read while restoring); no change is recorded.
+  void ForgetDossier(std::string_view dossier_id);
+  // Forgets every dossier of `partition` (given away, or to be restored anew); returns how many.
+  size_t DropPartition(int32_t partition);
+  size_t dossiers_in(int32_t partition) const;
 
   struct State;
 

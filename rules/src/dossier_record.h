@@ -1,0 +1,37 @@
+#pragma once
+// One dossier's state as a compact binary record: what the changelog topic holds per dossier
+// (key = dossier id) and what the engine's snapshot is made of. Format 1, little-endian whatever
+// the host, self-checking:
+//
+//   u8 format (1)
+//   text id   u8 has_applicant  [4 x text: name, address, phone, email]
+//   text procedure code   text holding department code      (codes, so records survive a change
+//                                                            of configuration)
+//   8 x i64 instants (ms): accepted, first due, due, pause began, closed, run since, step due,
+//                          anchor
+//   4 x i64 durations (ms): budget, cycle budget, working time run, wall time paused
+//   5 x u16: cycle, supplements, apology letters, step, flags
+//   4 x u8: state, pause mask, gauge state, outcome
+//   u32 n  n x u64: fingerprints of the event ids seen
+//   u32 crc32c of every byte above
+//
+// text = u32 length + bytes. Decoding trusts nothing: lengths are bounded, every enum, flag and
+// code is checked, and the checksum must match.
+
+#include <string>
+#include <string_view>
+
+#include "dossier.h"
+#include "ontime/base/result.h"
+
+namespace ontime::rules {
+
+inline constexpr size_t kMaxDossierRecordBytes = 1u << 20;
+
+// Appends d's record to `out`.
+void EncodeDossierRecord(const Dossier& d, const CompiledRules& rules, std::string& out);
+
+// Fills `d` (a fresh record: no slot, no timer) from `record`; an error says what is wrong.
+Status DecodeDossierRecord(std::string_view record, const CompiledRules& rules, Dossier& d);
+
+}  // namespace ontime::rules

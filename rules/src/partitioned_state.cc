@@ -1,0 +1,100 @@
+// The engine's state as the live daemon keeps it on Kafka: dossier records per input partition
+// (the changelog), restored on assignment, dropped on revocation, and closed dossiers leaving
+// after the retention.
+
+#include <algorithm>
+
+#include "dossier_record.h"
+#include "engine_state.h"
+
+namespace ontime::rules {
+
+void Engine::set_retention(std::optional<Duration> closed) {
+  State& s = *state_;
+  s.retention = closed;
+  for (uint32_t i = 0; i < s.dossiers.size(); ++i) {
+    if (s.dossiers[i].in_use() && !s.dossiers[i].open()) s.Reschedule(i);
+  }
+}
+
+void Engine::TrackChanges(bool on) {
+  State& s = *state_;
+  s.track_changes = on;
+  if (on) return;
+  for (auto [i, seq] : s.changed) {
+    if (s.dossiers[i].seq == seq) s.dossiers[i].changed = false;
+  }
+  s.changed.clear();
+  s.removed.clear();
+}
+
+size_t Engine::changes_pending() const { return state_->changed.size() + state_->removed.size(); }
+
+void Engine::DrainChanges(const std::function<void(const DossierChange&)>& visit) {
+  State& s = *state_;
+  for (const auto& [partition, id] : s.removed) visit({partition, id, {}});
+  s.removed.clear();
+  for (auto [i, seq] : s.changed) {
+    Dossier& d = s.dossiers[i];
+    if (!d.in_use() || d.seq != seq || !d.changed) continue;  // left, or its slot reused since
+    d.changed = false;
+    s.record_buffer.clear();
+    EncodeDossierRecord(d, *s.rules, s.record_buffer);
+    visit({d.partition, d.id, s.record_buffer});
+  }
+  s.changed.clear();
+}
+
+Status Engine::RestoreDossier(int32_t partition, std::string_view record) {
+  State& s = *state_;
+  Dossier restored;
+  if (Status decoded = DecodeDossierRecord(record, *s.rules, restored); !decoded.ok()) {
+    return decoded;
+  }
+  if (auto existing = s.FindIndex(restored.id)) s.FreeDossier(*existing);
+  const uint32_t i = s.NewDossier(restored.id, restored.text.applicant(), partition);
+  Dossier& d = s.dossiers[i];
+  // Everything but what NewDossier set: the slot's text, id, seq and partition.
+  restored.text = std::move(d.text);
+  restored.id = d.id;
+  restored.seq = d.seq;
+  restored.partition = partition;
+  restored.heap_pos = kNotInHeap;
+  restored.timer_at = kNever;
+  d = std::move(restored);
+  if (d.open()) ++s.open_counts[d.holder][static_cast<int>(d.open_state)];
+  s.Reschedule(i);
+  Instant latest = std::max({d.accepted_at, d.run_since, d.open() ? d.accepted_at : d.closed_at});
+  Instant& partition_clock = s.PartitionClock(partition);
+  partition_clock = std::max(partition_clock, latest);
+  return Ok{};
+}
+
+void Engine::ForgetDossier(std::string_view dossier_id) {
+  State& s = *state_;
+  if (auto i = s.FindIndex(dossier_id)) s.FreeDossier(*i);
+}
+
+size_t Engine::DropPartition(int32_t partition) {
+  State& s = *state_;
+  size_t dropped = 0;
+  for (uint32_t i = 0; i < s.dossiers.size(); ++i) {
+    if (s.dossiers[i].in_use() && s.dossiers[i].partition == partition) {
+      s.FreeDossier(i);
+      ++dropped;
+    }
+  }
+  std::erase_if(s.removed, [partition](const auto& r) { return r.first == partition; });
+  if (static_cast<size_t>(std::max(partition, 0)) < s.partition_clocks.size()) {
+    s.PartitionClock(partition) = kEarliestEventTime;
+  }
+  return dropped;
+}
+
+size_t Engine::dossiers_in(int32_t partition) const {
+  size_t n = 0;
+  for (const Dossier& d : state_->dossiers) n += d.in_use() && d.partition == partition;
+  return n;
+}
+
+}  // namespace ontime::rules
