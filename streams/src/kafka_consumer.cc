@@ -217,16 +217,7 @@ size_t KafkaConsumer::Poll(size_t max, const std::function<void(const KafkaMessa
       impl_->last_error = rd_kafka_message_errstr(m);
     } else {
       impl_->eof[m->partition] = false;
-      KafkaMessage msg;
-      msg.topic = rd_kafka_topic_name(m->rkt);
-      msg.partition = m->partition;
-      msg.offset = m->offset;
-      if (m->key) msg.key = {static_cast<const char*>(m->key), m->key_len};
-      if (m->payload) msg.value = {static_cast<const char*>(m->payload), m->len};
-      rd_kafka_timestamp_type_t type;
-      int64_t ts = rd_kafka_message_timestamp(m, &type);
-      if (type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts >= 0) msg.timestamp_ms = ts;
-      handle(msg);
+      handle(ToKafkaMessage(m));
       ++handled;
     }
     rd_kafka_message_destroy(m);
@@ -362,27 +353,9 @@ Status ScanTopic(const KafkaSettings& settings, const std::string& topic,
       if (!m) continue;
       auto it = wanted_end.find(m->partition);
       if (!m->err && it != wanted_end.end() && m->offset < it->second) {
-        KafkaMessage msg;
+        KafkaMessage msg = ToKafkaMessage(m);
         msg.topic = topic;
-        msg.partition = m->partition;
-        msg.offset = m->offset;
-        if (m->key) msg.key = {static_cast<const char*>(m->key), m->key_len};
-        if (m->payload) msg.value = {static_cast<const char*>(m->payload), m->len};
-        rd_kafka_timestamp_type_t type;
-        int64_t ts = rd_kafka_message_timestamp(m, &type);
-        if (type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts >= 0) msg.timestamp_ms = ts;
-        std::vector<KafkaHeader> headers;
-        rd_kafka_headers_t* hdrs = nullptr;
-        if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
-          const char* name;
-          const void* value;
-          size_t size;
-          for (size_t i = 0;
-               rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-               ++i) {
-            headers.push_back({name, std::string(static_cast<const char*>(value), size)});
-          }
-        }
+        std::vector<KafkaHeader> headers = CopyHeaders(m);
         msg.headers = &headers;
         visit(msg);
         if (m->offset + 1 >= it->second) wanted_end.erase(it);

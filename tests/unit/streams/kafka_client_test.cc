@@ -41,6 +41,75 @@ TEST(KafkaProducerTest, KeepsMessagesWhileTheBrokerIsAway) {
   EXPECT_FALSE((*producer)->fatal_error());
 }
 
+TEST(KafkaProducerTest, KeepsATombstoneWhileTheBrokerIsAway) {
+  auto producer = KafkaProducer::Create(Unreachable(), [](const Delivery&) {});
+  ASSERT_TRUE(producer.ok()) << producer.error().message;
+  ASSERT_TRUE((*producer)->ProduceTombstone("dossier.state", "D1", 7, 2).ok());
+  EXPECT_EQ((*producer)->in_flight(), 1u);
+  EXPECT_FALSE((*producer)->transactional());
+}
+
+TEST(KafkaTransactionTest, NeedsATransactionalId) {
+  auto producer = KafkaProducer::Create(Unreachable(), [](const Delivery&) {});
+  ASSERT_TRUE(producer.ok()) << producer.error().message;
+  Status init = (*producer)->InitTransactions(100ms);
+  ASSERT_FALSE(init.ok());
+  EXPECT_EQ(init.error().code, "kafka_txn");
+  EXPECT_FALSE((*producer)->BeginTransaction().ok());
+  TransactionResult commit = (*producer)->CommitTransaction("dossier.events", {{0, 5}},
+                                                            GroupMetadata::ForGroup("unit"), 100ms);
+  EXPECT_EQ(commit.kind, TransactionResult::Kind::kFatal);
+}
+
+TEST(KafkaTransactionTest, RejectsIdempotenceTurnedOff) {
+  KafkaSettings s = Unreachable();
+  s.transactional_id = "unit-1";
+  s.properties = {{"enable.idempotence", "false"}};
+  auto producer = KafkaProducer::Create(s, [](const Delivery&) {});
+  ASSERT_FALSE(producer.ok());
+  EXPECT_EQ(producer.error().code, "kafka_config");
+}
+
+TEST(KafkaTransactionTest, RejectsAMessageTimeoutLongerThanTheTransactionTimeout) {
+  KafkaSettings s = Unreachable();
+  s.transactional_id = "unit-1";
+  s.properties = {{"message.timeout.ms", "120000"}};
+  auto producer = KafkaProducer::Create(s, [](const Delivery&) {});
+  ASSERT_FALSE(producer.ok());
+  EXPECT_EQ(producer.error().code, "kafka_config");
+}
+
+TEST(KafkaTransactionTest, InitTimesOutRetriablyWithoutABroker) {
+  KafkaSettings s = Unreachable();
+  s.transactional_id = "unit-1";
+  auto producer = KafkaProducer::Create(s, [](const Delivery&) {});
+  ASSERT_TRUE(producer.ok()) << producer.error().message;
+  EXPECT_TRUE((*producer)->transactional());
+  auto begin = std::chrono::steady_clock::now();
+  Status init = (*producer)->InitTransactions(300ms);
+  ASSERT_FALSE(init.ok());
+  EXPECT_EQ(init.error().code, "kafka_txn_retriable") << init.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 5s);
+}
+
+TEST(KafkaTransactionTest, NoProduceOutsideATransaction) {
+  KafkaSettings s = Unreachable();
+  s.transactional_id = "unit-1";
+  auto producer = KafkaProducer::Create(s, [](const Delivery&) {});
+  ASSERT_TRUE(producer.ok()) << producer.error().message;
+  Status produced = (*producer)->Produce("dossier.sla.alerts", "D1", "{}", 7);
+  EXPECT_FALSE(produced.ok());
+  EXPECT_EQ((*producer)->in_flight(), 0u);
+}
+
+TEST(GroupMetadataTest, MovesItsHandle) {
+  GroupMetadata a = GroupMetadata::ForGroup("unit");
+  EXPECT_TRUE(a.valid());
+  GroupMetadata b = std::move(a);
+  EXPECT_TRUE(b.valid());
+  EXPECT_FALSE(a.valid());  // NOLINT(bugprone-use-after-move): moved-from is documented
+}
+
 TEST(KafkaConsumerTest, RejectsAnUnknownProperty) {
   KafkaSettings s = Unreachable();
   s.properties = {{"no.such.property", "1"}};
