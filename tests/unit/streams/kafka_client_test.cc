@@ -5,8 +5,10 @@
 #include <chrono>
 
 #include "ontime/streams/dead_letters.h"
+#include "ontime/streams/kafka_admin.h"
 #include "ontime/streams/kafka_consumer.h"
 #include "ontime/streams/kafka_producer.h"
+#include "ontime/streams/partition_reader.h"
 
 namespace ontime::streams {
 namespace {
@@ -134,6 +136,42 @@ TEST(KafkaScanTest, FailsWithinItsTimeoutWithoutABroker) {
   Status s = ScanTopic(Unreachable(), "dossier.sla.alerts", {}, 500ms, [](const KafkaMessage&) {});
   EXPECT_FALSE(s.ok());
   EXPECT_LT(std::chrono::steady_clock::now() - begin, 5s);
+}
+
+TEST(PartitionReaderTest, FailsWithinItsTimeoutWithoutABroker) {
+  auto begin = std::chrono::steady_clock::now();
+  auto end = ReadPartition(
+      Unreachable(), "ontime.dossier-state", 0, kOffsetBeginning, [](const KafkaMessage&) {},
+      nullptr, 500ms);
+  ASSERT_FALSE(end.ok());
+  EXPECT_EQ(end.error().code, "kafka_read");
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 5s);
+}
+
+TEST(PartitionReaderTest, StopsWhenCancelled) {
+  int asked = 0;
+  auto end = ReadPartition(
+      Unreachable(), "ontime.dossier-state", 0, 0, [](const KafkaMessage&) {},
+      [&] { return ++asked > 2; }, 60s);
+  ASSERT_FALSE(end.ok());
+  EXPECT_EQ(end.error().code, "cancelled");
+}
+
+TEST(KafkaAdminTest, FailsWithinItsTimeoutWithoutABroker) {
+  auto begin = std::chrono::steady_clock::now();
+  auto described = DescribeTopics(Unreachable(), {"dossier.events"}, 500ms);
+  EXPECT_FALSE(described.ok());
+  Status created = CreateTopics(Unreachable(), {{"dossier.events", 3, -1, {}}}, 500ms);
+  EXPECT_FALSE(created.ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 5s);
+}
+
+TEST(KafkaAdminTest, RejectsAnUnknownProperty) {
+  KafkaSettings s = Unreachable();
+  s.properties = {{"no.such.property", "1"}};
+  auto described = DescribeTopics(s, {"dossier.events"}, 500ms);
+  ASSERT_FALSE(described.ok());
+  EXPECT_EQ(described.error().code, "kafka_config");
 }
 
 TEST(DeadLettersTest, HeadersSayWhyAndWhere) {
