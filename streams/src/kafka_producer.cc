@@ -6,7 +6,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <future>
 #include <string>
+#include <thread>
 
 #include "kafka_util.h"
 
@@ -51,8 +53,8 @@ Status ToStatus(rd_kafka_error_t* error) {
 
 }  // namespace
 
-// Everything but `offsets_sent` is touched by the loop thread only (Produce, Poll, Flush and the
-// delivery reports they serve); the transaction calls use `rk` and `offsets_sent`.
+// Everything but the atomics is touched by the loop thread only (Produce, Poll, Flush and the
+// delivery reports they serve); the transaction calls use `rk` and the atomics.
 struct KafkaProducer::Impl {
   struct Retry {
     std::string topic;
@@ -75,6 +77,22 @@ struct KafkaProducer::Impl {
   std::vector<Retry> retries;
   // The current transaction's input offsets are in it (a retried commit does not send them again).
   std::atomic<bool> offsets_sent{false};
+  // The thread that calls Produce/Poll/Flush, the only one serving delivery reports.
+  std::atomic<std::thread::id> loop_thread{};
+
+  void OnLoopThread() { loop_thread.store(std::this_thread::get_id(), std::memory_order_relaxed); }
+
+  // Runs a blocking transaction call. Its internal flush waits for delivery reports to be served:
+  // by the loop thread when called from a worker; when called on the loop thread itself (inside a
+  // rebalance callback...), the call runs on a helper thread while this one serves them.
+  rd_kafka_error_t* Blocking(const std::function<rd_kafka_error_t*()>& call) {
+    if (loop_thread.load(std::memory_order_relaxed) != std::this_thread::get_id()) return call();
+    auto result = std::async(std::launch::async, call);
+    while (result.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) {
+      Serve(10);
+    }
+    return result.get();
+  }
 
   ~Impl() {
     if (events) rd_kafka_queue_destroy(events);
@@ -233,17 +251,23 @@ Result<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(const KafkaSettings
 Status KafkaProducer::Produce(std::string_view topic, std::string_view key, std::string_view value,
                               uint64_t tag, const std::vector<KafkaHeader>& headers,
                               int32_t partition) {
+  impl_->OnLoopThread();
   return impl_->ProduceOnce(topic, key, value, tag, headers, partition);
 }
 
 Status KafkaProducer::ProduceTombstone(std::string_view topic, std::string_view key, uint64_t tag,
                                        int32_t partition) {
+  impl_->OnLoopThread();
   return impl_->ProduceOnce(topic, key, std::nullopt, tag, {}, partition);
 }
 
-void KafkaProducer::Poll() { impl_->Serve(0); }
+void KafkaProducer::Poll() {
+  impl_->OnLoopThread();
+  impl_->Serve(0);
+}
 
 bool KafkaProducer::Flush(std::chrono::milliseconds timeout) {
+  impl_->OnLoopThread();
   auto deadline = Clock::now() + timeout;
   while (impl_->in_flight > 0 || !impl_->retries.empty()) {
     if (impl_->fatal) return false;
@@ -287,20 +311,26 @@ TransactionResult KafkaProducer::CommitTransaction(const std::string& input_topi
     for (const auto& [partition, offset] : next_offsets) {
       rd_kafka_topic_partition_list_add(list, input_topic.c_str(), partition)->offset = offset;
     }
-    rd_kafka_error_t* error = rd_kafka_send_offsets_to_transaction(
-        impl_->rk, list, group.impl()->handle, RemainingMs(deadline));
+    rd_kafka_error_t* error = impl_->Blocking([&] {
+      return rd_kafka_send_offsets_to_transaction(impl_->rk, list, group.impl()->handle,
+                                                  RemainingMs(deadline));
+    });
     rd_kafka_topic_partition_list_destroy(list);
     if (error) return ToResult(error, Kind::kAbortRequired);
     impl_->offsets_sent = true;
   }
-  return ToResult(rd_kafka_commit_transaction(impl_->rk, RemainingMs(deadline)),
+  return ToResult(impl_->Blocking([&] {
+    return rd_kafka_commit_transaction(impl_->rk, RemainingMs(deadline));
+  }),
                   Kind::kAbortRequired);
 }
 
 TransactionResult KafkaProducer::AbortTransaction(std::chrono::milliseconds timeout) {
   using Kind = TransactionResult::Kind;
   if (!impl_->transactional) return {Kind::kFatal, "the producer has no transactional id"};
-  return ToResult(rd_kafka_abort_transaction(impl_->rk, static_cast<int>(timeout.count())),
+  return ToResult(impl_->Blocking([&] {
+    return rd_kafka_abort_transaction(impl_->rk, static_cast<int>(timeout.count()));
+  }),
                   Kind::kFatal);
 }
 

@@ -10,8 +10,10 @@
 // then BeginTransaction / Produce... / CommitTransaction (or AbortTransaction). Threading:
 // InitTransactions, CommitTransaction and AbortTransaction block, and may run on a worker thread
 // while the loop thread keeps calling Poll (it must: the commit waits for the delivery reports of
-// the transaction's messages, which only Poll serves) and calls neither Produce nor Flush until
-// the call returned. BeginTransaction is cheap (no broker round trip), on either thread. A failed
+// the transaction's messages, which only the loop thread serves) and calls neither Produce nor
+// Flush until the call returned. Called on the loop thread itself (the thread that last called
+// Produce, Poll or Flush; e.g. inside a consumer's on_revoked), they serve the delivery reports
+// while they wait. BeginTransaction is cheap (no broker round trip), on either thread. A failed
 // delivery is then not produced again: the transaction cannot commit and must be aborted; the
 // failure is in last_delivery_error() and in the commit's result. The counters and the delivery
 // callback are confined to the loop thread; the transaction calls touch only librdkafka (which is
