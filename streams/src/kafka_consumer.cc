@@ -329,7 +329,10 @@ bool KafkaConsumer::at_end(int32_t partition) const {
 }
 
 void KafkaConsumer::Pause(int32_t partition) {
-  if (impl_->paused.contains(partition)) return;
+  if (impl_->paused.contains(partition) ||
+      !std::binary_search(impl_->assignment.begin(), impl_->assignment.end(), partition)) {
+    return;
+  }
   impl_->PauseOrResume(partition, true);
   impl_->paused[partition] = -1;
 }

@@ -6,12 +6,14 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <future>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "integration/broker_environment.h"
@@ -334,6 +336,119 @@ TEST_F(KafkaStreamsTest, ASecondProducerWithTheSameIdFencesTheFirst) {
   auto [records, end] = ReadAll(Topic("out"), 0);
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0].value, "from the successor");
+}
+
+// Polls `consumer` (and `producer`, if any) until `done` or a deadline; the messages are copied.
+bool PollUntil(KafkaConsumer& consumer, const std::function<bool()>& done,
+               std::vector<Record>* records = nullptr, std::chrono::seconds limit = 30s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    size_t n = consumer.Poll(100, [&](const KafkaMessage& m) {
+      if (records) {
+        records->push_back({m.offset, std::string(m.key), std::string(m.value), m.null_value});
+        records->back().key += "@" + std::to_string(m.partition);
+      }
+    });
+    if (n == 0) std::this_thread::yield();
+  }
+  return true;
+}
+
+TEST_F(KafkaStreamsTest, ConsumeProduceCommitInOneTransaction) {
+  Create({{Topic("in"), 2, -1, {}}, {Topic("out"), 2, -1, {}}});
+  {
+    auto feeder = Transactional("feeder");  // the input ends in commit markers
+    ASSERT_TRUE(feeder);
+    ASSERT_TRUE(feeder->BeginTransaction().ok());
+    for (int i = 0; i < 10; ++i) {
+      ASSERT_TRUE(
+          feeder->Produce(Topic("in"), "D" + std::to_string(i), "event", 0, {}, i % 2).ok());
+    }
+    ASSERT_TRUE(CommitOnWorker(*feeder, "", {}, GroupMetadata::ForGroup("unused")).ok());
+  }
+  std::vector<int32_t> added;
+  std::vector<int32_t> revoked;
+  KafkaConsumer::Options options;
+  options.transactional_offsets = true;
+  options.pause_on_assign = true;
+  options.on_assigned = [&](const std::vector<int32_t>& p) {
+    added.insert(added.end(), p.begin(), p.end());
+  };
+  options.on_revoked = [&](const std::vector<int32_t>& p, bool lost) {
+    EXPECT_FALSE(lost);
+    revoked.insert(revoked.end(), p.begin(), p.end());
+  };
+  auto consumer = KafkaConsumer::Create(settings_, Topic("in"), options);
+  ASSERT_TRUE(consumer.ok()) << consumer.error().message;
+  KafkaConsumer& c = **consumer;
+  std::vector<Record> records;
+  ASSERT_TRUE(PollUntil(
+      c, [&] { return c.assignment().size() == 2; }, &records));
+  EXPECT_EQ(added, (std::vector<int32_t>{0, 1}));
+  EXPECT_TRUE(c.paused(0) && c.paused(1));
+  EXPECT_FALSE(c.caught_up());
+  // Paused (a restore would run now): nothing is handed out.
+  auto quiet_until = std::chrono::steady_clock::now() + 1s;
+  PollUntil(
+      c, [&] { return std::chrono::steady_clock::now() > quiet_until; }, &records);
+  EXPECT_TRUE(records.empty());
+  EXPECT_FALSE(c.caught_up());
+
+  c.Resume(0);
+  c.Resume(1);
+  ASSERT_TRUE(PollUntil(
+      c, [&] { return c.caught_up(); }, &records))
+      << records.size();
+  ASSERT_EQ(records.size(), 10u);
+
+  auto producer = Transactional("t");
+  ASSERT_TRUE(producer);
+  ASSERT_TRUE(producer->BeginTransaction().ok());
+  PartitionOffsets next;
+  for (const Record& r : records) {
+    int32_t partition = r.key.back() - '0';
+    ASSERT_TRUE(producer->Produce(Topic("out"), r.key, "alert", 0, {}, partition).ok());
+    next[partition] = std::max(next[partition], r.offset + 1);
+  }
+  TransactionResult commit = CommitOnWorker(*producer, Topic("in"), next, c.GroupMetadata());
+  ASSERT_TRUE(commit.ok()) << commit.message;
+  auto committed = c.Committed({0, 1}, 30s);
+  ASSERT_TRUE(committed.ok()) << committed.error().message;
+  EXPECT_EQ(*committed, next);
+  c.Close();
+  EXPECT_EQ(revoked, (std::vector<int32_t>{0, 1}));
+
+  // The next member of the group goes on from the committed offsets.
+  KafkaConsumer::Options again;
+  again.transactional_offsets = true;
+  auto successor = KafkaConsumer::Create(settings_, Topic("in"), again);
+  ASSERT_TRUE(successor.ok()) << successor.error().message;
+  std::vector<Record> rest;
+  ASSERT_TRUE(PollUntil(
+      **successor, [&] { return (*successor)->caught_up(); }, &rest));
+  EXPECT_TRUE(rest.empty());
+  (*successor)->Close();
+}
+
+TEST_F(KafkaStreamsTest, AStaticMemberGetsItsPartitionsBackAtOnce) {
+  Create({{Topic("in"), 2, -1, {}}});
+  settings_.properties.push_back({"session.timeout.ms", "45000"});
+  KafkaConsumer::Options options;
+  options.transactional_offsets = true;
+  options.group_instance_id = "host-1";
+  {
+    auto first = KafkaConsumer::Create(settings_, Topic("in"), options);
+    ASSERT_TRUE(first.ok()) << first.error().message;
+    ASSERT_TRUE(PollUntil(**first, [&] { return (*first)->caught_up(); }));
+    (*first)->Close();  // a static member does not leave the group (as after a SIGKILL)
+  }
+  auto begin = std::chrono::steady_clock::now();
+  auto second = KafkaConsumer::Create(settings_, Topic("in"), options);
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  ASSERT_TRUE(PollUntil(**second, [&] { return (*second)->assignment().size() == 2; }));
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 15s);  // not the 45 s session time-out
+  (*second)->Close();
 }
 
 }  // namespace

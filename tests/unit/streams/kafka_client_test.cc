@@ -131,6 +131,24 @@ TEST(KafkaConsumerTest, NotCaughtUpBeforeAnyAssignment) {
   EXPECT_TRUE((*consumer)->Lag().empty());
 }
 
+TEST(KafkaConsumerTest, TransactionalOptionsWithoutABroker) {
+  KafkaConsumer::Options options;
+  options.transactional_offsets = true;
+  options.group_instance_id = "unit-host-1";
+  options.pause_on_assign = true;
+  auto consumer = KafkaConsumer::Create(Unreachable(), "dossier.events", options);
+  ASSERT_TRUE(consumer.ok()) << consumer.error().message;
+  (*consumer)->Pause(0);  // not assigned: nothing to pause
+  EXPECT_FALSE((*consumer)->paused(0));
+  EXPECT_FALSE((*consumer)->at_end(0));
+  (*consumer)->StoreOffset(0, 5);
+  EXPECT_TRUE((*consumer)->CommitSync().ok());  // offsets go through the producer instead
+  EXPECT_TRUE((*consumer)->GroupMetadata().valid());
+  auto begin = std::chrono::steady_clock::now();
+  EXPECT_FALSE((*consumer)->Committed({0}, 300ms).ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 5s);
+}
+
 TEST(KafkaScanTest, FailsWithinItsTimeoutWithoutABroker) {
   auto begin = std::chrono::steady_clock::now();
   Status s = ScanTopic(Unreachable(), "dossier.sla.alerts", {}, 500ms, [](const KafkaMessage&) {});

@@ -89,7 +89,8 @@ class KafkaConsumer final : public EventSource {
   // The partition has reached its end (its last message was handed out) and is not paused.
   bool at_end(int32_t partition) const override;
 
-  // Stops / restarts fetching an assigned partition; Resume goes on from the partition's position.
+  // Stops / restarts fetching an assigned partition (Pause ignores one not assigned); Resume goes
+  // on from the partition's position. A revoked partition is no longer paused.
   void Pause(int32_t partition);
   void Resume(int32_t partition);
   bool paused(int32_t partition) const;
