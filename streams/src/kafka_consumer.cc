@@ -99,10 +99,12 @@ Result<std::map<int32_t, std::pair<int64_t, int64_t>>> Watermarks(rd_kafka_t* rk
 struct KafkaConsumer::Impl {
   rd_kafka_t* rk = nullptr;
   std::string topic;
-  StartOffsetFn start;
-  AssignedFn assigned;
+  Options options;
   std::vector<int32_t> assignment;
   std::map<int32_t, bool> eof;
+  // Paused partitions, with the offset to go back to on Resume when a message fetched before the
+  // pause took effect had to be held back (-1: none).
+  std::map<int32_t, int64_t> paused;
   std::optional<std::string> last_error;
   bool closed = false;
 
@@ -113,14 +115,50 @@ struct KafkaConsumer::Impl {
     }
   }
 
+  std::vector<int32_t> PartitionsOf(const rd_kafka_topic_partition_list_t* parts) const {
+    std::vector<int32_t> partitions;
+    for (int i = 0; i < parts->cnt; ++i) partitions.push_back(parts->elems[i].partition);
+    std::sort(partitions.begin(), partitions.end());
+    return partitions;
+  }
+
+  void PauseOrResume(int32_t partition, bool pause) {
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), partition);
+    rd_kafka_resp_err_t err =
+        pause ? rd_kafka_pause_partitions(rk, list) : rd_kafka_resume_partitions(rk, list);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list->elems[0].err;
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      last_error = std::string(pause ? "pause " : "resume ") + topic + "[" +
+                   std::to_string(partition) + "]: " + rd_kafka_err2str(err);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+  }
+
+  void SeekTo(int32_t partition, int64_t offset) {
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset = offset;
+    if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk, list, 0)) {
+      last_error = std::string("seek: ") + rd_kafka_error_string(e);
+      rd_kafka_error_destroy(e);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    eof[partition] = false;
+  }
+
   static void OnRebalance(rd_kafka_t* handle, rd_kafka_resp_err_t err,
                           rd_kafka_topic_partition_list_t* parts, void* opaque) {
     auto* self = static_cast<Impl*>(opaque);
+    const Options& options = self->options;
     bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(handle), "COOPERATIVE") == 0;
+    std::vector<int32_t> changed = self->PartitionsOf(parts);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       for (int i = 0; i < parts->cnt; ++i) {
-        std::optional<int64_t> offset = self->start(parts->elems[i].partition);
-        parts->elems[i].offset = offset ? *offset : RD_KAFKA_OFFSET_BEGINNING;
+        std::optional<int64_t> offset;
+        if (options.start) offset = options.start(parts->elems[i].partition);
+        parts->elems[i].offset = offset                          ? *offset
+                                 : options.transactional_offsets ? RD_KAFKA_OFFSET_INVALID
+                                                                 : RD_KAFKA_OFFSET_BEGINNING;
       }
       if (cooperative) {
         if (rd_kafka_error_t* e = rd_kafka_incremental_assign(handle, parts)) {
@@ -130,11 +168,19 @@ struct KafkaConsumer::Impl {
       } else {
         rd_kafka_assign(handle, parts);
       }
-      for (int i = 0; i < parts->cnt; ++i) {
-        self->assignment.push_back(parts->elems[i].partition);
-        self->eof[parts->elems[i].partition] = false;
+      for (int32_t p : changed) {
+        self->assignment.push_back(p);
+        self->eof[p] = false;
+        if (options.pause_on_assign) {
+          self->PauseOrResume(p, true);
+          self->paused[p] = -1;
+        }
       }
+      std::sort(self->assignment.begin(), self->assignment.end());
+      if (options.on_assigned) options.on_assigned(changed);
     } else {
+      // Before the unassign: the caller may still commit what it did for these partitions.
+      if (options.on_revoked) options.on_revoked(changed, rd_kafka_assignment_lost(handle) != 0);
       if (cooperative) {
         if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(handle, parts)) {
           rd_kafka_error_destroy(e);
@@ -142,17 +188,18 @@ struct KafkaConsumer::Impl {
       } else {
         rd_kafka_assign(handle, nullptr);
       }
-      for (int i = 0; i < parts->cnt; ++i) {
-        std::erase(self->assignment, parts->elems[i].partition);
-        self->eof.erase(parts->elems[i].partition);
+      for (int32_t p : changed) {
+        std::erase(self->assignment, p);
+        self->eof.erase(p);
+        self->paused.erase(p);
       }
       if (!cooperative) {
         self->assignment.clear();
         self->eof.clear();
+        self->paused.clear();
       }
     }
-    std::sort(self->assignment.begin(), self->assignment.end());
-    if (self->assigned) self->assigned(self->assignment);
+    if (options.assigned) options.assigned(self->assignment);
   }
 
   static void OnError(rd_kafka_t*, int err, const char* reason, void* opaque) {
@@ -168,18 +215,32 @@ KafkaConsumer::~KafkaConsumer() = default;
 Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const KafkaSettings& settings,
                                                              std::string topic, StartOffsetFn start,
                                                              AssignedFn assigned) {
+  Options options;
+  options.start = std::move(start);
+  options.assigned = std::move(assigned);
+  return Create(settings, std::move(topic), std::move(options));
+}
+
+Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const KafkaSettings& settings,
+                                                             std::string topic, Options options) {
   auto impl = std::make_unique<Impl>();
   impl->topic = std::move(topic);
-  impl->start = std::move(start);
-  impl->assigned = std::move(assigned);
+  impl->options = std::move(options);
+  bool transactional = impl->options.transactional_offsets;
   auto props = ConsumerProperties(settings);
-  props.insert(props.begin() + 2, {{"group.id", settings.group_id},
-                                   {"partition.assignment.strategy", "cooperative-sticky"},
-                                   {"enable.auto.offset.store", "false"},
-                                   {"enable.auto.commit", "true"},
-                                   {"auto.commit.interval.ms", "1000"},
-                                   {"auto.offset.reset", "earliest"},
-                                   {"enable.partition.eof", "true"}});
+  std::vector<std::pair<std::string, std::string>> own = {
+      {"group.id", settings.group_id},
+      {"partition.assignment.strategy", "cooperative-sticky"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.auto.commit", transactional ? "false" : "true"},
+      {"auto.commit.interval.ms", "1000"},
+      {"auto.offset.reset", "earliest"},
+      {"enable.partition.eof", "true"}};
+  if (transactional) own.push_back({"isolation.level", "read_committed"});
+  if (!impl->options.group_instance_id.empty()) {
+    own.push_back({"group.instance.id", impl->options.group_instance_id});
+  }
+  props.insert(props.begin() + 2, own.begin(), own.end());
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   if (Status s = ApplyProperties(conf, props); !s.ok()) {
     rd_kafka_conf_destroy(conf);
@@ -189,6 +250,10 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const KafkaSettings
   char err[512];
   rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, sizeof err);
   rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err);
+  if (transactional) {
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
+    rd_kafka_conf_set(conf, "isolation.level", "read_committed", err, sizeof err);
+  }
   rd_kafka_conf_set_opaque(conf, impl.get());
   rd_kafka_conf_set_rebalance_cb(conf, &Impl::OnRebalance);
   rd_kafka_conf_set_error_cb(conf, &Impl::OnError);
@@ -215,18 +280,12 @@ size_t KafkaConsumer::Poll(size_t max, const std::function<void(const KafkaMessa
       impl_->eof[m->partition] = true;
     } else if (m->err) {
       impl_->last_error = rd_kafka_message_errstr(m);
+    } else if (auto held = impl_->paused.find(m->partition); held != impl_->paused.end()) {
+      // Fetched before the pause took effect: handed out after Resume instead.
+      if (held->second < 0 || m->offset < held->second) held->second = m->offset;
     } else {
       impl_->eof[m->partition] = false;
-      KafkaMessage msg;
-      msg.topic = rd_kafka_topic_name(m->rkt);
-      msg.partition = m->partition;
-      msg.offset = m->offset;
-      if (m->key) msg.key = {static_cast<const char*>(m->key), m->key_len};
-      if (m->payload) msg.value = {static_cast<const char*>(m->payload), m->len};
-      rd_kafka_timestamp_type_t type;
-      int64_t ts = rd_kafka_message_timestamp(m, &type);
-      if (type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts >= 0) msg.timestamp_ms = ts;
-      handle(msg);
+      handle(ToKafkaMessage(m));
       ++handled;
     }
     rd_kafka_message_destroy(m);
@@ -235,6 +294,7 @@ size_t KafkaConsumer::Poll(size_t max, const std::function<void(const KafkaMessa
 }
 
 void KafkaConsumer::StoreOffset(int32_t partition, int64_t next_offset) {
+  if (impl_->options.transactional_offsets) return;
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(list, impl_->topic.c_str(), partition)->offset = next_offset;
   rd_kafka_offsets_store(impl_->rk, list);  // fails harmlessly for a partition just revoked
@@ -242,6 +302,7 @@ void KafkaConsumer::StoreOffset(int32_t partition, int64_t next_offset) {
 }
 
 Status KafkaConsumer::CommitSync() {
+  if (impl_->options.transactional_offsets) return Ok{};
   rd_kafka_resp_err_t err = rd_kafka_commit(impl_->rk, nullptr, 0);
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return Ok{};
   return Error{"kafka_commit", rd_kafka_err2str(err)};
@@ -256,15 +317,70 @@ void KafkaConsumer::Close() {
 bool KafkaConsumer::caught_up() const {
   if (impl_->assignment.empty()) return false;
   for (int32_t p : impl_->assignment) {
-    auto it = impl_->eof.find(p);
-    if (it == impl_->eof.end() || !it->second) return false;
+    if (!at_end(p)) return false;
   }
   return true;
 }
 
 bool KafkaConsumer::at_end(int32_t partition) const {
+  if (impl_->paused.contains(partition)) return false;
   auto it = impl_->eof.find(partition);
   return it != impl_->eof.end() && it->second;
+}
+
+void KafkaConsumer::Pause(int32_t partition) {
+  if (impl_->paused.contains(partition) ||
+      !std::binary_search(impl_->assignment.begin(), impl_->assignment.end(), partition)) {
+    return;
+  }
+  impl_->PauseOrResume(partition, true);
+  impl_->paused[partition] = -1;
+}
+
+void KafkaConsumer::Resume(int32_t partition) {
+  auto it = impl_->paused.find(partition);
+  if (it == impl_->paused.end()) return;
+  int64_t rewind = it->second;
+  impl_->paused.erase(it);
+  impl_->PauseOrResume(partition, false);
+  if (rewind >= 0) impl_->SeekTo(partition, rewind);
+}
+
+bool KafkaConsumer::paused(int32_t partition) const { return impl_->paused.contains(partition); }
+
+void KafkaConsumer::Seek(int32_t partition, int64_t offset) { impl_->SeekTo(partition, offset); }
+
+streams::GroupMetadata KafkaConsumer::GroupMetadata() const {
+  auto impl = std::make_unique<streams::GroupMetadata::Impl>();
+  impl->handle = rd_kafka_consumer_group_metadata(impl_->rk);
+  return streams::GroupMetadata(std::move(impl));
+}
+
+Result<PartitionOffsets> KafkaConsumer::Committed(const std::vector<int32_t>& partitions,
+                                                  std::chrono::milliseconds timeout) const {
+  PartitionOffsets committed;
+  if (partitions.empty()) return committed;
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size()));
+  for (int32_t p : partitions) rd_kafka_topic_partition_list_add(list, impl_->topic.c_str(), p);
+  rd_kafka_resp_err_t err = rd_kafka_committed(impl_->rk, list, static_cast<int>(timeout.count()));
+  std::optional<Error> error;
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    error = Error{"kafka_committed", impl_->topic + ": " + rd_kafka_err2str(err)};
+  } else {
+    for (int i = 0; i < list->cnt && !error; ++i) {
+      const rd_kafka_topic_partition_t& e = list->elems[i];
+      if (e.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        error = Error{"kafka_committed", impl_->topic + "[" + std::to_string(e.partition) +
+                                             "]: " + rd_kafka_err2str(e.err)};
+      } else if (e.offset >= 0) {
+        committed[e.partition] = e.offset;
+      }
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  if (error) return *error;
+  return committed;
 }
 
 const std::vector<int32_t>& KafkaConsumer::assignment() const { return impl_->assignment; }
@@ -362,27 +478,9 @@ Status ScanTopic(const KafkaSettings& settings, const std::string& topic,
       if (!m) continue;
       auto it = wanted_end.find(m->partition);
       if (!m->err && it != wanted_end.end() && m->offset < it->second) {
-        KafkaMessage msg;
+        KafkaMessage msg = ToKafkaMessage(m);
         msg.topic = topic;
-        msg.partition = m->partition;
-        msg.offset = m->offset;
-        if (m->key) msg.key = {static_cast<const char*>(m->key), m->key_len};
-        if (m->payload) msg.value = {static_cast<const char*>(m->payload), m->len};
-        rd_kafka_timestamp_type_t type;
-        int64_t ts = rd_kafka_message_timestamp(m, &type);
-        if (type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts >= 0) msg.timestamp_ms = ts;
-        std::vector<KafkaHeader> headers;
-        rd_kafka_headers_t* hdrs = nullptr;
-        if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
-          const char* name;
-          const void* value;
-          size_t size;
-          for (size_t i = 0;
-               rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-               ++i) {
-            headers.push_back({name, std::string(static_cast<const char*>(value), size)});
-          }
-        }
+        std::vector<KafkaHeader> headers = CopyHeaders(m);
         msg.headers = &headers;
         visit(msg);
         if (m->offset + 1 >= it->second) wanted_end.erase(it);

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdio>
+#include <memory>
 
 namespace ontime::streams {
 
@@ -29,7 +30,7 @@ Status ApplyProperties(rd_kafka_conf_t* conf,
 }
 
 bool IsConsumerOnlyProperty(std::string_view name) {
-  static constexpr std::array<std::string_view, 12> kNames = {"group.id",
+  static constexpr std::array<std::string_view, 14> kNames = {"group.id",
                                                               "group.instance.id",
                                                               "partition.assignment.strategy",
                                                               "session.timeout.ms",
@@ -40,7 +41,9 @@ bool IsConsumerOnlyProperty(std::string_view name) {
                                                               "auto.commit.interval.ms",
                                                               "enable.auto.offset.store",
                                                               "fetch.min.bytes",
-                                                              "isolation.level"};
+                                                              "isolation.level",
+                                                              "enable.partition.eof",
+                                                              "max.partition.fetch.bytes"};
   for (std::string_view n : kNames) {
     if (n == name) return true;
   }
@@ -48,7 +51,7 @@ bool IsConsumerOnlyProperty(std::string_view name) {
 }
 
 bool IsProducerOnlyProperty(std::string_view name) {
-  static constexpr std::array<std::string_view, 10> kNames = {"acks",
+  static constexpr std::array<std::string_view, 12> kNames = {"acks",
                                                               "linger.ms",
                                                               "enable.idempotence",
                                                               "message.timeout.ms",
@@ -57,11 +60,61 @@ bool IsProducerOnlyProperty(std::string_view name) {
                                                               "batch.num.messages",
                                                               "retries",
                                                               "queue.buffering.max.messages",
-                                                              "queue.buffering.max.kbytes"};
+                                                              "queue.buffering.max.kbytes",
+                                                              "transactional.id",
+                                                              "transaction.timeout.ms"};
   for (std::string_view n : kNames) {
     if (n == name) return true;
   }
   return false;
 }
+
+KafkaMessage ToKafkaMessage(const rd_kafka_message_t* m) {
+  KafkaMessage msg;
+  msg.topic = rd_kafka_topic_name(m->rkt);
+  msg.partition = m->partition;
+  msg.offset = m->offset;
+  if (m->key) msg.key = {static_cast<const char*>(m->key), m->key_len};
+  if (m->payload) {
+    msg.value = {static_cast<const char*>(m->payload), m->len};
+  } else {
+    msg.null_value = true;
+  }
+  rd_kafka_timestamp_type_t type;
+  int64_t ts = rd_kafka_message_timestamp(m, &type);
+  if (type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts >= 0) msg.timestamp_ms = ts;
+  return msg;
+}
+
+std::vector<KafkaHeader> CopyHeaders(const rd_kafka_message_t* m) {
+  std::vector<KafkaHeader> headers;
+  rd_kafka_headers_t* hdrs = nullptr;
+  // rd_kafka_message_headers takes a non-const message only to parse the headers lazily.
+  if (rd_kafka_message_headers(const_cast<rd_kafka_message_t*>(m), &hdrs) ==
+          RD_KAFKA_RESP_ERR_NO_ERROR &&
+      hdrs) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      headers.push_back({name, std::string(static_cast<const char*>(value), size)});
+    }
+  }
+  return headers;
+}
+
+GroupMetadata GroupMetadata::ForGroup(const std::string& group_id) {
+  auto impl = std::make_unique<Impl>();
+  impl->handle = rd_kafka_consumer_group_metadata_new(group_id.c_str());
+  return GroupMetadata(std::move(impl));
+}
+
+GroupMetadata::GroupMetadata(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+GroupMetadata::~GroupMetadata() = default;
+GroupMetadata::GroupMetadata(GroupMetadata&&) noexcept = default;
+GroupMetadata& GroupMetadata::operator=(GroupMetadata&&) noexcept = default;
+bool GroupMetadata::valid() const { return impl_ && impl_->handle; }
 
 }  // namespace ontime::streams

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "ontime/base/result.h"
+#include "ontime/streams/event_source.h"
+#include "ontime/streams/group_metadata.h"
 
 namespace ontime::streams {
 
@@ -19,5 +21,18 @@ Status ApplyProperties(rd_kafka_conf_t* conf,
 // Properties that only make sense for a consumer (librdkafka warns when a producer gets them).
 bool IsConsumerOnlyProperty(std::string_view name);
 bool IsProducerOnlyProperty(std::string_view name);
+
+// A KafkaMessage viewing `m` (valid while `m` is); headers are left to the caller.
+KafkaMessage ToKafkaMessage(const rd_kafka_message_t* m);
+
+// The message's headers, copied.
+std::vector<KafkaHeader> CopyHeaders(const rd_kafka_message_t* m);
+
+struct GroupMetadata::Impl {
+  rd_kafka_consumer_group_metadata_t* handle = nullptr;
+  ~Impl() {
+    if (handle) rd_kafka_consumer_group_metadata_destroy(handle);
+  }
+};
 
 }  // namespace ontime::streams

@@ -120,8 +120,16 @@ std::string Produced::Header(std::string_view name) const {
 }
 
 Status FakeOutputSink::Produce(std::string_view topic, std::string_view key, std::string_view value,
-                               uint64_t tag, const std::vector<streams::KafkaHeader>& headers) {
-  queued_.push_back({std::string(topic), std::string(key), std::string(value), tag, headers, -1});
+                               uint64_t tag, const std::vector<streams::KafkaHeader>& headers,
+                               int32_t partition) {
+  queued_.push_back(
+      {std::string(topic), std::string(key), std::string(value), tag, headers, -1, partition});
+  return Ok{};
+}
+
+Status FakeOutputSink::ProduceTombstone(std::string_view topic, std::string_view key, uint64_t tag,
+                                        int32_t partition) {
+  queued_.push_back({std::string(topic), std::string(key), "", tag, {}, -1, partition, true});
   return Ok{};
 }
 

@@ -91,7 +91,9 @@ struct Produced {
   std::string value;
   uint64_t tag = 0;
   std::vector<streams::KafkaHeader> headers;
-  int64_t offset = -1;  // in its topic's partition 0, once delivered
+  int64_t offset = -1;                         // in its topic's partition 0, once delivered
+  int32_t partition = streams::kAnyPartition;  // as asked by the producer
+  bool null_value = false;                     // a tombstone
   std::string Header(std::string_view name) const;
 };
 
@@ -101,7 +103,10 @@ class FakeOutputSink final : public streams::OutputSink {
       : on_delivered_(std::move(on_delivered)) {}
 
   Status Produce(std::string_view topic, std::string_view key, std::string_view value, uint64_t tag,
-                 const std::vector<streams::KafkaHeader>& headers) override;
+                 const std::vector<streams::KafkaHeader>& headers = {},
+                 int32_t partition = streams::kAnyPartition) override;
+  Status ProduceTombstone(std::string_view topic, std::string_view key, uint64_t tag,
+                          int32_t partition = streams::kAnyPartition) override;
   void Poll() override {
     if (!hold) DeliverAll();
   }

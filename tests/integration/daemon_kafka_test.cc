@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "fakes/ontimed_process.h"
+#include "integration/broker_environment.h"
 #include "ontime/base/time.h"
 #include "ontime/daemon/cli.h"
 #include "ontime/streams/kafka_consumer.h"
@@ -84,34 +85,6 @@ std::string Field(std::string_view json, std::string_view field) {
   size_t end = json.find('"', start);
   return std::string(json.substr(start, end - start));
 }
-
-// One broker for the whole test process.
-class BrokerEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    char tmpl[] = "/tmp/ontime-it-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    ASSERT_EQ(Shell(KafkaScript() + " fetch"), 0) << "kafka.sh fetch failed";
-    std::string out;
-    ASSERT_EQ(Shell(KafkaScript() + " start " + dir_ + "/broker", &out), 0) << out;
-    bootstrap_ = Trim(out);
-  }
-  void TearDown() override {
-    Shell(KafkaScript() + " stop " + dir_ + "/broker");
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  const std::string& dir() const { return dir_; }
-  std::string broker_dir() const { return dir_ + "/broker"; }
-  const std::string& bootstrap() const { return bootstrap_; }
-
- private:
-  std::string dir_;
-  std::string bootstrap_;
-};
-
-BrokerEnvironment* const kBroker =
-    static_cast<BrokerEnvironment*>(::testing::AddGlobalTestEnvironment(new BrokerEnvironment));
 
 constexpr std::string_view kRules = R"(calendar:
   timezone: Asia/Ho_Chi_Minh

@@ -5,8 +5,10 @@
 #include <chrono>
 
 #include "ontime/streams/dead_letters.h"
+#include "ontime/streams/kafka_admin.h"
 #include "ontime/streams/kafka_consumer.h"
 #include "ontime/streams/kafka_producer.h"
+#include "ontime/streams/partition_reader.h"
 
 namespace ontime::streams {
 namespace {
@@ -41,6 +43,75 @@ TEST(KafkaProducerTest, KeepsMessagesWhileTheBrokerIsAway) {
   EXPECT_FALSE((*producer)->fatal_error());
 }
 
+TEST(KafkaProducerTest, KeepsATombstoneWhileTheBrokerIsAway) {
+  auto producer = KafkaProducer::Create(Unreachable(), [](const Delivery&) {});
+  ASSERT_TRUE(producer.ok()) << producer.error().message;
+  ASSERT_TRUE((*producer)->ProduceTombstone("dossier.state", "D1", 7, 2).ok());
+  EXPECT_EQ((*producer)->in_flight(), 1u);
+  EXPECT_FALSE((*producer)->transactional());
+}
+
+TEST(KafkaTransactionTest, NeedsATransactionalId) {
+  auto producer = KafkaProducer::Create(Unreachable(), [](const Delivery&) {});
+  ASSERT_TRUE(producer.ok()) << producer.error().message;
+  Status init = (*producer)->InitTransactions(100ms);
+  ASSERT_FALSE(init.ok());
+  EXPECT_EQ(init.error().code, "kafka_txn");
+  EXPECT_FALSE((*producer)->BeginTransaction().ok());
+  TransactionResult commit = (*producer)->CommitTransaction("dossier.events", {{0, 5}},
+                                                            GroupMetadata::ForGroup("unit"), 100ms);
+  EXPECT_EQ(commit.kind, TransactionResult::Kind::kFatal);
+}
+
+TEST(KafkaTransactionTest, RejectsIdempotenceTurnedOff) {
+  KafkaSettings s = Unreachable();
+  s.transactional_id = "unit-1";
+  s.properties = {{"enable.idempotence", "false"}};
+  auto producer = KafkaProducer::Create(s, [](const Delivery&) {});
+  ASSERT_FALSE(producer.ok());
+  EXPECT_EQ(producer.error().code, "kafka_config");
+}
+
+TEST(KafkaTransactionTest, RejectsAMessageTimeoutLongerThanTheTransactionTimeout) {
+  KafkaSettings s = Unreachable();
+  s.transactional_id = "unit-1";
+  s.properties = {{"message.timeout.ms", "120000"}};
+  auto producer = KafkaProducer::Create(s, [](const Delivery&) {});
+  ASSERT_FALSE(producer.ok());
+  EXPECT_EQ(producer.error().code, "kafka_config");
+}
+
+TEST(KafkaTransactionTest, InitTimesOutRetriablyWithoutABroker) {
+  KafkaSettings s = Unreachable();
+  s.transactional_id = "unit-1";
+  auto producer = KafkaProducer::Create(s, [](const Delivery&) {});
+  ASSERT_TRUE(producer.ok()) << producer.error().message;
+  EXPECT_TRUE((*producer)->transactional());
+  auto begin = std::chrono::steady_clock::now();
+  Status init = (*producer)->InitTransactions(300ms);
+  ASSERT_FALSE(init.ok());
+  EXPECT_EQ(init.error().code, "kafka_txn_retriable") << init.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 5s);
+}
+
+TEST(KafkaTransactionTest, NoProduceOutsideATransaction) {
+  KafkaSettings s = Unreachable();
+  s.transactional_id = "unit-1";
+  auto producer = KafkaProducer::Create(s, [](const Delivery&) {});
+  ASSERT_TRUE(producer.ok()) << producer.error().message;
+  Status produced = (*producer)->Produce("dossier.sla.alerts", "D1", "{}", 7);
+  EXPECT_FALSE(produced.ok());
+  EXPECT_EQ((*producer)->in_flight(), 0u);
+}
+
+TEST(GroupMetadataTest, MovesItsHandle) {
+  GroupMetadata a = GroupMetadata::ForGroup("unit");
+  EXPECT_TRUE(a.valid());
+  GroupMetadata b = std::move(a);
+  EXPECT_TRUE(b.valid());
+  EXPECT_FALSE(a.valid());  // NOLINT(bugprone-use-after-move): moved-from is documented
+}
+
 TEST(KafkaConsumerTest, RejectsAnUnknownProperty) {
   KafkaSettings s = Unreachable();
   s.properties = {{"no.such.property", "1"}};
@@ -60,11 +131,65 @@ TEST(KafkaConsumerTest, NotCaughtUpBeforeAnyAssignment) {
   EXPECT_TRUE((*consumer)->Lag().empty());
 }
 
+TEST(KafkaConsumerTest, TransactionalOptionsWithoutABroker) {
+  KafkaConsumer::Options options;
+  options.transactional_offsets = true;
+  options.group_instance_id = "unit-host-1";
+  options.pause_on_assign = true;
+  auto consumer = KafkaConsumer::Create(Unreachable(), "dossier.events", options);
+  ASSERT_TRUE(consumer.ok()) << consumer.error().message;
+  (*consumer)->Pause(0);  // not assigned: nothing to pause
+  EXPECT_FALSE((*consumer)->paused(0));
+  EXPECT_FALSE((*consumer)->at_end(0));
+  (*consumer)->StoreOffset(0, 5);
+  EXPECT_TRUE((*consumer)->CommitSync().ok());  // offsets go through the producer instead
+  EXPECT_TRUE((*consumer)->GroupMetadata().valid());
+  auto begin = std::chrono::steady_clock::now();
+  EXPECT_FALSE((*consumer)->Committed({0}, 300ms).ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 5s);
+}
+
 TEST(KafkaScanTest, FailsWithinItsTimeoutWithoutABroker) {
   auto begin = std::chrono::steady_clock::now();
   Status s = ScanTopic(Unreachable(), "dossier.sla.alerts", {}, 500ms, [](const KafkaMessage&) {});
   EXPECT_FALSE(s.ok());
   EXPECT_LT(std::chrono::steady_clock::now() - begin, 5s);
+}
+
+TEST(PartitionReaderTest, FailsWithinItsTimeoutWithoutABroker) {
+  auto begin = std::chrono::steady_clock::now();
+  auto end = ReadPartition(
+      Unreachable(), "ontime.dossier-state", 0, kOffsetBeginning, [](const KafkaMessage&) {},
+      nullptr, 500ms);
+  ASSERT_FALSE(end.ok());
+  EXPECT_EQ(end.error().code, "kafka_read");
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 5s);
+}
+
+TEST(PartitionReaderTest, StopsWhenCancelled) {
+  int asked = 0;
+  auto end = ReadPartition(
+      Unreachable(), "ontime.dossier-state", 0, 0, [](const KafkaMessage&) {},
+      [&] { return ++asked > 2; }, 60s);
+  ASSERT_FALSE(end.ok());
+  EXPECT_EQ(end.error().code, "cancelled");
+}
+
+TEST(KafkaAdminTest, FailsWithinItsTimeoutWithoutABroker) {
+  auto begin = std::chrono::steady_clock::now();
+  auto described = DescribeTopics(Unreachable(), {"dossier.events"}, 500ms);
+  EXPECT_FALSE(described.ok());
+  Status created = CreateTopics(Unreachable(), {{"dossier.events", 3, -1, {}}}, 500ms);
+  EXPECT_FALSE(created.ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 5s);
+}
+
+TEST(KafkaAdminTest, RejectsAnUnknownProperty) {
+  KafkaSettings s = Unreachable();
+  s.properties = {{"no.such.property", "1"}};
+  auto described = DescribeTopics(s, {"dossier.events"}, 500ms);
+  ASSERT_FALSE(described.ok());
+  EXPECT_EQ(described.error().code, "kafka_config");
 }
 
 TEST(DeadLettersTest, HeadersSayWhyAndWhere) {

@@ -26,7 +26,8 @@ struct KafkaMessage {
   int64_t offset = -1;
   std::string_view key;
   std::string_view value;
-  std::optional<int64_t> timestamp_ms;                // the message's timestamp, when it has one
+  bool null_value = false;              // a tombstone: no value at all (`value` is then empty)
+  std::optional<int64_t> timestamp_ms;  // the message's timestamp, when it has one
   const std::vector<KafkaHeader>* headers = nullptr;  // filled by ScanTopic only
 };
 

@@ -15,6 +15,9 @@
 
 namespace ontime::streams {
 
+// Produce's partition argument when the partitioner chooses (by key).
+inline constexpr int32_t kAnyPartition = -1;
+
 // What a delivery report says about one produced message.
 struct Delivery {
   uint64_t tag = 0;  // the caller's tag given to Produce
@@ -28,8 +31,13 @@ class OutputSink {
   virtual ~OutputSink() = default;
 
   // Queues one message (copied); an error only for an unknown topic or a broken sink.
+  // `partition` pins the message to a partition (a changelog partition must be its input's).
   virtual Status Produce(std::string_view topic, std::string_view key, std::string_view value,
-                         uint64_t tag, const std::vector<KafkaHeader>& headers = {}) = 0;
+                         uint64_t tag, const std::vector<KafkaHeader>& headers = {},
+                         int32_t partition = kAnyPartition) = 0;
+  // Queues a tombstone: `key` with a null value (not an empty one), which compaction removes.
+  virtual Status ProduceTombstone(std::string_view topic, std::string_view key, uint64_t tag,
+                                  int32_t partition = kAnyPartition) = 0;
   // Serves delivery reports without blocking.
   virtual void Poll() = 0;
   // Waits up to `timeout` for every queued message; false on time-out.
