@@ -3,23 +3,25 @@
 #include <prometheus/registry.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
 
 #include "ontime/daemon/alertmanager.h"
+#include "ontime/daemon/blocking_work.h"
+#include "ontime/daemon/changelog_state.h"
 #include "ontime/daemon/dossier_api.h"
 #include "ontime/daemon/event_loop.h"
 #include "ontime/daemon/http_server.h"
+#include "ontime/daemon/kafka_state.h"
 #include "ontime/daemon/listeners.h"
 #include "ontime/daemon/live_processor.h"
 #include "ontime/daemon/logging.h"
 #include "ontime/daemon/metrics.h"
 #include "ontime/daemon/notify.h"
-#include "ontime/daemon/offset_tracker.h"
 #include "ontime/daemon/output_writer.h"
-#include "ontime/daemon/snapshot_store.h"
-#include "ontime/daemon/state_persistence.h"
+#include "ontime/daemon/transactor.h"
 #include "ontime/rules/engine.h"
 #include "ontime/streams/kafka_consumer.h"
 #include "ontime/streams/kafka_producer.h"
@@ -34,8 +36,7 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-constexpr auto kFlushTimeout = std::chrono::milliseconds(30s);
-constexpr auto kPeriodicFlushTimeout = std::chrono::milliseconds(10s);
+constexpr auto kStallProbe = std::chrono::milliseconds(100);
 
 streams::KafkaSettings Settings(const KafkaConfig& kafka) {
   streams::KafkaSettings s;
@@ -52,9 +53,10 @@ OutputTopics Topics(const KafkaConfig& kafka) {
 
 bool SameKafka(const KafkaConfig& a, const KafkaConfig& b) {
   return a.brokers == b.brokers && a.group_id == b.group_id && a.client_id == b.client_id &&
-         a.topics.events == b.topics.events && a.topics.alerts == b.topics.alerts &&
-         a.topics.letters == b.topics.letters && a.topics.dead_letters == b.topics.dead_letters &&
-         a.properties == b.properties;
+         a.instance_id == b.instance_id && a.commit_interval == b.commit_interval &&
+         a.topics.changelog == b.topics.changelog && a.topics.events == b.topics.events &&
+         a.topics.alerts == b.topics.alerts && a.topics.letters == b.topics.letters &&
+         a.topics.dead_letters == b.topics.dead_letters && a.properties == b.properties;
 }
 
 // The Alertmanager pusher as one listener among the outputs: active alerts in, resolved when the
@@ -73,20 +75,22 @@ class AlertmanagerListener final : public rules::EngineListener {
 
 }  // namespace
 
-// Wiring and lifecycle: what the daemon is made of, in the order things start and stop. The live
-// path itself is LiveProcessor's; its state across restarts StatePersistence's.
+// Wiring and lifecycle: what the daemon is made of, in the order things start and stop. HTTP and
+// signals come first, so that /healthz answers and SIGTERM stops it in every phase; the broker is
+// reached only from worker threads (topics, transactions, restores), never on the loop. The
+// live path itself is LiveProcessor's; the state on Kafka ChangelogState's and the Transactor's.
 struct Daemon::Impl {
   Impl(Config c, std::string path, std::ostream& log_stream)
       : config(std::move(c)),
         config_path(std::move(path)),
         log(log_stream, config.log.level),
         loop(io),
-        store(config.state_dir),
         signals(io, SIGTERM, SIGINT),
         hangup(io, SIGHUP),
-        snapshot_timer(loop.CreateTimer()),
+        setup_timer(loop.CreateTimer()),
         watchdog_timer(loop.CreateTimer()),
-        stats_timer(loop.CreateTimer()) {}
+        stats_timer(loop.CreateTimer()),
+        stall_timer(loop.CreateTimer()) {}
 
   int Run() {
     started_at = loop.clock().Monotonic();
@@ -99,23 +103,42 @@ struct Daemon::Impl {
     engine_metrics = std::make_unique<EngineMetrics>(*registry, *rules);
     daemon_metrics = std::make_unique<DaemonMetrics>(*registry, ONTIME_VERSION);
     daemon_metrics->SetOnTimeTargets(*rules);
+    instance_id = InstanceId(config.kafka);
+    changelog_topic = ChangelogTopic(config.kafka);
     log.Info("starting", {{"version", ONTIME_VERSION},
                           {"brokers", config.kafka.brokers},
                           {"group", config.kafka.group_id},
+                          {"instance", instance_id},
                           {"input", config.kafka.topics.events},
-                          {"state_dir", config.state_dir}});
+                          {"changelog", changelog_topic}});
 
-    auto made = streams::KafkaProducer::Create(
-        Settings(config.kafka), [this](const streams::Delivery& d) { offsets.OnDelivered(d.tag); });
+    streams::KafkaSettings producer_settings = Settings(config.kafka);
+    producer_settings.transactional_id = config.kafka.group_id + "-" + instance_id;
+    auto made = streams::KafkaProducer::Create(producer_settings, [](const streams::Delivery&) {});
     if (!made.ok()) {
       log.Error("kafka producer", {{"error", made.error().message}});
       return made.error().code == "kafka_config" ? kExitConfig : 1;
     }
     producer = std::move(made.value());
+    auto post = [this](std::function<void()> f) { asio::post(io, std::move(f)); };
+    setup_work = std::make_unique<WorkerThread>(post);
+    transaction_work = std::make_unique<WorkerThread>(post);
+    restore_work = std::make_unique<WorkerThread>(post);
+    transactions = std::make_unique<KafkaTransactions>(*producer, config.kafka.topics.events);
+    transactor = std::make_unique<Transactor>(
+        loop, *transactions, *transaction_work, *daemon_metrics, log,
+        Transactor::Hooks{[this] { return state ? state->Collect() : 0; },
+                          [this](const std::string& why) {
+                            // The engine is ahead of what Kafka holds: start again from Kafka.
+                            Fatal("transaction aborted (" + why +
+                                  "); restarting restores the state from the changelog");
+                          },
+                          [this](const std::string& why) { Fatal(why); }});
+    transactor->set_interval(config.kafka.commit_interval);
 
     // The engine reports to its metrics and to the fresh outputs, side by side; the fresh ones go
-    // to Kafka and to Alertmanager, side by side.
-    writer = std::make_unique<OutputWriter>(*producer, offsets, loop.clock(), log,
+    // to Kafka (in the open transaction) and to Alertmanager, side by side.
+    writer = std::make_unique<OutputWriter>(*transactor, loop.clock(), log,
                                             [this](const std::string& why) { Fatal(why); });
     writer->set_topics(Topics(config.kafka));
     writer->set_calendar(&rules->calendar());
@@ -130,23 +153,24 @@ struct Daemon::Impl {
     engine_listeners.Add(engine_metrics.get());
     engine_listeners.Add(fresh.get());
     engine = std::make_unique<rules::Engine>(rules, &engine_listeners);
+    engine->set_retention(config.retention.closed);
+    engine->TrackChanges(true);
     processor = std::make_unique<LiveProcessor>(
-        loop, *engine, *producer, offsets, *writer, *daemon_metrics, log,
+        loop, *engine, *transactor, *writer, *daemon_metrics, log,
         LiveProcessor::Hooks{[this] { OnCaughtUp(); },
-                             [this](const std::string& why) { Fatal(why); }});
+                             [this](const std::string& why) { Fatal(why); },
+                             [this](int32_t p, int64_t next) { transactor->Consumed(p, next); },
+                             [this] { return transactor->accepting(); }});
     processor->set_max_clock_skew(config.ingest.max_clock_skew);
-
-    if (!Restore()) return 1;
-
-    auto consumer_made = streams::KafkaConsumer::Create(
-        Settings(config.kafka), config.kafka.topics.events,
-        [this](int32_t partition) { return offsets.next_offset(partition); },
-        [this](const std::vector<int32_t>& partitions) { OnAssigned(partitions); });
-    if (!consumer_made.ok()) {
-      log.Error("kafka consumer", {{"error", consumer_made.error().message}});
-      return consumer_made.error().code == "kafka_config" ? kExitConfig : 1;
-    }
-    consumer = std::move(consumer_made.value());
+    changelog_reader =
+        std::make_unique<KafkaChangelogReader>(Settings(config.kafka), changelog_topic);
+    state = std::make_unique<ChangelogState>(
+        loop, *engine, *transactor, *changelog_reader, *restore_work, *daemon_metrics, log,
+        changelog_topic,
+        ChangelogState::Hooks{[this](int32_t p) { consumer->Pause(p); },
+                              [this](int32_t p) { consumer->Resume(p); },
+                              [this](int32_t p) { processor->ForgetPartition(p); },
+                              [this](const std::string& why) { Fatal(why); }});
 
     if (pusher) pusher->Start();
     router = std::make_unique<Router>(*engine, *registry, *engine_metrics, *daemon_metrics, health,
@@ -162,90 +186,117 @@ struct Daemon::Impl {
              {{"address", config.http.listen}, {"port", std::to_string(http->port())}});
 
     WaitSignals();
-    processor->Start(*consumer);
-    ArmSnapshotTimer();
     ArmWatchdog();
     ArmStats();
+    ArmStallProbe();
+    CheckTopics();
     io.run();
+    // Workers first: their `done` callbacks would reach into what is destroyed below.
+    setup_work.reset();
+    restore_work.reset();
+    transaction_work.reset();
     return exit_code;
   }
 
-  // --- start-up: restore state, find what was already produced ---
+  // --- start-up: topics, transactions, the consumer; each wait off the loop ---
 
-  bool Restore() {
-    notifier.Status("restoring state");
-    notifier.ExtendTimeout(std::chrono::minutes(5));
-    output_log = std::make_unique<KafkaOutputLog>(Settings(config.kafka));
-    persistence = std::make_unique<StatePersistence>(
-        store, *output_log, loop.clock(), log, config.kafka.topics.events, Topics(config.kafka));
-    auto restored = persistence->Restore(*engine);
-    if (!restored.ok()) {
-      log.Error("giving up: " + restored.error().message);
-      return false;
-    }
-    mode = restored->mode;
-    offsets.set_next_offsets(std::move(restored->next_offsets));
-    const size_t already = restored->already_produced.size();
-    writer->Suppress(std::move(restored->already_produced));
-    log.Info("state restored", {{"mode", mode},
-                                {"dossiers", std::to_string(engine->dossiers_tracked())},
-                                {"timers", std::to_string(engine->timers_pending())},
-                                {"already_emitted", std::to_string(already)},
-                                {"seconds", LogSeconds(loop.clock().Monotonic() - started_at)}});
-    daemon_metrics->CountRestart(mode);
-    notifier.Status("state restored (" + mode + "), waiting for partitions");
-    return true;
+  void CheckTopics() {
+    notifier.Status("checking Kafka topics");
+    TopicPlan plan{
+        config.kafka.topics.events,
+        changelog_topic,
+        {config.kafka.topics.alerts, config.kafka.topics.letters, config.kafka.topics.dead_letters},
+        config.kafka.create_topics};
+    auto result = std::make_shared<Status>(Ok{});
+    setup_work->Submit(
+        [this, plan, result] {
+          *result = EnsureTopics(Settings(config.kafka), plan, std::chrono::milliseconds(2s));
+        },
+        [this, result] {
+          if (stopping) return;
+          if (result->ok()) {
+            log.Info("kafka: topics ready", {{"changelog", changelog_topic}});
+            InitTransactions();
+            return;
+          }
+          const std::string& code = result->error().code;
+          if (code == "topic_missing" || code == "changelog_foreign") {
+            log.Error("kafka: cannot use the topics", {{"error", result->error().message}});
+            exit_code = kExitConfig;
+            Fatal(result->error().message);
+            return;
+          }
+          LogSetupTrouble(result->error().message);
+          setup_timer->Arm(std::chrono::milliseconds(2s), [this] { CheckTopics(); });
+        });
   }
 
-  void OnAssigned(const std::vector<int32_t>& partitions) {
-    std::string list;
-    for (int32_t p : partitions) list += (list.empty() ? "" : ",") + std::to_string(p);
-    log.Info("kafka: partitions assigned",
-             {{"topic", config.kafka.topics.events}, {"partitions", list.empty() ? "none" : list}});
-    if (!ready && !partitions.empty()) {
-      ready = true;
-      health.ready = true;
-      daemon_metrics->SetReady(true);
-      notifier.Ready();
-    }
+  void InitTransactions() {
+    notifier.Status("registering the transactional producer");
+    auto result = std::make_shared<TransactionalProducer::Result>();
+    setup_work->Submit(
+        [this, result] { *result = transactions->Init(); },
+        [this, result] {
+          if (stopping) return;
+          if (result->outcome == TransactionalProducer::Outcome::kCommitted) {
+            StartConsuming();
+          } else if (result->outcome == TransactionalProducer::Outcome::kRetry) {
+            LogSetupTrouble(result->message);
+            setup_timer->Arm(std::chrono::milliseconds(1s), [this] { InitTransactions(); });
+          } else {
+            Fatal("kafka: cannot register the transactional producer: " + result->message);
+          }
+        });
   }
 
-  // The backlog is consumed: everything produced before the restart has been re-derived, so no
-  // id needs suppressing any more.
+  void LogSetupTrouble(const std::string& message) {
+    const auto now = loop.clock().Monotonic();
+    if (now - last_setup_log < 10s) return;
+    last_setup_log = now;
+    log.Warning("kafka: not ready yet, retrying", {{"error", message}});
+    notifier.Status("waiting for Kafka: " + message);
+  }
+
+  void StartConsuming() {
+    if (Status begun = transactor->Start(); !begun.ok()) {
+      Fatal("kafka: cannot begin a transaction: " + begun.error().message);
+      return;
+    }
+    streams::KafkaConsumer::Options options;
+    options.transactional_offsets = true;
+    options.group_instance_id = instance_id;
+    options.pause_on_assign = true;
+    options.on_assigned = [this](const std::vector<int32_t>& added) { state->OnAssigned(added); };
+    options.on_revoked = [this](const std::vector<int32_t>& revoked, bool lost) {
+      if (lost) log.Warning("kafka: partitions lost (this member was too slow or away)");
+      state->OnRevoked(revoked);
+    };
+    auto made = streams::KafkaConsumer::Create(Settings(config.kafka), config.kafka.topics.events,
+                                               std::move(options));
+    if (!made.ok()) {
+      log.Error("kafka consumer", {{"error", made.error().message}});
+      exit_code = made.error().code == "kafka_config" ? kExitConfig : 1;
+      Fatal(made.error().message);
+      return;
+    }
+    consumer = std::move(made.value());
+    transactions->set_consumer(consumer.get());
+    notifier.Status("waiting for partitions");
+    processor->Start(*consumer);
+  }
+
+  // The backlog is consumed for the first time: from here on the wall clock fires timers.
   void OnCaughtUp() {
     log.Info("caught up with the input",
              {{"events", std::to_string(processor->events())},
-              {"suppressed_duplicates", std::to_string(writer->suppressed())},
               {"stale_outputs", std::to_string(fresh->stale())},
               {"dossiers", std::to_string(engine->dossiers_tracked())},
+              {"restored", std::to_string(state->restored_dossiers())},
               {"seconds", LogSeconds(loop.clock().Monotonic() - started_at)}});
-    writer->EndSuppression();
     fresh->NewCatchUp();
   }
 
   // --- periodic work ---
-
-  void ArmSnapshotTimer() {
-    snapshot_timer->Arm(config.snapshot_interval, [this] {
-      TakeSnapshot(/*final=*/false);
-      ArmSnapshotTimer();
-    });
-  }
-
-  // While catching up after a restart, outputs found in the output topics are being re-derived
-  // and suppressed; a snapshot then would record output ends past ids it has not re-derived yet.
-  // With nothing to suppress, a snapshot is safe at any time.
-  bool TakeSnapshot(bool final) {
-    if (!processor->caught_up_once() && writer->suppressing()) {
-      log.Warning("snapshot skipped: still catching up with the input");
-      return false;
-    }
-    const bool written = persistence->Snapshot(*engine, *producer, offsets,
-                                               final ? kFlushTimeout : kPeriodicFlushTimeout,
-                                               final ? LogLevel::kInfo : LogLevel::kDebug);
-    processor->StoreDoneOffsets();
-    return written;
-  }
 
   void ArmWatchdog() {
     auto interval = notifier.watchdog_interval();
@@ -259,8 +310,47 @@ struct Daemon::Impl {
     daemon_metrics->SetEngineSizes(engine->dossiers_tracked(), engine->timers_pending());
     daemon_metrics->SetEventLag(processor->last_event_lag_seconds());
     daemon_metrics->SetConsumerLagSeconds(processor->last_message_lag_seconds());
-    for (const auto& [p, lag] : consumer->Lag()) daemon_metrics->SetConsumerLag(p, lag);
+    if (consumer) {
+      int64_t behind = 0;
+      for (const auto& [p, lag] : consumer->Lag()) {
+        daemon_metrics->SetConsumerLag(p, lag);
+        behind = std::max(behind, lag);
+      }
+      UpdateReadiness(behind);
+    }
     stats_timer->Arm(1000ms, [this] { ArmStats(); });
+  }
+
+  // Ready once every assigned partition is restored and the input is (nearly) consumed.
+  void UpdateReadiness(int64_t behind) {
+    const bool now_ready =
+        state->restored() && (processor->caught_up_once() || behind <= config.kafka.ready_max_lag);
+    if (state->restoring() > 0) {
+      notifier.Status("restoring from " + changelog_topic + ": " + state->Progress());
+    }
+    if (now_ready == ready) return;
+    ready = now_ready;
+    health.ready = ready;
+    daemon_metrics->SetReady(ready);
+    if (ready) {
+      daemon_metrics->CountRestart(state->restored_dossiers() > 0 ? "changelog" : "empty");
+      log.Info("ready", {{"partitions", std::to_string(state->assigned().size())},
+                         {"dossiers", std::to_string(engine->dossiers_tracked())},
+                         {"seconds", LogSeconds(loop.clock().Monotonic() - started_at)}});
+      notifier.Ready();
+      notifier.Status("ready: " + std::to_string(state->assigned().size()) + " partitions, " +
+                      std::to_string(engine->dossiers_tracked()) + " dossiers");
+    }
+  }
+
+  // How late the loop runs a timer armed for 100 ms from now: the longest stall of each turn.
+  void ArmStallProbe() {
+    const auto expected = loop.clock().Monotonic() + kStallProbe;
+    stall_timer->Arm(kStallProbe, [this, expected] {
+      const auto late = loop.clock().Monotonic() - expected;
+      daemon_metrics->ObserveLoopStall(std::max(0.0, std::chrono::duration<double>(late).count()));
+      ArmStallProbe();
+    });
   }
 
   // --- signals and reload ---
@@ -322,7 +412,10 @@ struct Daemon::Impl {
     }
     config.rules = next.rules;
     config.log = next.log;
-    config.snapshot_interval = next.snapshot_interval;
+    if (next.retention.closed != config.retention.closed) {
+      engine->set_retention(next.retention.closed);
+      config.retention = next.retention;
+    }
     config.ingest = next.ingest;
     config.output = next.output;
     processor->set_max_clock_skew(config.ingest.max_clock_skew);
@@ -342,41 +435,47 @@ struct Daemon::Impl {
   void StopTimers() {
     stopping = true;
     if (processor) processor->Stop();
-    snapshot_timer->Cancel();
+    if (transactor) transactor->Stop();
+    setup_timer->Cancel();
     watchdog_timer->Cancel();
     stats_timer->Cancel();
+    stall_timer->Cancel();
     signals.cancel();
     hangup.cancel();
     if (http) http->Stop();
     if (pusher) pusher->Stop();
+    if (setup_work) setup_work->Stop();
+    if (restore_work) restore_work->Stop();
   }
 
-  // Graceful: stop fetching, deliver what is in flight, store and commit offsets, final snapshot.
+  // Graceful: stop fetching, commit what was derived, leave (a static member keeps its
+  // partitions for its successor until the session times out).
   void Shutdown() {
     notifier.Stopping();
     StopTimers();
     health.ready = false;
-    const bool ok =
-        TakeSnapshot(/*final=*/true) || (!processor->caught_up_once() && writer->suppressing());
-    processor->StoreDoneOffsets();
-    if (Status c = consumer->CommitSync(); !c.ok()) {
-      log.Warning("offset commit failed at shutdown", {{"error", c.error().message}});
+    bool ok = true;
+    if (consumer) {
+      ok = transactor->CommitNow();
+      if (!ok) log.Warning("the last transaction was not committed: it is derived again at start");
+      consumer->Close();
     }
-    consumer->Close();
     log.Info("stopped", {{"events", std::to_string(processor->events())},
                          {"alerts", std::to_string(writer->alerts())},
                          {"letters", std::to_string(writer->letters())},
-                         {"dead_letters", std::to_string(writer->dead_letters())}});
+                         {"dead_letters", std::to_string(writer->dead_letters())},
+                         {"transactions", std::to_string(transactor->commits())}});
     if (exit_code == 0 && !ok) exit_code = 1;
     io.stop();
   }
 
   void Fatal(const std::string& why) {
-    if (stopping && exit_code != 0) return;
+    if (stopping) return;
     log.Error("fatal: stopping", {{"error", why}});
-    exit_code = 1;
+    if (exit_code == 0) exit_code = 1;
     notifier.Stopping();
     StopTimers();
+    if (consumer) consumer->Close();
     io.stop();
   }
 
@@ -386,19 +485,25 @@ struct Daemon::Impl {
   Notifier notifier;
   asio::io_context io;
   AsioEventLoop loop;
-  SnapshotStore store;
   asio::signal_set signals;
   asio::signal_set hangup;
-  std::unique_ptr<Timer> snapshot_timer;
+  std::unique_ptr<Timer> setup_timer;
   std::unique_ptr<Timer> watchdog_timer;
   std::unique_ptr<Timer> stats_timer;
+  std::unique_ptr<Timer> stall_timer;
 
   std::shared_ptr<const rules::CompiledRules> rules;
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   std::unique_ptr<EngineMetrics> engine_metrics;
   std::unique_ptr<DaemonMetrics> daemon_metrics;
+  std::string instance_id;
+  std::string changelog_topic;
   std::unique_ptr<streams::KafkaProducer> producer;
-  OffsetTracker offsets;
+  std::unique_ptr<WorkerThread> setup_work;
+  std::unique_ptr<WorkerThread> transaction_work;
+  std::unique_ptr<WorkerThread> restore_work;
+  std::unique_ptr<KafkaTransactions> transactions;
+  std::unique_ptr<Transactor> transactor;
   std::unique_ptr<OutputWriter> writer;
   std::unique_ptr<AlertmanagerPusher> pusher;
   std::unique_ptr<AlertmanagerListener> alertmanager_listener;
@@ -407,15 +512,15 @@ struct Daemon::Impl {
   ListenerFanOut engine_listeners;
   std::unique_ptr<rules::Engine> engine;
   std::unique_ptr<LiveProcessor> processor;
-  std::unique_ptr<KafkaOutputLog> output_log;
-  std::unique_ptr<StatePersistence> persistence;
+  std::unique_ptr<KafkaChangelogReader> changelog_reader;
+  std::unique_ptr<ChangelogState> state;
   std::unique_ptr<streams::KafkaConsumer> consumer;
   std::unique_ptr<Router> router;
   std::unique_ptr<HttpServer> http;
   HealthState health;
 
-  std::string mode;
   std::chrono::steady_clock::time_point started_at;
+  std::chrono::steady_clock::time_point last_setup_log{};
   bool ready = false;
   bool stopping = false;
   int exit_code = 0;

@@ -30,17 +30,19 @@ std::string InvalidMessage(const rules::Event& event, rules::ApplyStatus status)
 
 ProcessedEvent EventPipeline::Process(std::string_view json, bool padded,
                                       rules::Engine::TimersBefore timers) {
-  return Process(json, padded, timers, nullptr);
+  return Process(json, padded, timers, nullptr, 0);
 }
 
 ProcessedEvent EventPipeline::Process(std::string_view json, rules::Engine::TimersBefore timers,
-                                      const std::function<void(Instant)>& before_apply) {
-  return Process(json, false, timers, &before_apply);
+                                      const std::function<void(Instant)>& before_apply,
+                                      int32_t partition) {
+  return Process(json, false, timers, &before_apply, partition);
 }
 
 ProcessedEvent EventPipeline::Process(std::string_view json, bool padded,
                                       rules::Engine::TimersBefore timers,
-                                      const std::function<void(Instant)>* before_apply) {
+                                      const std::function<void(Instant)>* before_apply,
+                                      int32_t partition) {
   ProcessedEvent out;
   auto decoded = decoder_.Decode(json, padded);
   if (!decoded.ok()) {
@@ -75,7 +77,7 @@ ProcessedEvent EventPipeline::Process(std::string_view json, bool padded,
     }
   }
   if (before_apply && *before_apply) (*before_apply)(event.occurred_at);
-  out.status = engine_.Apply(event, timers);
+  out.status = engine_.Apply(event, timers, partition);
   if (rules::IsInvalid(out.status)) {
     out.invalid = true;
     out.reason = rules::ToString(out.status);

@@ -445,6 +445,8 @@ Status ScanTopic(const KafkaSettings& settings, const std::string& topic,
   props.push_back(
       {"group.id", (settings.group_id.empty() ? settings.client_id : settings.group_id) + ".scan"});
   props.push_back({"enable.auto.commit", "false"});
+  // A transactional topic ends in control markers, never delivered: its end is the EOF event.
+  props.push_back({"enable.partition.eof", "true"});
   if (Status s = ApplyProperties(conf, props); !s.ok()) {
     rd_kafka_conf_destroy(conf);
     return s.error();
@@ -477,7 +479,10 @@ Status ScanTopic(const KafkaSettings& settings, const std::string& topic,
       rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, std::min(RemainingMs(deadline), 100));
       if (!m) continue;
       auto it = wanted_end.find(m->partition);
-      if (!m->err && it != wanted_end.end() && m->offset < it->second) {
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && it != wanted_end.end() &&
+          m->offset >= it->second) {
+        wanted_end.erase(it);
+      } else if (!m->err && it != wanted_end.end() && m->offset < it->second) {
         KafkaMessage msg = ToKafkaMessage(m);
         msg.topic = topic;
         std::vector<KafkaHeader> headers = CopyHeaders(m);

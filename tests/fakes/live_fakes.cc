@@ -77,6 +77,7 @@ size_t FakeEventSource::Poll(size_t max,
   while (handed < max && any) {
     any = false;
     for (int32_t p : assignment_) {
+      if (paused_.contains(p)) continue;
       auto& list = messages_[p];
       size_t& pos = position_[p];
       if (pos >= list.size() || handed >= max) continue;
@@ -101,7 +102,7 @@ bool FakeEventSource::caught_up() const {
 }
 
 bool FakeEventSource::at_end(int32_t partition) const {
-  return position_.at(partition) >= messages_.at(partition).size();
+  return !paused_.contains(partition) && position_.at(partition) >= messages_.at(partition).size();
 }
 
 streams::PartitionOffsets FakeEventSource::Lag() const {
@@ -164,23 +165,86 @@ std::vector<std::string> FakeOutputSink::DeliveredIds(const std::string& topic,
   return ids;
 }
 
-Result<streams::PartitionOffsets> FakeOutputLog::EndOffsets(const std::string& topic) {
-  return streams::PartitionOffsets{{0, static_cast<int64_t>(sink_.Delivered(topic).size())}};
+Status FakeKafka::Produce(std::string_view topic, std::string_view key, std::string_view value,
+                          const std::vector<streams::KafkaHeader>& headers) {
+  if (!in_transaction_) return Error{"kafka_txn", "produce outside a transaction"};
+  Produced p;
+  p.topic = topic;
+  p.key = key;
+  p.value = value;
+  p.headers = headers;
+  open_.push_back(std::move(p));
+  return Ok{};
 }
 
-Status FakeOutputLog::Scan(const std::string& topic, const streams::PartitionOffsets& from,
-                           const std::function<void(const streams::KafkaMessage&)>& visit) {
-  auto start = from.find(0);
-  const int64_t first = start == from.end() ? 0 : start->second;
-  for (const Produced& p : sink_.Delivered(topic)) {
-    if (p.offset < first) continue;
-    streams::KafkaMessage m;
-    m.topic = p.topic;
-    m.partition = 0;
-    m.offset = p.offset;
-    m.key = p.key;
-    m.value = p.value;
-    visit(m);
+Status FakeKafka::ProduceState(std::string_view topic, int32_t partition, std::string_view key,
+                               std::optional<std::string_view> value) {
+  if (!in_transaction_) return Error{"kafka_txn", "produce outside a transaction"};
+  Produced p;
+  p.topic = topic;
+  p.key = key;
+  p.partition = partition;
+  p.null_value = !value.has_value();
+  if (value) p.value = *value;
+  open_.push_back(std::move(p));
+  return Ok{};
+}
+
+Status FakeKafka::Begin() {
+  if (in_transaction_) return Error{"kafka_txn", "a transaction is open already"};
+  in_transaction_ = true;
+  return Ok{};
+}
+
+daemon::TransactionalProducer::Result FakeKafka::Commit(
+    const streams::PartitionOffsets& next_offsets) {
+  if (!in_transaction_) return {Outcome::kFatal, "no transaction"};
+  if (retry_commits > 0) {
+    --retry_commits;
+    return {Outcome::kRetry, "the broker is away"};
+  }
+  if (abort_next) {
+    abort_next = false;
+    return {Outcome::kAbort, "the transaction timed out"};
+  }
+  for (Produced& p : open_) {
+    p.offset = static_cast<int64_t>(committed.size());
+    committed.push_back(std::move(p));
+  }
+  open_.clear();
+  for (const auto& [partition, offset] : next_offsets) group_offsets[partition] = offset;
+  in_transaction_ = false;
+  ++commits;
+  return {};
+}
+
+daemon::TransactionalProducer::Result FakeKafka::Abort() {
+  open_.clear();
+  in_transaction_ = false;
+  return {};
+}
+
+std::vector<Produced> FakeKafka::Committed(const std::string& topic) const {
+  std::vector<Produced> out;
+  for (const Produced& p : committed) {
+    if (p.topic == topic) out.push_back(p);
+  }
+  return out;
+}
+
+std::vector<std::string> FakeKafka::CommittedIds(const std::string& topic,
+                                                 std::string_view field) const {
+  std::vector<std::string> ids;
+  for (const Produced& p : Committed(topic)) ids.push_back(JsonField(p.value, field));
+  return ids;
+}
+
+Status FakeChangelogReader::Read(int32_t partition, const Visit& visit,
+                                 const std::function<bool()>& cancelled) {
+  for (const Produced& p : kafka_.committed) {
+    if (cancelled && cancelled()) return Error{"cancelled", "restore cancelled"};
+    if (p.topic != topic_ || p.partition != partition) continue;
+    visit(p.key, p.null_value ? std::nullopt : std::optional<std::string_view>(p.value));
   }
   return Ok{};
 }

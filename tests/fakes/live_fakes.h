@@ -4,15 +4,20 @@
 //   SimulatedEventLoop  time moves only in RunFor/RunUntil; timers and posted work run in order
 //   FakeEventSource     partitions of messages; records the offsets stored and committed
 //   FakeOutputSink      records what is produced; delivers on Poll unless held
-//   FakeOutputLog       the output topics as the sink delivered them, for StatePersistence
+//   FakeKafka           a transactional producer's broker: what read_committed consumers see,
+//                       the group's committed offsets, the changelog partitions to restore from
+//   InlineWork          "blocking" work run at once, its `done` posted to the loop
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "ontime/daemon/blocking_work.h"
 #include "ontime/daemon/event_loop.h"
-#include "ontime/daemon/state_persistence.h"
+#include "ontime/daemon/partition_restorer.h"
+#include "ontime/daemon/transactor.h"
 #include "ontime/streams/event_source.h"
 #include "ontime/streams/output_sink.h"
 
@@ -54,6 +59,9 @@ class FakeEventSource final : public streams::EventSource {
   void Add(int32_t partition, std::string key, std::string value);
   // Where each partition starts reading (a restart's next offsets).
   void StartAt(const std::map<int32_t, int64_t>& offsets);
+  // A paused partition hands out nothing and is not at its end (as librdkafka's).
+  void Pause(int32_t partition) { paused_.insert(partition); }
+  void Resume(int32_t partition) { paused_.erase(partition); }
 
   size_t Poll(size_t max, const std::function<void(const streams::KafkaMessage&)>& handle) override;
   void StoreOffset(int32_t partition, int64_t next_offset) override {
@@ -83,6 +91,7 @@ class FakeEventSource final : public streams::EventSource {
   std::vector<int32_t> assignment_;
   std::map<int32_t, std::vector<Stored>> messages_;
   std::map<int32_t, size_t> position_;
+  std::set<int32_t> paused_;
 };
 
 struct Produced {
@@ -134,16 +143,69 @@ class FakeOutputSink final : public streams::OutputSink {
   std::optional<std::string> fatal_;
 };
 
-// The output topics as a FakeOutputSink delivered them (one partition each).
-class FakeOutputLog final : public daemon::OutputLog {
+// A broker as a transactional producer sees it: each transaction's messages become visible to
+// read_committed consumers (`committed`) at its commit, with the input offsets it covers; an
+// abort or a crash loses the open one.
+class FakeKafka final : public daemon::TransactionalProducer {
  public:
-  explicit FakeOutputLog(const FakeOutputSink& sink) : sink_(sink) {}
-  Result<streams::PartitionOffsets> EndOffsets(const std::string& topic) override;
-  Status Scan(const std::string& topic, const streams::PartitionOffsets& from,
-              const std::function<void(const streams::KafkaMessage&)>& visit) override;
+  Status Produce(std::string_view topic, std::string_view key, std::string_view value,
+                 const std::vector<streams::KafkaHeader>& headers) override;
+  Status ProduceState(std::string_view topic, int32_t partition, std::string_view key,
+                      std::optional<std::string_view> value) override;
+  void Poll() override {}
+  size_t in_flight() const override { return 0; }
+  const std::optional<std::string>& fatal_error() const override { return fatal_; }
+  Status Begin() override;
+  Result Init() override { return {}; }
+  Result Commit(const streams::PartitionOffsets& next_offsets) override;
+  Result Abort() override;
+
+  // What a crash loses: the open transaction.
+  void Crash() {
+    open_.clear();
+    in_transaction_ = false;
+  }
+  // Committed messages of one topic, in order, and their ids.
+  std::vector<Produced> Committed(const std::string& topic) const;
+  std::vector<std::string> CommittedIds(const std::string& topic, std::string_view field) const;
+
+  int retry_commits = 0;    // the next commits answer "retry" this many times
+  bool abort_next = false;  // the next commit must be aborted
+  std::vector<Produced> committed;
+  streams::PartitionOffsets group_offsets;  // the consumer group's committed offsets
+  int commits = 0;
 
  private:
-  const FakeOutputSink& sink_;
+  std::vector<Produced> open_;
+  bool in_transaction_ = false;
+  std::optional<std::string> fatal_;
+};
+
+// Reads a FakeKafka's committed changelog partitions.
+class FakeChangelogReader final : public daemon::ChangelogReader {
+ public:
+  FakeChangelogReader(const FakeKafka& kafka, std::string topic)
+      : kafka_(kafka), topic_(std::move(topic)) {}
+  Status Read(int32_t partition, const Visit& visit,
+              const std::function<bool()>& cancelled) override;
+
+ private:
+  const FakeKafka& kafka_;
+  std::string topic_;
+};
+
+class InlineWork final : public daemon::BlockingWork {
+ public:
+  explicit InlineWork(daemon::EventLoop& loop) : loop_(loop) {}
+  void Submit(std::function<void()> work, std::function<void()> done) override {
+    work();
+    if (done) loop_.Post(std::move(done));
+  }
+  bool stopping() const override { return false; }
+  void WaitIdle() override {}
+
+ private:
+  daemon::EventLoop& loop_;
 };
 
 // `"field":"value"` of a flat JSON object we produced ("" when absent).

@@ -1,5 +1,7 @@
 #include "ontime/daemon/config.h"
 
+#include <unistd.h>
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -356,7 +358,7 @@ class Loader {
     const Fields fields = GetFields(
         top, "",
         {"calendar", "defaults", "escalation", "departments", "procedures", "kafka", "http",
-         "alertmanager", "ingest", "output", "log", "state_dir", "snapshot_interval"});
+         "alertmanager", "ingest", "output", "retention", "log", "state_dir", "snapshot_interval"});
     rules::RulesConfig& rules = config.rules;
     LoadCalendar(fields.Get("calendar"), top, rules.calendar);
     rules.defaults.at_risk_remaining = rules::Threshold{false, 0, day_length_};
@@ -398,6 +400,18 @@ class Loader {
       const Fields output = GetFields(node, "output", {"max_age"});
       if (const Node age = output.Get("max_age"); Given(age)) {
         if (auto value = WallDuration(age, "output.max_age")) config.output.max_age = *value;
+      }
+    }
+    if (const Node node = fields.Get("retention"); Given(node) && ExpectMap(node, "retention")) {
+      const Fields retention = GetFields(node, "retention", {"closed"});
+      if (const Node closed = retention.Get("closed"); Given(closed)) {
+        if (auto value = WallDuration(closed, "retention.closed")) {
+          if (*value < std::chrono::hours(1) || *value > std::chrono::hours(24 * 365 * 100)) {
+            Fail("retention.closed", "must be between 1h and 100 years", closed);
+          } else {
+            config.retention.closed = *value;
+          }
+        }
       }
     }
     if (const Node node = fields.Get("log"); Given(node)) LoadLog(node, "log", config.log);
@@ -764,21 +778,49 @@ class Loader {
   void LoadKafka(const Node& node, const std::string& path, KafkaConfig& kafka) {
     if (!ExpectMap(node, path)) return;
     const Fields fields =
-        GetFields(node, path, {"brokers", "group_id", "client_id", "topics", "properties"});
+        GetFields(node, path,
+                  {"brokers", "group_id", "client_id", "instance_id", "commit_interval",
+                   "create_topics", "ready_max_lag", "topics", "properties"});
     CheckedString(fields, "brokers", path, kafka.brokers, CheckBrokers);
     NonEmptyString(fields, "group_id", path, kafka.group_id);
     NonEmptyString(fields, "client_id", path, kafka.client_id);
+    NonEmptyString(fields, "instance_id", path, kafka.instance_id);
+    if (const Node interval = fields.Get("commit_interval"); Given(interval)) {
+      if (auto value = WallDuration(interval, Join(path, "commit_interval"))) {
+        if (*value < 10ms || *value > 10s) {
+          Fail(Join(path, "commit_interval"), "must be between 10ms and 10s", interval);
+        } else {
+          kafka.commit_interval = *value;
+        }
+      }
+    }
+    if (const Node create = fields.Get("create_topics"); Given(create)) {
+      bool value = true;
+      if (!create.IsScalar() || !YAML::convert<bool>::decode(create, value)) {
+        Fail(Join(path, "create_topics"), Describe(create) + " is not true or false", create);
+      }
+      kafka.create_topics = value;
+    }
+    if (const Node lag = fields.Get("ready_max_lag"); Given(lag)) {
+      int64_t value = -1;
+      if (!lag.IsScalar() || !YAML::convert<int64_t>::decode(lag, value) || value < 0) {
+        Fail(Join(path, "ready_max_lag"), Describe(lag) + " is not a count of messages", lag);
+      } else {
+        kafka.ready_max_lag = value;
+      }
+    }
     if (const Node topics = fields.Get("topics"); Given(topics)) {
       const std::string topics_path = Join(path, "topics");
       if (ExpectMap(topics, topics_path)) {
-        const Fields topic_fields =
-            GetFields(topics, topics_path, {"events", "alerts", "letters", "dead_letters"});
+        const Fields topic_fields = GetFields(
+            topics, topics_path, {"events", "alerts", "letters", "dead_letters", "changelog"});
         CheckedString(topic_fields, "events", topics_path, kafka.topics.events, CheckTopicName);
         // An output on the input topic (given or default) feeds the daemon its own messages:
         // dead letters would come back as invalid events and be dead-lettered again, for ever.
         for (const auto& [key, topic] : {std::pair{"alerts", &kafka.topics.alerts},
                                          std::pair{"letters", &kafka.topics.letters},
-                                         std::pair{"dead_letters", &kafka.topics.dead_letters}}) {
+                                         std::pair{"dead_letters", &kafka.topics.dead_letters},
+                                         std::pair{"changelog", &kafka.topics.changelog}}) {
           CheckedString(topic_fields, key, topics_path, *topic,
                         [&](const std::string& name) -> std::optional<std::string> {
                           if (auto problem = CheckTopicName(name)) return problem;
@@ -870,6 +912,18 @@ class Loader {
 }  // namespace
 
 std::string ConfigError::ToString() const { return path + ": " + message; }
+
+std::string ChangelogTopic(const KafkaConfig& kafka) {
+  return kafka.topics.changelog.empty() ? kafka.group_id + ".dossier-state"
+                                        : kafka.topics.changelog;
+}
+
+std::string InstanceId(const KafkaConfig& kafka) {
+  if (!kafka.instance_id.empty()) return kafka.instance_id;
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "ontimed";
+  return host;
+}
 
 ConfigResult LoadConfigString(std::string_view yaml, std::string source_name) {
   Node root;

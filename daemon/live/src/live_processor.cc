@@ -15,12 +15,10 @@ constexpr auto kErrorLogInterval = 10s;
 }  // namespace
 
 LiveProcessor::LiveProcessor(EventLoop& loop, rules::Engine& engine, streams::OutputSink& sink,
-                             OffsetTracker& offsets, OutputWriter& writer, DaemonMetrics& metrics,
-                             Logger& log, Hooks hooks)
+                             OutputWriter& writer, DaemonMetrics& metrics, Logger& log, Hooks hooks)
     : loop_(loop),
       engine_(engine),
       sink_(sink),
-      offsets_(offsets),
       writer_(writer),
       metrics_(metrics),
       log_(log),
@@ -49,22 +47,18 @@ void LiveProcessor::Stop() {
   engine_wake_.reset();
 }
 
-void LiveProcessor::StoreDoneOffsets() {
-  if (source_ == nullptr) return;
-  offsets_.TakeDone(
-      [this](int32_t partition, int64_t next) { source_->StoreOffset(partition, next); });
-}
-
 void LiveProcessor::PollLoop() {
   if (stopped_) return;
+  const bool accepting = !hooks_.accepting || hooks_.accepting();
   const size_t n =
-      source_->Poll(kPollBatch, [this](const streams::KafkaMessage& m) { HandleMessage(m); });
+      accepting
+          ? source_->Poll(kPollBatch, [this](const streams::KafkaMessage& m) { HandleMessage(m); })
+          : 0;
   sink_.Poll();
   if (const auto& fatal = sink_.fatal_error()) {
     hooks_.fatal("kafka producer: " + *fatal);
     return;
   }
-  StoreDoneOffsets();
   if (auto error = source_->TakeError()) LogSourceError(*error);
   if (n > 0) {
     if (source_trouble_) {
@@ -86,12 +80,13 @@ void LiveProcessor::PollLoop() {
 }
 
 void LiveProcessor::HandleMessage(const streams::KafkaMessage& m) {
-  offsets_.Begin(m.partition, m.offset);
-  streams::ProcessedEvent r = pipeline_.Process(m.value, rules::Engine::TimersBefore::kDossier,
-                                                [this, &m](Instant occurred_at) {
-                                                  watermark_.Observe(m.partition, occurred_at);
-                                                  AdvanceToWatermark();
-                                                });
+  streams::ProcessedEvent r = pipeline_.Process(
+      m.value, rules::Engine::TimersBefore::kDossier,
+      [this, &m](Instant occurred_at) {
+        watermark_.Observe(m.partition, occurred_at);
+        AdvanceToWatermark();
+      },
+      m.partition);
   const Instant now = loop_.clock().Now();
   if (r.invalid) {
     metrics_.CountInvalid(r.reason);
@@ -99,13 +94,14 @@ void LiveProcessor::HandleMessage(const streams::KafkaMessage& m) {
     writer_.DeadLetter(m, r.reason, r.message);
   } else {
     metrics_.CountEvent(r.type);
+    metrics_.CountSkipped(r.status);
     last_event_lag_ = std::chrono::duration<double>(now - r.occurred_at).count();
   }
   if (m.timestamp_ms) {
     last_message_lag_ =
         std::chrono::duration<double>(now - Instant(Duration(*m.timestamp_ms))).count();
   }
-  offsets_.End();
+  if (hooks_.consumed) hooks_.consumed(m.partition, m.offset + 1);
   ++events_;
 }
 

@@ -8,12 +8,11 @@ namespace ontime::daemon {
 
 using namespace std::chrono_literals;
 
-OutputWriter::OutputWriter(streams::OutputSink& sink, OffsetTracker& offsets, const Clock& clock,
-                           Logger& log, std::function<void(const std::string&)> on_broken)
-    : sink_(sink), offsets_(offsets), clock_(clock), log_(log), on_broken_(std::move(on_broken)) {}
+OutputWriter::OutputWriter(streams::OutputSink& sink, const Clock& clock, Logger& log,
+                           std::function<void(const std::string&)> on_broken)
+    : sink_(sink), clock_(clock), log_(log), on_broken_(std::move(on_broken)) {}
 
 void OutputWriter::OnAlert(const rules::Alert& alert) {
-  if (Suppressed(alert.AlertId())) return;
   ONTIME_CHECK(calendar_ != nullptr, "OutputWriter used before set_calendar");
   buffer_.clear();
   streams::AppendAlertJson(buffer_, alert, *calendar_);
@@ -33,7 +32,6 @@ void OutputWriter::OnAlert(const rules::Alert& alert) {
 }
 
 void OutputWriter::OnApologyLetter(const rules::ApologyLetter& letter) {
-  if (Suppressed(letter.LetterId())) return;
   ONTIME_CHECK(calendar_ != nullptr, "OutputWriter used before set_calendar");
   buffer_.clear();
   streams::AppendLetterJson(buffer_, letter, *calendar_);
@@ -53,15 +51,9 @@ void OutputWriter::DeadLetter(const streams::KafkaMessage& message, std::string_
   ++dead_letters_;
 }
 
-bool OutputWriter::Suppressed(const std::string& id) {
-  if (already_produced_.empty() || !already_produced_.contains(id)) return false;
-  ++suppressed_;
-  return true;
-}
-
 void OutputWriter::Produce(const std::string& topic, std::string_view key, std::string_view value,
                            const std::vector<streams::KafkaHeader>& headers) {
-  Status s = sink_.Produce(topic, key, value, offsets_.TagOutput(), headers);
+  Status s = sink_.Produce(topic, key, value, /*tag=*/0, headers);
   if (!s.ok()) on_broken_("producing to " + topic + " failed: " + s.error().message);
 }
 

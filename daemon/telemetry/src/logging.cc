@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "ontime/base/time.h"
+
 namespace ontime::daemon {
 namespace {
 
@@ -98,7 +100,9 @@ std::vector<std::string> JournalFields(
 }
 
 Logger::Logger(std::ostream& out, std::string_view level)
-    : Logger(out, level, Options{.journal = &out == &std::cerr && StderrIsJournal()}) {}
+    : Logger(out, level,
+             Options{.journal = &out == &std::cerr && StderrIsJournal(),
+                     .timestamps = &out == &std::cerr && !StderrIsJournal()}) {}
 
 Logger::Logger(std::ostream& out, std::string_view level, Options options)
     : out_(out), options_(options) {
@@ -143,7 +147,20 @@ void Logger::Log(LogLevel level, std::string_view message, Fields fields) {
 }
 
 void Logger::WriteLine(LogLevel level, std::string_view message, Fields fields) {
-  std::string line(Name(level));
+  std::string line;
+  if (options_.timestamps) {
+    const Instant now =
+        options_.clock != nullptr
+            ? options_.clock->Now()
+            : std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+    std::string stamp = FormatRfc3339(now, std::chrono::seconds(0));
+    if (stamp.size() > 6 && stamp.compare(stamp.size() - 6, 6, "+00:00") == 0) {
+      stamp.replace(stamp.size() - 6, 6, "Z");
+    }
+    line.append(stamp);
+    line.push_back(' ');
+  }
+  line.append(Name(level));
   line.push_back(' ');
   line.append(message);
   for (const auto& [key, value] : fields) {

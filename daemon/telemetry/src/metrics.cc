@@ -256,8 +256,22 @@ struct DaemonMetrics::Probes {
   std::map<int32_t, Gauge*> consumer_lag_by_partition;
   Gauge* consumer_lag_seconds = nullptr;
   Gauge* ready = nullptr;
-  Counter* restarts_snapshot = nullptr;
-  Counter* restarts_rebuild = nullptr;
+  Counter* restarts_changelog = nullptr;
+  Counter* restarts_empty = nullptr;
+  Counter* skipped_duplicate = nullptr;
+  Counter* skipped_orphan = nullptr;
+  Counter* skipped_after_retention = nullptr;
+  Gauge* partitions_assigned = nullptr;
+  Gauge* partitions_restoring = nullptr;
+  Counter* restored = nullptr;
+  Histogram* restore_seconds = nullptr;
+  Counter* changelog_records = nullptr;
+  Counter* changelog_invalid = nullptr;
+  Counter* transactions_committed = nullptr;
+  Counter* transactions_retried = nullptr;
+  Counter* transactions_aborted = nullptr;
+  Histogram* commit_seconds = nullptr;
+  Histogram* loop_stall = nullptr;
   Counter* pushes = nullptr;
   Counter* push_failures = nullptr;
   Counter* reloads_ok = nullptr;
@@ -313,8 +327,43 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry, std::string_view ve
   p.ready = &GaugeFamily(registry, "ontime_ready", "1 once the daemon serves live data").Add({});
   auto& restarts =
       CounterFamily(registry, "ontime_restarts_total", "Start-ups, by how state was restored");
-  p.restarts_snapshot = &restarts.Add({{"mode", "snapshot"}});
-  p.restarts_rebuild = &restarts.Add({{"mode", "rebuild"}});
+  p.restarts_changelog = &restarts.Add({{"mode", "changelog"}});
+  p.restarts_empty = &restarts.Add({{"mode", "empty"}});
+  auto& skipped = CounterFamily(registry, "ontime_events_skipped_total",
+                                "Events applied with no effect, by reason");
+  p.skipped_duplicate = &skipped.Add({{"reason", "duplicate"}});
+  p.skipped_orphan = &skipped.Add({{"reason", "orphan"}});
+  p.skipped_after_retention = &skipped.Add({{"reason", "after_retention"}});
+  auto& partitions = GaugeFamily(registry, "ontime_partitions", "Input partitions, by state");
+  p.partitions_assigned = &partitions.Add({{"state", "assigned"}});
+  p.partitions_restoring = &partitions.Add({{"state", "restoring"}});
+  p.restored = &CounterFamily(registry, "ontime_restored_dossiers_total",
+                              "Dossiers restored from the changelog")
+                    .Add({});
+  p.restore_seconds =
+      &HistogramFamily(registry, "ontime_restore_seconds",
+                       "Time to restore one partition from the changelog")
+           .Add({}, Histogram::BucketBoundaries{0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600});
+  p.changelog_records = &CounterFamily(registry, "ontime_changelog_records_total",
+                                       "Dossier state records and tombstones written")
+                             .Add({});
+  p.changelog_invalid = &CounterFamily(registry, "ontime_changelog_invalid_total",
+                                       "Changelog records that could not be restored")
+                             .Add({});
+  auto& transactions =
+      CounterFamily(registry, "ontime_transactions_total", "Kafka transactions, by outcome");
+  p.transactions_committed = &transactions.Add({{"outcome", "committed"}});
+  p.transactions_retried = &transactions.Add({{"outcome", "retried"}});
+  p.transactions_aborted = &transactions.Add({{"outcome", "aborted"}});
+  const Histogram::BucketBoundaries fast = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                            0.1,   0.25,   0.5,   1,    2.5,   10};
+  p.commit_seconds = &HistogramFamily(registry, "ontime_transaction_commit_seconds",
+                                      "Duration of a transaction's commit")
+                          .Add({}, fast);
+  p.loop_stall = &HistogramFamily(registry, "ontime_loop_stall_seconds",
+                                  "How late the event loop ran its timers: the longest stall of "
+                                  "each 100 ms")
+                      .Add({}, fast);
   p.pushes =
       &CounterFamily(registry, "ontime_alertmanager_pushes_total", "Alertmanager push attempts")
            .Add({});
@@ -350,8 +399,39 @@ void DaemonMetrics::CountDeadLetter(std::string_view reason) {
 }
 void DaemonMetrics::SetReady(bool ready) { probes_->ready->Set(ready ? 1 : 0); }
 void DaemonMetrics::CountRestart(std::string_view mode) {
-  (mode == "snapshot" ? probes_->restarts_snapshot : probes_->restarts_rebuild)->Increment();
+  (mode == "changelog" ? probes_->restarts_changelog : probes_->restarts_empty)->Increment();
 }
+void DaemonMetrics::CountSkipped(rules::ApplyStatus status) {
+  switch (status) {
+    case rules::ApplyStatus::kDuplicate: probes_->skipped_duplicate->Increment(); break;
+    case rules::ApplyStatus::kOrphan: probes_->skipped_orphan->Increment(); break;
+    case rules::ApplyStatus::kAfterRetention: probes_->skipped_after_retention->Increment(); break;
+    default: break;
+  }
+}
+void DaemonMetrics::SetPartitions(size_t assigned, size_t restoring) {
+  probes_->partitions_assigned->Set(static_cast<double>(assigned));
+  probes_->partitions_restoring->Set(static_cast<double>(restoring));
+}
+void DaemonMetrics::CountRestored(size_t dossiers, double seconds) {
+  probes_->restored->Increment(static_cast<double>(dossiers));
+  probes_->restore_seconds->Observe(seconds);
+}
+void DaemonMetrics::CountChangelogRecords(size_t records) {
+  probes_->changelog_records->Increment(static_cast<double>(records));
+}
+void DaemonMetrics::CountChangelogInvalid() { probes_->changelog_invalid->Increment(); }
+void DaemonMetrics::CountTransaction(std::string_view outcome) {
+  if (outcome == "committed") {
+    probes_->transactions_committed->Increment();
+  } else if (outcome == "retried") {
+    probes_->transactions_retried->Increment();
+  } else {
+    probes_->transactions_aborted->Increment();
+  }
+}
+void DaemonMetrics::ObserveCommit(double seconds) { probes_->commit_seconds->Observe(seconds); }
+void DaemonMetrics::ObserveLoopStall(double seconds) { probes_->loop_stall->Observe(seconds); }
 void DaemonMetrics::SetEngineSizes(size_t dossiers, size_t timers) {
   probes_->dossiers_tracked->Set(static_cast<double>(dossiers));
   probes_->timers_pending->Set(static_cast<double>(timers));

@@ -31,6 +31,13 @@ class LoggingTest : public ::testing::Test {
   ManualClock clock_{Instant{}};
 };
 
+TEST_F(LoggingTest, StreamLinesCanCarryTheirInstant) {
+  ManualClock clock(*ParseRfc3339("2026-12-01T09:30:00.250Z"));
+  Logger log(out_, "info", {.journal = false, .clock = &clock, .timestamps = true});
+  log.Info("partition restored", {{"partition", "3"}});
+  EXPECT_EQ(Take(), "2026-12-01T09:30:00.250Z info partition restored partition=3\n");
+}
+
 TEST_F(LoggingTest, DropsLevelsBelowTheConfiguredOne) {
   Logger log = MakeLogger("warning");
   log.Debug("d");

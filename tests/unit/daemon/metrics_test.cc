@@ -198,7 +198,7 @@ TEST(DaemonMetricsTest, SeriesAndCounts) {
   EXPECT_TRUE(Has(text, "ontime_build_info{version=\"1.2.3\"} 1"));
   EXPECT_TRUE(Has(text, "ontime_events_total{type=\"rated\"} 0"));
   EXPECT_TRUE(Has(text, "ontime_events_invalid_total{reason=\"missing_field\"} 0"));
-  EXPECT_TRUE(Has(text, "ontime_restarts_total{mode=\"rebuild\"} 0"));
+  EXPECT_TRUE(Has(text, "ontime_restarts_total{mode=\"empty\"} 0"));
   EXPECT_TRUE(Has(text, "ontime_ready 0"));
 
   metrics.CountEvent(rules::EventType::kAccepted);
@@ -208,7 +208,7 @@ TEST(DaemonMetricsTest, SeriesAndCounts) {
   metrics.CountInvalid("something new");
   metrics.CountDeadLetter("unknown_procedure");
   metrics.SetReady(true);
-  metrics.CountRestart("snapshot");
+  metrics.CountRestart("changelog");
   metrics.SetEngineSizes(12, 7);
   metrics.SetEventLag(1.5);
   metrics.SetConsumerLag(3, 42);
@@ -227,7 +227,7 @@ TEST(DaemonMetricsTest, SeriesAndCounts) {
   EXPECT_TRUE(Has(text, "ontime_events_invalid_total{reason=\"other\"} 1"));
   EXPECT_TRUE(Has(text, "ontime_dead_letters_total{reason=\"unknown_procedure\"} 1"));
   EXPECT_TRUE(Has(text, "ontime_ready 1"));
-  EXPECT_TRUE(Has(text, "ontime_restarts_total{mode=\"snapshot\"} 1"));
+  EXPECT_TRUE(Has(text, "ontime_restarts_total{mode=\"changelog\"} 1"));
   EXPECT_TRUE(Has(text, "ontime_dossiers_tracked 12"));
   EXPECT_TRUE(Has(text, "ontime_timers_pending 7"));
   EXPECT_TRUE(Has(text, "ontime_event_lag_seconds 1.5"));

@@ -1,29 +1,29 @@
-// The live path in-process, on simulated time: messages go onto fake partitions, the loop runs
-// for a while, outputs are delivered or held, an instance is killed and another restored. No
-// broker and no sleep; the real-broker tests in tests/integration stay the proof on top.
+// The live path in-process, on simulated time, wired as the Daemon wires it: messages go onto fake
+// partitions, the loop runs for a while, transactions commit (or are retried, or aborted), an
+// instance is killed and another restores the state from the changelog. No broker and no sleep;
+// the real-broker tests in tests/integration stay the proof on top.
 // Rules: a 24/7 calendar in UTC; procedure P has a 2h budget, is at risk 20m before its due, and
 // a breach proposes a new due 1h later.
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
-#include <filesystem>
 #include <set>
 #include <sstream>
 
 #include "fakes/live_fakes.h"
+#include "ontime/daemon/changelog_state.h"
 #include "ontime/daemon/listeners.h"
 #include "ontime/daemon/live_processor.h"
 #include "ontime/daemon/metrics.h"
 #include "ontime/daemon/output_writer.h"
-#include "ontime/daemon/state_persistence.h"
+#include "ontime/daemon/transactor.h"
 #include "ontime/rules/engine.h"
 
 namespace ontime::testing {
 namespace {
 
 using namespace std::chrono_literals;
-namespace fs = std::filesystem;
 
 const Instant kT0 = *ParseRfc3339("2026-03-02T09:00:00Z");
 
@@ -53,122 +53,141 @@ std::string Resolved(const std::string& dossier, Instant at) {
          R"(","occurred_at":")" + Utc(at) + R"("})";
 }
 
-// What outlives a daemon instance: the wall clock, the output topics, the state directory.
+constexpr std::string_view kChangelog = "ontimed.dossier-state";
+constexpr std::string_view kAlerts = "dossier.sla.alerts";
+constexpr std::string_view kLetters = "dossier.apology-letters";
+
+// What outlives a daemon instance: the wall clock, the broker (outputs, changelog, the group's
+// offsets), the input partitions.
 class World {
  public:
-  World()
-      : state_dir(fs::temp_directory_path() /
-                  ("ontime-live-" + std::to_string(getpid()) + "-" + std::to_string(++count))) {
-    fs::remove_all(state_dir);
-    fs::create_directories(state_dir);
-  }
-  ~World() { fs::remove_all(state_dir); }
-
   // One running instance of the live path over the fakes, as the Daemon wires it.
   struct Instance {
     Instance(World& t, Duration max_age)
-        : metrics(registry, ONTIME_TEST_VERSION),
+        : world(t),
+          work(t.loop),
+          metrics(registry, ONTIME_TEST_VERSION),
           engine_metrics(registry, *t.rules),
-          writer(t.sink, offsets, t.loop.clock(), log, [](const std::string&) {}),
+          transactor(t.loop, t.kafka, work, metrics, log,
+                     daemon::Transactor::Hooks{[this] { return state->Collect(); },
+                                               [this](const std::string& why) { aborted = why; },
+                                               [this](const std::string& why) { fatal = why; }}),
+          writer(transactor, t.loop.clock(), log, [](const std::string&) {}),
           fresh(t.loop.clock(), log, metrics, writer),
-          store(t.state_dir),
-          persistence(store, t.output_log, t.loop.clock(), log, "events", daemon::OutputTopics{}) {
+          reader(t.kafka, std::string(kChangelog)) {
       writer.set_calendar(&t.rules->calendar());
       fresh.set_max_age(max_age);
       listeners.Add(&engine_metrics);
       listeners.Add(&fresh);
       engine = std::make_unique<rules::Engine>(t.rules, &listeners);
+      engine->TrackChanges(true);
+      engine->set_retention(std::chrono::hours(24 * 30));
       processor = std::make_unique<daemon::LiveProcessor>(
-          t.loop, *engine, t.sink, offsets, writer, metrics, log,
-          daemon::LiveProcessor::Hooks{[this] { writer.EndSuppression(); },
-                                       [](const std::string&) {}});
+          t.loop, *engine, transactor, writer, metrics, log,
+          daemon::LiveProcessor::Hooks{
+              [] {}, [this](const std::string& why) { fatal = why; },
+              [this](int32_t p, int64_t next) { transactor.Consumed(p, next); },
+              [this] { return transactor.accepting(); }});
       processor->set_max_clock_skew(5min);
-      t.deliver_to = &offsets;
+      state = std::make_unique<daemon::ChangelogState>(
+          t.loop, *engine, transactor, reader, work, metrics, log, std::string(kChangelog),
+          daemon::ChangelogState::Hooks{[this](int32_t p) { source->Pause(p); },
+                                        [this](int32_t p) { source->Resume(p); },
+                                        [this](int32_t p) { processor->ForgetPartition(p); },
+                                        {}});
     }
-    // Restores what the state directory and the output topics hold, then consumes `source`
-    // from where the restored state ends.
-    void Start(FakeEventSource& source) {
-      auto restored = persistence.Restore(*engine);
-      ASSERT_TRUE(restored.ok());
-      mode = restored->mode;
-      offsets.set_next_offsets(restored->next_offsets);
-      writer.Suppress(std::move(restored->already_produced));
-      source.StartAt(offsets.next_offsets());
-      processor->Start(source);
+    // Consumes `input` from the group's committed offsets, once each partition's state is
+    // restored from the changelog.
+    void Start(FakeEventSource& input) {
+      source = &input;
+      std::map<int32_t, int64_t> from;
+      for (int32_t p : input.assignment()) {
+        auto it = world.kafka.group_offsets.find(p);
+        from[p] = it == world.kafka.group_offsets.end() ? 0 : it->second;
+      }
+      input.StartAt(from);
+      ASSERT_TRUE(transactor.Start().ok());
+      state->OnAssigned(input.assignment());  // as a consumer's first poll does, before messages
+      processor->Start(input);
+    }
+    // SIGKILL: the open transaction is lost with the process.
+    void Kill() {
+      processor->Stop();
+      transactor.Stop();
+      world.kafka.Crash();
     }
 
+    World& world;
+    InlineWork work;
     std::stringstream log_text;
     daemon::Logger log{log_text, "debug"};
     prometheus::Registry registry;
     daemon::DaemonMetrics metrics;
     daemon::EngineMetrics engine_metrics;
-    daemon::OffsetTracker offsets;
+    daemon::Transactor transactor;
     daemon::OutputWriter writer;
     daemon::FreshOutputs fresh;
     daemon::ListenerFanOut listeners;
-    daemon::SnapshotStore store;
-    daemon::StatePersistence persistence;
+    FakeChangelogReader reader;
     std::unique_ptr<rules::Engine> engine;
     std::unique_ptr<daemon::LiveProcessor> processor;
-    std::string mode;
+    std::unique_ptr<daemon::ChangelogState> state;
+    FakeEventSource* source = nullptr;
+    std::string aborted;
+    std::string fatal;
   };
 
   std::unique_ptr<Instance> Launch(Duration max_age = std::chrono::hours(24 * 365)) {
     return std::make_unique<Instance>(*this, max_age);
   }
 
-  std::vector<std::string> Ids(const std::string& topic, std::string_view field) const {
-    return sink.DeliveredIds(topic, field);
-  }
-  // Alert and letter ids produced (delivered or in flight), in order.
-  std::vector<std::string> AllIds() const {
+  // Alert and letter ids as a read_committed consumer sees them, in order.
+  std::vector<std::string> CommittedIds() const {
     std::vector<std::string> ids;
-    for (const Produced& p : sink.AllProduced()) {
-      std::string id =
-          JsonField(p.value, p.topic == "dossier.sla.alerts" ? "alert_id" : "letter_id");
-      if (!id.empty()) ids.push_back(std::move(id));
+    for (const Produced& p : kafka.committed) {
+      if (p.topic == kAlerts) ids.push_back(JsonField(p.value, "alert_id"));
+      if (p.topic == kLetters) ids.push_back(JsonField(p.value, "letter_id"));
     }
     return ids;
   }
 
-  static inline int count = 0;
-  std::string state_dir;
   std::shared_ptr<const rules::CompiledRules> rules = Rules();
   SimulatedEventLoop loop{kT0};
-  daemon::OffsetTracker* deliver_to = nullptr;
-  FakeOutputSink sink{[this](const streams::Delivery& d) {
-    if (deliver_to) deliver_to->OnDelivered(d.tag);
-  }};
-  FakeOutputLog output_log{sink};
+  FakeKafka kafka;
 };
 
 class LivePathTest : public ::testing::Test, public World {};
 
-TEST_F(LivePathTest, OffsetsAreStoredOnlyOnceEveryOutputIsDelivered) {
-  FakeEventSource source(1);
+TEST_F(LivePathTest, OutputsChangelogAndOffsetsAreCommittedTogether) {
+  FakeEventSource source(2);
   source.Add(0, "A", Accepted("A", kT0 - 150min));  // due 08:30, at risk 08:10: both past
-  source.Add(0, "B", Accepted("B", kT0 - 10min));   // the watermark passes A's timers here
+  source.Add(1, "B", Accepted("B", kT0 - 10min));
   source.Add(0, "X", "{bad json");
-  sink.hold = true;
   auto daemon = Launch();
   daemon->Start(source);
-  loop.RunFor(10ms);
-  EXPECT_EQ(source.stored, (std::map<int32_t, int64_t>{{0, 1}}))
-      << "A caused nothing; B's outputs (A's alerts, fired at B) and X's dead letter in flight";
-  EXPECT_EQ(sink.in_flight(), 4u);
+  loop.RunFor(50ms);
+  EXPECT_TRUE(kafka.committed.empty()) << "nothing is visible before the first commit";
+  EXPECT_EQ(daemon->engine->dossiers_tracked(), 2u);
 
-  sink.hold = false;
-  loop.RunFor(10ms);
-  EXPECT_EQ(source.stored, (std::map<int32_t, int64_t>{{0, 3}}));
-  EXPECT_EQ(Ids("dossier.sla.alerts", "alert_id"),
-            (std::vector<std::string>{"A:at_risk:1", "A:overdue:1"}));
-  EXPECT_EQ(Ids("dossier.apology-letters", "letter_id"), std::vector<std::string>{"A:apology:1"});
-  auto dead = sink.Delivered("dossier.events.dlq");
+  loop.RunFor(100ms);
+  EXPECT_EQ(kafka.commits, 1);
+  EXPECT_EQ(kafka.group_offsets, (std::map<int32_t, int64_t>{{0, 2}, {1, 1}}));
+  EXPECT_EQ(CommittedIds(),
+            (std::vector<std::string>{"A:at_risk:1", "A:overdue:1", "A:apology:1"}));
+  auto dead = kafka.Committed("dossier.events.dlq");
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0].value, "{bad json");
   EXPECT_EQ(dead[0].Header("error.reason"), "invalid_json");
-  EXPECT_EQ(dead[0].Header("source.offset"), "2");
-  EXPECT_TRUE(daemon->processor->caught_up_once());
+  EXPECT_EQ(dead[0].Header("source.offset"), "1");
+  // One record per dossier changed, on the partition its events came on.
+  auto records = kafka.Committed(std::string(kChangelog));
+  std::map<std::string, int32_t> partition_of;
+  for (const Produced& r : records) partition_of[r.key] = r.partition;
+  EXPECT_EQ(partition_of, (std::map<std::string, int32_t>{{"A", 0}, {"B", 1}}));
+  EXPECT_EQ(records.size(), 2u);
+
+  loop.RunFor(1s);
+  EXPECT_EQ(kafka.commits, 1) << "nothing happened: no empty transactions";
 }
 
 TEST_F(LivePathTest, TheWallClockFiresEachTimerAtItsInstant) {
@@ -177,12 +196,14 @@ TEST_F(LivePathTest, TheWallClockFiresEachTimerAtItsInstant) {
   auto daemon = Launch();
   daemon->Start(source);
   loop.RunUntil(kT0 + 100min);
-  EXPECT_TRUE(AllIds().empty()) << "timers fire strictly after their instant";
-  loop.RunFor(1ms);
-  EXPECT_EQ(AllIds(), std::vector<std::string>{"A:at_risk:1"});
-  EXPECT_EQ(JsonField(sink.AllProduced()[0].value, "detected_at"), "2026-03-02T10:40:00+00:00");
-  loop.RunUntil(kT0 + 2h + 1ms);
-  EXPECT_EQ(AllIds(), (std::vector<std::string>{"A:at_risk:1", "A:overdue:1", "A:apology:1"}));
+  EXPECT_TRUE(CommittedIds().empty()) << "timers fire strictly after their instant";
+  loop.RunFor(101ms);  // the timer, then the next commit
+  EXPECT_EQ(CommittedIds(), std::vector<std::string>{"A:at_risk:1"});
+  EXPECT_EQ(JsonField(kafka.Committed(std::string(kAlerts))[0].value, "detected_at"),
+            "2026-03-02T10:40:00+00:00");
+  loop.RunUntil(kT0 + 2h + 101ms);
+  EXPECT_EQ(CommittedIds(),
+            (std::vector<std::string>{"A:at_risk:1", "A:overdue:1", "A:apology:1"}));
 }
 
 TEST_F(LivePathTest, AFutureEventIsDeadLetteredAndMovesNoClock) {
@@ -191,8 +212,8 @@ TEST_F(LivePathTest, AFutureEventIsDeadLetteredAndMovesNoClock) {
   source.Add(0, "G", Accepted("G", kT0 + 4min));  // within ingest.max_clock_skew
   auto daemon = Launch();
   daemon->Start(source);
-  loop.RunFor(10ms);
-  auto dead = sink.Delivered("dossier.events.dlq");
+  loop.RunFor(150ms);
+  auto dead = kafka.Committed("dossier.events.dlq");
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0].Header("error.reason"), "future_event");
   EXPECT_EQ(daemon->engine->dossiers_tracked(), 1u);
@@ -206,12 +227,11 @@ TEST_F(LivePathTest, OutputsOlderThanMaxAgeAreCountedNotProduced) {
   source.Add(0, "OLD", Accepted("OLD", kT0 - std::chrono::hours(240)));
   auto daemon = Launch(std::chrono::hours(24));
   daemon->Start(source);
-  loop.RunFor(10ms);
-  const std::vector<std::string> ids = AllIds();
-  ASSERT_FALSE(ids.empty());
-  for (const Produced& p : sink.delivered) {
-    const std::string at =
-        JsonField(p.value, p.topic == "dossier.sla.alerts" ? "detected_at" : "issued_at");
+  loop.RunFor(150ms);
+  ASSERT_FALSE(CommittedIds().empty());
+  for (const Produced& p : kafka.committed) {
+    if (p.topic != kAlerts && p.topic != kLetters) continue;
+    const std::string at = JsonField(p.value, p.topic == kAlerts ? "detected_at" : "issued_at");
     EXPECT_LE(kT0 - *ParseRfc3339(at), std::chrono::hours(24)) << p.value;
   }
   auto view = daemon->engine->Find("OLD", kT0);
@@ -223,55 +243,148 @@ TEST_F(LivePathTest, OutputsOlderThanMaxAgeAreCountedNotProduced) {
   EXPECT_NE(daemon->log_text.str().find("older than output.max_age"), std::string::npos);
 }
 
-// Killed after a snapshot and more work, then restored: the new instance re-derives the work
-// after the snapshot and suppresses what the topics already hold, so every id is there exactly
-// once, and the whole equals what one uninterrupted instance produces.
-TEST_F(LivePathTest, KillAndRestoreProduceEveryIdExactlyOnce) {
-  std::vector<std::pair<std::string, std::string>> first;
-  std::vector<std::pair<std::string, std::string>> second;
-  for (int i = 0; i < 20; ++i) {
-    const std::string id = "K" + std::to_string(i);
-    auto& batch = i < 10 ? first : second;
-    batch.emplace_back(id, Accepted(id, kT0 - std::chrono::minutes(300 - 10 * i)));
-    if (i % 3 == 0) batch.emplace_back(id, Resolved(id, kT0 - std::chrono::minutes(200 - 10 * i)));
-  }
+// A commit the broker cannot take yet is retried; what the loop derives meanwhile is held and
+// goes into the next transaction: nothing lost, nothing doubled.
+TEST_F(LivePathTest, ARetriedCommitHoldsTheNextOutputsAndLosesNothing) {
   FakeEventSource source(1);
-  for (const auto& [key, value] : first) source.Add(0, key, value);
+  source.Add(0, "A", Accepted("A", kT0 - 150min));
+  auto daemon = Launch();
+  daemon->Start(source);
+  kafka.retry_commits = 3;
+  loop.RunFor(150ms);
+  EXPECT_TRUE(daemon->transactor.committing());
+  source.Add(0, "B", Accepted("B", kT0 - 140min));  // derived while the commit is retried
+  loop.RunFor(2s);
+  EXPECT_FALSE(daemon->transactor.committing());
+  EXPECT_EQ(CommittedIds(),
+            (std::vector<std::string>{"A:at_risk:1", "A:overdue:1", "A:apology:1", "B:at_risk:1",
+                                      "B:overdue:1", "B:apology:1"}));
+  EXPECT_EQ(kafka.group_offsets, (std::map<int32_t, int64_t>{{0, 2}}));
+  EXPECT_NE(daemon::SerializeMetrics(daemon->registry)
+                .find("ontime_transactions_total{outcome=\"retried\"} 3"),
+            std::string::npos);
+}
+
+TEST_F(LivePathTest, AnAbortedTransactionIsInvisibleAndSaysTheStateMustBeRestored) {
+  FakeEventSource source(1);
+  source.Add(0, "A", Accepted("A", kT0 - 150min));
+  auto daemon = Launch();
+  daemon->Start(source);
+  kafka.abort_next = true;
+  loop.RunFor(150ms);
+  EXPECT_TRUE(kafka.committed.empty());
+  EXPECT_TRUE(kafka.group_offsets.empty());
+  EXPECT_EQ(daemon->aborted, "the transaction timed out");
+}
+
+// A partition comes back from its changelog before any of its input is read: its dossiers, their
+// seen event ids and timers; the timers then fire on the wall clock as if it had never moved.
+TEST_F(LivePathTest, ARestartRestoresFromTheChangelogAndFiresTimersAsBefore) {
+  FakeEventSource source(2);
+  source.Add(0, "A", Accepted("A", kT0 - 10min));  // at risk 10:30, due 10:50
+  source.Add(1, "B", Accepted("B", kT0));          // at risk 10:40, due 11:00
   {
     auto daemon = Launch();
     daemon->Start(source);
-    loop.RunFor(10ms);
-    ASSERT_TRUE(daemon->persistence.Snapshot(*daemon->engine, sink, daemon->offsets, 1s,
-                                             daemon::LogLevel::kInfo));
-    for (const auto& [key, value] : second) source.Add(0, key, value);
-    loop.RunFor(1s);
-    daemon->processor->Stop();  // SIGKILL: no final snapshot
+    loop.RunFor(150ms);
+    ASSERT_EQ(kafka.commits, 1);
+    daemon->Kill();
   }
-  const size_t before_restart = AllIds().size();
-  FakeEventSource again(1);
-  for (const auto& [key, value] : first) again.Add(0, key, value);
-  for (const auto& [key, value] : second) again.Add(0, key, value);
+  source.Add(1, "B", Accepted("B", kT0));  // an upstream duplicate, after the restart
   auto restored = Launch();
-  restored->Start(again);
-  loop.RunFor(10ms);
-  EXPECT_EQ(restored->mode, "snapshot");
-  EXPECT_GT(restored->writer.suppressed(), 0u) << "the work after the snapshot was re-derived";
-  std::vector<std::string> ids = AllIds();
-  EXPECT_EQ(ids.size(), before_restart) << "nothing new was due; nothing doubled";
-  std::set<std::string> unique(ids.begin(), ids.end());
-  EXPECT_EQ(unique.size(), ids.size());
+  restored->Start(source);
+  EXPECT_EQ(restored->state->restoring(), 2u);
+  loop.RunFor(50ms);
+  EXPECT_EQ(restored->state->restoring(), 0u);
+  EXPECT_EQ(restored->engine->dossiers_tracked(), 2u);
+  EXPECT_EQ(restored->state->restored_dossiers(), 2u);
+  EXPECT_EQ(restored->processor->events(), 1u) << "only the message after the committed offset";
+  EXPECT_NE(daemon::SerializeMetrics(restored->registry)
+                .find("ontime_events_skipped_total{reason=\"duplicate\"} 1"),
+            std::string::npos);
+  loop.RunUntil(kT0 + 2h + 101ms);
+  EXPECT_EQ(CommittedIds(),
+            (std::vector<std::string>{"A:at_risk:1", "B:at_risk:1", "A:overdue:1", "A:apology:1",
+                                      "B:overdue:1", "B:apology:1"}));
+  EXPECT_EQ(JsonField(kafka.Committed(std::string(kAlerts))[0].value, "detected_at"),
+            "2026-03-02T10:30:00+00:00");
+}
 
-  // One uninterrupted instance over the same events, on its own sink and state.
+TEST_F(LivePathTest, ARevokedPartitionIsCommittedThenDropped) {
+  FakeEventSource source(2);
+  source.Add(0, "A", Accepted("A", kT0));
+  source.Add(1, "B", Accepted("B", kT0));
+  auto daemon = Launch();
+  daemon->Start(source);
+  loop.RunFor(20ms);
+  EXPECT_EQ(kafka.commits, 0);
+  daemon->state->OnRevoked({1});
+  EXPECT_EQ(kafka.commits, 1) << "committed before it goes";
+  EXPECT_EQ(kafka.group_offsets, (std::map<int32_t, int64_t>{{0, 1}, {1, 1}}));
+  EXPECT_EQ(daemon->engine->dossiers_tracked(), 1u);
+  EXPECT_FALSE(daemon->engine->Find("B", kT0).has_value());
+  daemon->state->OnAssigned({1});  // back again: restored from its changelog
+  loop.RunFor(20ms);
+  EXPECT_TRUE(daemon->engine->Find("B", kT0).has_value());
+}
+
+// Killed at many moments of a stream (before and after commits, with timers falling due in
+// between), each time restarted on the same broker: a read_committed reader sees every id exactly
+// once, and the whole equals one uninterrupted instance's over the same events.
+TEST_F(LivePathTest, KillsAtAnyMomentLeaveEveryIdExactlyOnce) {
+  struct Fed {
+    int32_t partition;
+    std::string key;
+    std::string value;
+  };
+  std::vector<Fed> fed;
+  FakeEventSource source(2);
+  int n = 0;
+  for (int life = 0; life < 8; ++life) {
+    auto daemon = Launch();
+    daemon->Start(source);
+    // Six dossiers accepted a little before now (at risk in 0..5 min, due in 20..25 min), one in
+    // three resolved at once; keyed by dossier, as Kafka partitions them.
+    const Instant now = loop.clock().Now();
+    for (int k = 0; k < 6; ++k, ++n) {
+      const std::string id = "K" + std::to_string(n);
+      std::vector<std::string> values = {Accepted(id, now - 100min + std::chrono::minutes(k))};
+      if (n % 3 == 0) values.push_back(Resolved(id, now - 1min));
+      for (const std::string& value : values) {
+        fed.push_back({n % 2, id, value});
+        source.Add(n % 2, id, value);
+      }
+    }
+    // Lives of 30 ms to 17 min: some die before their first commit, some after timers fired.
+    loop.RunFor(std::chrono::milliseconds(30 + 150000 * life));
+    daemon->Kill();
+  }
+  const Instant last_fed = loop.clock().Now();
+  auto last = Launch();
+  last->Start(source);
+  loop.RunFor(3h);
+  std::vector<std::string> ids = CommittedIds();
+  std::set<std::string> unique(ids.begin(), ids.end());
+  EXPECT_EQ(unique.size(), ids.size()) << "no id twice";
+
   World reference;
-  reference.loop.RunUntil(loop.clock().Now());
-  FakeEventSource all(1);
-  for (const auto& [key, value] : first) all.Add(0, key, value);
-  for (const auto& [key, value] : second) all.Add(0, key, value);
+  reference.loop.RunUntil(last_fed);
+  FakeEventSource all(2);
+  for (const Fed& f : fed) all.Add(f.partition, f.key, f.value);
   auto one = reference.Launch();
   one->Start(all);
-  reference.loop.RunFor(10ms);
-  std::vector<std::string> expected = reference.AllIds();
-  EXPECT_EQ(unique, std::set<std::string>(expected.begin(), expected.end()));
+  reference.loop.RunUntil(loop.clock().Now());
+  std::vector<std::string> expected = reference.CommittedIds();
+  EXPECT_GT(expected.size(), 40u);
+  const std::set<std::string> want(expected.begin(), expected.end());
+  std::vector<std::string> missing;
+  std::vector<std::string> extra;
+  std::set_difference(want.begin(), want.end(), unique.begin(), unique.end(),
+                      std::back_inserter(missing));
+  std::set_difference(unique.begin(), unique.end(), want.begin(), want.end(),
+                      std::back_inserter(extra));
+  EXPECT_TRUE(missing.empty() && extra.empty()) << "missing " << ::testing::PrintToString(missing)
+                                                << ", extra " << ::testing::PrintToString(extra);
 }
 
 TEST(EventTimeWatermarkTest, IsTheSlowestPartitionWithABacklog) {

@@ -37,13 +37,14 @@ class EventPipeline {
   ProcessedEvent Process(std::string_view json, bool padded = false,
                          rules::Engine::TimersBefore timers = rules::Engine::TimersBefore::kAll);
   // As above, calling `before_apply(occurred_at)` once the event is decoded and valid so far,
-  // before the engine sees it: the live daemon advances its watermark there.
+  // before the engine sees it: the live daemon advances its watermark there. A new dossier
+  // belongs to the input `partition` the event came on.
   ProcessedEvent Process(std::string_view json, rules::Engine::TimersBefore timers,
-                         const std::function<void(Instant)>& before_apply);
+                         const std::function<void(Instant)>& before_apply, int32_t partition = 0);
 
  private:
   ProcessedEvent Process(std::string_view json, bool padded, rules::Engine::TimersBefore timers,
-                         const std::function<void(Instant)>* before_apply);
+                         const std::function<void(Instant)>* before_apply, int32_t partition);
 
   rules::Engine& engine_;
   EventDecoder decoder_;

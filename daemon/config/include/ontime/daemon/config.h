@@ -24,6 +24,8 @@ struct KafkaTopics {
   std::string alerts = "dossier.sla.alerts";
   std::string letters = "dossier.apology-letters";
   std::string dead_letters = "dossier.events.dlq";
+  // The compacted changelog of the dossiers' state; empty: "<group_id>.dossier-state".
+  std::string changelog;
 };
 
 struct KafkaConfig {
@@ -31,6 +33,16 @@ struct KafkaConfig {
   std::string group_id = "ontimed";
   std::string client_id = "ontimed";
   KafkaTopics topics;
+  // This instance's static membership (group.instance.id) and the base of its transactional id;
+  // empty: the host's name, so that a restart under systemd gets its partitions back at once.
+  std::string instance_id;
+  // Outputs, changelog records and input offsets are committed together this often.
+  std::chrono::milliseconds commit_interval{100};
+  // Missing output, dead-letter and changelog topics are created (never the input topic).
+  bool create_topics = true;
+  // Ready (/readyz, READY=1) once every assigned partition is restored and at most this many
+  // messages behind.
+  int64_t ready_max_lag = 1000;
   // Passed to librdkafka as-is, in file order: TLS, SASL, tuning.
   std::vector<std::pair<std::string, std::string>> properties;
 };
@@ -57,6 +69,11 @@ struct OutputConfig {
   std::chrono::milliseconds max_age{std::chrono::hours(7 * 24)};
 };
 
+struct RetentionConfig {
+  // A dossier closed this long ago (event time, wall duration) leaves memory and the changelog.
+  std::chrono::milliseconds closed{std::chrono::hours(30 * 24)};
+};
+
 struct LogConfig {
   std::string level = "info";  // debug | info | warning | error
 };
@@ -68,11 +85,16 @@ struct Config {
   AlertmanagerConfig alertmanager;
   IngestConfig ingest;
   OutputConfig output;
+  RetentionConfig retention;
   LogConfig log;
   std::string state_dir = "/var/lib/ontime";
-  std::chrono::milliseconds snapshot_interval{60000};
+  std::chrono::milliseconds snapshot_interval{60000};  // unused since the state lives on Kafka
   std::string source_path;  // the file it came from, or the source name given
 };
+
+// The changelog topic and the static member id, their defaults resolved.
+std::string ChangelogTopic(const KafkaConfig& kafka);
+std::string InstanceId(const KafkaConfig& kafka);
 
 // One problem: `path` is the YAML path ("procedures[3].sla", "calendar.working_hours.mon-fri[1]"),
 // or "file:line:column" for a file that cannot be read or parsed.

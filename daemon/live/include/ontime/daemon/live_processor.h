@@ -3,8 +3,9 @@
 // through the pipeline and the engine, the watermark's timers first and then the event's own
 // dossier's, so one partition gives exactly replay's order; sends invalid events to the dead
 // letters; once the backlog is consumed, fires the engine's timers on the wall clock, waking at
-// each next timer; and stores each partition's offsets once their outputs are delivered. Runs on
-// the event loop, which it only reaches through the EventLoop seam; the Daemon wires it.
+// each next timer; and tells how far each partition is applied (Hooks::consumed: the offsets the
+// next transaction commits). Runs on the event loop, which it only reaches through the EventLoop
+// seam; the Daemon wires it.
 
 #include <chrono>
 #include <cstdint>
@@ -16,7 +17,6 @@
 #include "ontime/daemon/event_loop.h"
 #include "ontime/daemon/logging.h"
 #include "ontime/daemon/metrics.h"
-#include "ontime/daemon/offset_tracker.h"
 #include "ontime/daemon/output_writer.h"
 #include "ontime/daemon/watermark.h"
 #include "ontime/rules/engine.h"
@@ -31,11 +31,14 @@ class LiveProcessor {
   struct Hooks {
     std::function<void()> caught_up;                    // the backlog is consumed, first time
     std::function<void(const std::string& why)> fatal;  // the outputs cannot be delivered
+    // The partition is applied up to (excluding) `next_offset`.
+    std::function<void(int32_t partition, int64_t next_offset)> consumed;
+    // False while the outputs cannot take more (a commit holds too much): polling waits.
+    std::function<bool()> accepting;
   };
 
   LiveProcessor(EventLoop& loop, rules::Engine& engine, streams::OutputSink& sink,
-                OffsetTracker& offsets, OutputWriter& writer, DaemonMetrics& metrics, Logger& log,
-                Hooks hooks);
+                OutputWriter& writer, DaemonMetrics& metrics, Logger& log, Hooks hooks);
   ~LiveProcessor();
   LiveProcessor(const LiveProcessor&) = delete;
   LiveProcessor& operator=(const LiveProcessor&) = delete;
@@ -47,8 +50,8 @@ class LiveProcessor {
   void Stop();
   // After a reload moved deadlines: wake for the engine's new next timer.
   void RearmTimer() { ArmEngineTimer(); }
-  // Offsets whose outputs are all delivered go to the source.
-  void StoreDoneOffsets();
+  // A partition given away or being restored: its events no longer hold the watermark back.
+  void ForgetPartition(int32_t partition) { watermark_.Forget(partition); }
 
   bool caught_up_once() const { return caught_up_once_; }
   uint64_t events() const { return events_; }
@@ -66,7 +69,6 @@ class LiveProcessor {
   EventLoop& loop_;
   rules::Engine& engine_;
   streams::OutputSink& sink_;
-  OffsetTracker& offsets_;
   OutputWriter& writer_;
   DaemonMetrics& metrics_;
   Logger& log_;

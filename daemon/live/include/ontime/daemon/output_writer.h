@@ -1,9 +1,7 @@
 #pragma once
 // The engine's alerts and apology letters, and the dead letters of invalid events, as messages on
-// the output sink (contract sections 1 and 4): JSON values keyed by dossier, each tagged with the
-// input message that caused it, so that message's offset is stored only once the broker has all
-// of its outputs. Ids found in the output topics at a restart are suppressed while the backlog
-// re-derives them. An EngineListener; single-threaded (the engine's thread).
+// the output sink (contract sections 1 and 4): JSON values keyed by dossier, written into the open
+// transaction (the Transactor). An EngineListener; single-threaded (the engine's thread).
 
 #include <cstdint>
 #include <functional>
@@ -12,7 +10,6 @@
 
 #include "ontime/base/clock.h"
 #include "ontime/daemon/logging.h"
-#include "ontime/daemon/offset_tracker.h"
 #include "ontime/rules/calendar.h"
 #include "ontime/rules/output.h"
 #include "ontime/streams/output_sink.h"
@@ -28,18 +25,13 @@ struct OutputTopics {
 class OutputWriter final : public rules::EngineListener {
  public:
   // `on_broken` is told when the sink refuses a message: the daemon cannot go on without losing it.
-  OutputWriter(streams::OutputSink& sink, OffsetTracker& offsets, const Clock& clock, Logger& log,
+  OutputWriter(streams::OutputSink& sink, const Clock& clock, Logger& log,
                std::function<void(const std::string&)> on_broken);
 
   void set_topics(OutputTopics topics) { topics_ = std::move(topics); }
   // Times in the outputs are printed in this calendar's time zone; it must outlive the writer's
   // use of it (the daemon resets it on reload).
   void set_calendar(const rules::BusinessCalendar* calendar) { calendar_ = calendar; }
-
-  // Ids already in the output topics: not produced again until EndSuppression().
-  void Suppress(std::unordered_set<std::string> ids) { already_produced_ = std::move(ids); }
-  void EndSuppression() { already_produced_.clear(); }
-  bool suppressing() const { return !already_produced_.empty(); }
 
   // An invalid input event, with its reason, to the dead-letter topic.
   void DeadLetter(const streams::KafkaMessage& message, std::string_view reason,
@@ -51,26 +43,21 @@ class OutputWriter final : public rules::EngineListener {
   uint64_t alerts() const { return alerts_; }
   uint64_t letters() const { return letters_; }
   uint64_t dead_letters() const { return dead_letters_; }
-  uint64_t suppressed() const { return suppressed_; }
 
  private:
-  bool Suppressed(const std::string& id);
   void Produce(const std::string& topic, std::string_view key, std::string_view value,
                const std::vector<streams::KafkaHeader>& headers);
 
   streams::OutputSink& sink_;
-  OffsetTracker& offsets_;
   const Clock& clock_;
   Logger& log_;
   std::function<void(const std::string&)> on_broken_;
   OutputTopics topics_;
   const rules::BusinessCalendar* calendar_ = nullptr;
-  std::unordered_set<std::string> already_produced_;
   std::string buffer_;
   uint64_t alerts_ = 0;
   uint64_t letters_ = 0;
   uint64_t dead_letters_ = 0;
-  uint64_t suppressed_ = 0;
 };
 
 }  // namespace ontime::daemon

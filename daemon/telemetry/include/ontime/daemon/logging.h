@@ -44,9 +44,12 @@ class Logger {
     bool journal = false;          // send to journald instead of the stream
     const Clock* clock = nullptr;  // monotonic reads for rate limiting; nullptr: steady_clock
     std::chrono::seconds repeat_interval{10};
+    // Each stream line begins with its UTC instant (journald stamps its own entries).
+    bool timestamps = false;
   };
 
-  // A logger on std::cerr goes to the journal when stderr is connected to it.
+  // A logger on std::cerr goes to the journal when stderr is connected to it, and otherwise
+  // stamps each line with its instant.
   Logger(std::ostream& out, std::string_view level);
   Logger(std::ostream& out, std::string_view level, Options options);
 

@@ -88,7 +88,20 @@ class DaemonMetrics {
   void CountInvalid(std::string_view reason);
   void CountDeadLetter(std::string_view reason);
   void SetReady(bool ready);
-  void CountRestart(std::string_view mode);  // "snapshot" | "rebuild"
+  void CountRestart(std::string_view mode);  // "changelog" (state restored) | "empty"
+  // Events applied with no effect, by reason: duplicate, orphan, after_retention.
+  void CountSkipped(rules::ApplyStatus status);
+  // The state on Kafka: partitions held and being restored, dossiers restored from the
+  // changelog, records written to it, records it held that could not be read, restore times.
+  void SetPartitions(size_t assigned, size_t restoring);
+  void CountRestored(size_t dossiers, double seconds);
+  void CountChangelogRecords(size_t records);
+  void CountChangelogInvalid();
+  // Transactions: "committed", "retried", "aborted"; a commit's duration.
+  void CountTransaction(std::string_view outcome);
+  void ObserveCommit(double seconds);
+  // How late the event loop ran a timer it had armed: its longest stall in each interval.
+  void ObserveLoopStall(double seconds);
   void SetEngineSizes(size_t dossiers, size_t timers);
   void SetEventLag(double seconds);
   // A partition's series is created on first use (partitions are few and fixed per topic).

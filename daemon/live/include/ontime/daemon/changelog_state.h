@@ -1,0 +1,70 @@
+#pragma once
+// The engine's state as it lives on Kafka (the state issue): each dossier belongs to the input
+// partition its events arrive on, and its compact record goes to the same partition of the
+// changelog topic (`<group_id>.dossier-state`, compacted) in the transaction that commits the
+// input offsets covering the change; a tombstone when it leaves the state. A partition assigned
+// is paused, restored from its changelog partition, then consumed from the group's committed
+// offset; a partition revoked is committed and dropped. Single-threaded, on the loop.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ontime/daemon/blocking_work.h"
+#include "ontime/daemon/event_loop.h"
+#include "ontime/daemon/logging.h"
+#include "ontime/daemon/metrics.h"
+#include "ontime/daemon/partition_restorer.h"
+#include "ontime/daemon/transactor.h"
+#include "ontime/rules/engine.h"
+
+namespace ontime::daemon {
+
+class ChangelogState {
+ public:
+  struct Hooks {
+    std::function<void(int32_t partition)> pause;   // hold its input until it is restored
+    std::function<void(int32_t partition)> resume;  // its state is in: consume it
+    std::function<void(int32_t partition)> forget;  // given away: the watermark lets it go
+    std::function<void(const std::string& why)> fatal;
+  };
+
+  ChangelogState(EventLoop& loop, rules::Engine& engine, Transactor& transactor,
+                 ChangelogReader& reader, BlockingWork& restore_work, DaemonMetrics& metrics,
+                 Logger& log, std::string changelog_topic, Hooks hooks);
+
+  // The consumer's rebalance, as it happens (inside its poll, on the loop).
+  void OnAssigned(const std::vector<int32_t>& added);
+  void OnRevoked(const std::vector<int32_t>& revoked);
+
+  // The engine's changes since the last call into the open transaction: one record (or
+  // tombstone) per changed dossier. The Transactor's collect hook.
+  size_t Collect();
+
+  const std::set<int32_t>& assigned() const { return assigned_; }
+  size_t restoring() const { return restorer_.restoring(); }
+  // Every assigned partition is restored (and there is at least one).
+  bool restored() const { return !assigned_.empty() && restorer_.restoring() == 0; }
+  std::string Progress() const { return restorer_.Progress(); }
+  // Dossiers restored since start.
+  uint64_t restored_dossiers() const { return restored_dossiers_; }
+
+ private:
+  void Restored(int32_t partition);
+  void UpdateGauges();
+
+  rules::Engine& engine_;
+  Transactor& transactor_;
+  DaemonMetrics& metrics_;
+  Logger& log_;
+  std::string topic_;
+  Hooks hooks_;
+  PartitionRestorer restorer_;
+  std::set<int32_t> assigned_;
+  uint64_t restored_dossiers_ = 0;
+};
+
+}  // namespace ontime::daemon

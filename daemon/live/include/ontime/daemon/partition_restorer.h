@@ -1,0 +1,87 @@
+#pragma once
+// Restore on assignment (the state issue): a partition's dossiers come back from its changelog
+// partition before any of its input is processed. The changelog is read on a BlockingWork thread
+// (the latest record of each dossier kept, tombstones dropping it); the records then go into the
+// engine on the loop, a few thousand per turn, so that the loop never stalls on a large state.
+// Single-threaded on the loop's side.
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "ontime/base/result.h"
+#include "ontime/daemon/blocking_work.h"
+#include "ontime/daemon/event_loop.h"
+#include "ontime/daemon/logging.h"
+#include "ontime/daemon/metrics.h"
+#include "ontime/rules/engine.h"
+
+namespace ontime::daemon {
+
+// Reads one changelog partition (KafkaChangelogReader in production, a fake in tests).
+class ChangelogReader {
+ public:
+  using Visit = std::function<void(std::string_view key, std::optional<std::string_view> value)>;
+  virtual ~ChangelogReader() = default;
+  // Blocking (on the worker): every record of `partition` from its beginning to its end as a
+  // read_committed consumer sees it; a nullopt value is a tombstone. Stops early, with an error,
+  // once `cancelled()` is true.
+  virtual Status Read(int32_t partition, const Visit& visit,
+                      const std::function<bool()>& cancelled) = 0;
+};
+
+class PartitionRestorer {
+ public:
+  struct Hooks {
+    std::function<void(int32_t partition)> restored;  // its state is in the engine: consume it
+    std::function<void(int32_t partition, const std::string& error)> failed;
+  };
+  static constexpr size_t kRecordsPerTurn = 4000;
+
+  PartitionRestorer(EventLoop& loop, rules::Engine& engine, ChangelogReader& reader,
+                    BlockingWork& work, DaemonMetrics& metrics, Logger& log, Hooks hooks);
+  ~PartitionRestorer();
+
+  // Forgets what the engine holds of `partition` and restores it from its changelog.
+  void Restore(int32_t partition);
+  // The partition was given away before its restore ended: stop, and drop what was loaded.
+  void Cancel(int32_t partition);
+  size_t restoring() const { return tasks_.size(); }
+  bool restoring(int32_t partition) const { return tasks_.contains(partition); }
+  // "0: reading 12000, 3: loading 5000/80000" for sd_notify's STATUS=.
+  std::string Progress() const;
+
+ private:
+  struct Task {
+    std::atomic<bool> cancelled{false};
+    std::atomic<size_t> read{0};
+    std::unordered_map<std::string, std::string> latest;  // filled on the worker
+    std::string error;
+    std::vector<std::pair<const std::string, std::string>*> order;
+    size_t loaded = 0;
+    size_t invalid = 0;
+    bool reading = true;
+    std::chrono::steady_clock::time_point began{};
+  };
+
+  void Read(int32_t partition, const std::shared_ptr<Task>& task);
+  void LoadSome(int32_t partition, const std::shared_ptr<Task>& task);
+
+  EventLoop& loop_;
+  rules::Engine& engine_;
+  ChangelogReader& reader_;
+  BlockingWork& work_;
+  DaemonMetrics& metrics_;
+  Logger& log_;
+  Hooks hooks_;
+  std::map<int32_t, std::shared_ptr<Task>> tasks_;
+};
+
+}  // namespace ontime::daemon

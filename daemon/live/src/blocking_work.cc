@@ -1,0 +1,53 @@
+#include "ontime/daemon/blocking_work.h"
+
+namespace ontime::daemon {
+
+WorkerThread::WorkerThread(std::function<void(std::function<void()>)> post)
+    : post_(std::move(post)), thread_([this] { Run(); }) {}
+
+WorkerThread::~WorkerThread() {
+  Stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void WorkerThread::Submit(std::function<void()> work, std::function<void()> done) {
+  std::lock_guard lock(mutex_);
+  if (stopping_) return;
+  queue_.emplace_back(std::move(work), std::move(done));
+  wake_.notify_one();
+}
+
+void WorkerThread::WaitIdle() {
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [this] { return queue_.empty() && !busy_; });
+}
+
+void WorkerThread::Stop() {
+  std::lock_guard lock(mutex_);
+  stopping_ = true;
+  queue_.clear();
+  wake_.notify_one();
+  idle_.notify_all();
+}
+
+void WorkerThread::Run() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) {
+      if (stopping_) return;
+      continue;
+    }
+    auto [work, done] = std::move(queue_.front());
+    queue_.pop_front();
+    busy_ = true;
+    lock.unlock();
+    work();
+    if (done && !stopping_) post_(std::move(done));
+    lock.lock();
+    busy_ = false;
+    idle_.notify_all();
+  }
+}
+
+}  // namespace ontime::daemon

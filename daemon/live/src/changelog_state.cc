@@ -1,0 +1,89 @@
+#include "ontime/daemon/changelog_state.h"
+
+namespace ontime::daemon {
+namespace {
+
+std::string List(const std::vector<int32_t>& partitions) {
+  std::string list;
+  for (int32_t p : partitions) list += (list.empty() ? "" : ",") + std::to_string(p);
+  return list;
+}
+
+}  // namespace
+
+ChangelogState::ChangelogState(EventLoop& loop, rules::Engine& engine, Transactor& transactor,
+                               ChangelogReader& reader, BlockingWork& restore_work,
+                               DaemonMetrics& metrics, Logger& log, std::string changelog_topic,
+                               Hooks hooks)
+    : engine_(engine),
+      transactor_(transactor),
+      metrics_(metrics),
+      log_(log),
+      topic_(std::move(changelog_topic)),
+      hooks_(std::move(hooks)),
+      restorer_(loop, engine, reader, restore_work, metrics, log,
+                PartitionRestorer::Hooks{[this](int32_t partition) { Restored(partition); },
+                                         [this](int32_t partition, const std::string& error) {
+                                           if (hooks_.fatal) {
+                                             hooks_.fatal("cannot restore partition " +
+                                                          std::to_string(partition) + " from " +
+                                                          topic_ + ": " + error);
+                                           }
+                                         }}) {}
+
+void ChangelogState::OnAssigned(const std::vector<int32_t>& added) {
+  if (added.empty()) return;
+  log_.Info("kafka: partitions assigned", {{"partitions", List(added)}});
+  for (int32_t p : added) {
+    assigned_.insert(p);
+    if (hooks_.pause) hooks_.pause(p);
+    restorer_.Restore(p);
+  }
+  UpdateGauges();
+}
+
+void ChangelogState::OnRevoked(const std::vector<int32_t>& revoked) {
+  if (revoked.empty()) return;
+  // What was derived from them so far is committed before they go (cooperative rebalance).
+  if (!transactor_.CommitNow()) {
+    log_.Warning("kafka: could not commit before giving partitions away",
+                 {{"partitions", List(revoked)}});
+  }
+  size_t dropped = 0;
+  for (int32_t p : revoked) {
+    assigned_.erase(p);
+    dropped += engine_.dossiers_in(p);
+    restorer_.Cancel(p);  // drops the engine's dossiers of p
+    transactor_.ForgetPartition(p);
+    if (hooks_.forget) hooks_.forget(p);
+  }
+  log_.Info("kafka: partitions revoked",
+            {{"partitions", List(revoked)}, {"dossiers_dropped", std::to_string(dropped)}});
+  UpdateGauges();
+}
+
+size_t ChangelogState::Collect() {
+  size_t records = 0;
+  engine_.DrainChanges([this, &records](const rules::Engine::DossierChange& c) {
+    std::optional<std::string_view> value;
+    if (!c.record.empty()) value = c.record;
+    Status s = transactor_.ProduceState(topic_, c.partition, c.dossier_id, value);
+    if (!s.ok() && hooks_.fatal) {
+      hooks_.fatal("producing to " + topic_ + " failed: " + s.error().message);
+    }
+    ++records;
+  });
+  return records;
+}
+
+void ChangelogState::Restored(int32_t partition) {
+  restored_dossiers_ += engine_.dossiers_in(partition);  // restoring is no change to write back
+  if (hooks_.resume) hooks_.resume(partition);
+  UpdateGauges();
+}
+
+void ChangelogState::UpdateGauges() {
+  metrics_.SetPartitions(assigned_.size(), restorer_.restoring());
+}
+
+}  // namespace ontime::daemon

@@ -1,0 +1,233 @@
+#include "ontime/daemon/transactor.h"
+
+#include <thread>
+
+#include "ontime/base/check.h"
+
+namespace ontime::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kRetryDelay = std::chrono::milliseconds(200);
+constexpr int kSynchronousRetries = 25;  // CommitNow: about 5 s of a broker away
+
+double SecondsSince(std::chrono::steady_clock::time_point t, const Clock& clock) {
+  return std::chrono::duration<double>(clock.Monotonic() - t).count();
+}
+
+}  // namespace
+
+Transactor::Transactor(EventLoop& loop, TransactionalProducer& producer, BlockingWork& work,
+                       DaemonMetrics& metrics, Logger& log, Hooks hooks)
+    : loop_(loop),
+      producer_(producer),
+      work_(work),
+      metrics_(metrics),
+      log_(log),
+      hooks_(std::move(hooks)),
+      timer_(loop.CreateTimer()),
+      retry_timer_(loop.CreateTimer()) {}
+
+Transactor::~Transactor() = default;
+
+Status Transactor::Start() {
+  ONTIME_CHECK(state_ == State::kIdle, "Transactor started twice");
+  if (Status begun = producer_.Begin(); !begun.ok()) {
+    state_ = State::kBroken;
+    return begun;
+  }
+  state_ = State::kOpen;
+  Arm();
+  return Ok{};
+}
+
+void Transactor::Stop() {
+  timer_->Cancel();
+  retry_timer_->Cancel();
+}
+
+void Transactor::Consumed(int32_t partition, int64_t next_offset) {
+  consumed_[partition] = next_offset;
+  dirty_ = true;
+}
+
+void Transactor::ForgetPartition(int32_t partition) { consumed_.erase(partition); }
+
+Status Transactor::Produce(std::string_view topic, std::string_view key, std::string_view value,
+                           uint64_t, const std::vector<streams::KafkaHeader>& headers, int32_t) {
+  if (state_ == State::kOpen) {
+    dirty_ = true;
+    return producer_.Produce(topic, key, value, headers);
+  }
+  if (state_ == State::kBroken) return Error{"transaction", "the producer is broken"};
+  held_.push_back({std::string(topic), std::string(key), std::string(value), headers});
+  return Ok{};
+}
+
+Status Transactor::ProduceState(std::string_view topic, int32_t partition, std::string_view key,
+                                std::optional<std::string_view> value) {
+  ONTIME_CHECK(state_ == State::kOpen, "state records are written into an open transaction");
+  dirty_ = true;
+  return producer_.ProduceState(topic, partition, key, value);
+}
+
+void Transactor::Arm() {
+  timer_->Arm(interval_, [this] { Tick(); });
+}
+
+void Transactor::Tick() {
+  if (state_ == State::kOpen) BeginCommit();
+  if (state_ != State::kBroken) Arm();
+}
+
+// Collects the engine's changes into the open transaction and hands its commit to the worker.
+bool Transactor::BeginCommit() {
+  const size_t records = hooks_.collect ? hooks_.collect() : 0;
+  if (records > 0) metrics_.CountChangelogRecords(records);
+  if (!dirty_) return false;
+  dirty_ = false;
+  state_ = State::kCommitting;
+  commit_began_ = loop_.clock().Monotonic();
+  retries_ = 0;
+  Submit(consumed_);
+  return true;
+}
+
+void Transactor::Submit(streams::PartitionOffsets offsets) {
+  inflight_ = std::make_shared<Inflight>();
+  inflight_->offsets = std::move(offsets);
+  const uint64_t generation = generation_;
+  work_.Submit(
+      [this, inflight = inflight_] { inflight->result = producer_.Commit(inflight->offsets); },
+      [this, inflight = inflight_, generation] {
+        if (generation == generation_) Committed(inflight->result, inflight->offsets);
+      });
+}
+
+void Transactor::Committed(const TransactionalProducer::Result& result,
+                           const streams::PartitionOffsets& offsets) {
+  using Outcome = TransactionalProducer::Outcome;
+  switch (result.outcome) {
+    case Outcome::kCommitted:
+      ++commits_;
+      inflight_.reset();
+      metrics_.CountTransaction("committed");
+      metrics_.ObserveCommit(SecondsSince(commit_began_, loop_.clock()));
+      if (retries_ > 0) log_.Info("kafka: transaction committed after retrying", {});
+      Reopen();
+      return;
+    case Outcome::kRetry:
+      metrics_.CountTransaction("retried");
+      if (retries_++ % 25 == 0) {
+        log_.Warning("kafka: transaction commit failed, retrying", {{"error", result.message}});
+      }
+      retry_timer_->Arm(kRetryDelay, [this, offsets] { Submit(offsets); });
+      return;
+    case Outcome::kAbort: {
+      metrics_.CountTransaction("aborted");
+      log_.Error("kafka: transaction must be aborted", {{"error", result.message}});
+      auto aborted = std::make_shared<TransactionalProducer::Result>();
+      const uint64_t generation = generation_;
+      work_.Submit([this, aborted] { *aborted = producer_.Abort(); },
+                   [this, aborted, message = result.message, generation] {
+                     if (generation == generation_) AfterAbort(*aborted, message);
+                   });
+      return;
+    }
+    case Outcome::kFatal:
+      state_ = State::kBroken;
+      if (hooks_.fatal) hooks_.fatal("kafka transaction: " + result.message);
+      return;
+  }
+}
+
+void Transactor::AfterAbort(const TransactionalProducer::Result& aborted,
+                            const std::string& message) {
+  inflight_.reset();
+  if (aborted.outcome == TransactionalProducer::Outcome::kFatal ||
+      aborted.outcome == TransactionalProducer::Outcome::kAbort) {
+    state_ = State::kBroken;
+    if (hooks_.fatal) hooks_.fatal("kafka: aborting a transaction failed: " + aborted.message);
+    return;
+  }
+  held_.clear();  // derived from input that will be read again
+  consumed_.clear();
+  dirty_ = false;
+  if (!Reopen()) return;
+  if (hooks_.aborted) hooks_.aborted(message);
+}
+
+TransactionalProducer::Result Transactor::CommitBlocking(const streams::PartitionOffsets& offsets) {
+  TransactionalProducer::Result result;
+  for (int attempt = 0; attempt < kSynchronousRetries; ++attempt) {
+    result = producer_.Commit(offsets);
+    if (result.outcome != TransactionalProducer::Outcome::kRetry) break;
+    metrics_.CountTransaction("retried");
+    std::this_thread::sleep_for(kRetryDelay);
+  }
+  return result;
+}
+
+bool Transactor::CommitNow() {
+  using Outcome = TransactionalProducer::Outcome;
+  retry_timer_->Cancel();
+  if (state_ == State::kCommitting) {
+    // The worker's commit finishes first; its `done`, posted, is then ignored.
+    work_.WaitIdle();
+    ++generation_;
+    std::shared_ptr<Inflight> inflight = inflight_;
+    if (!inflight) return false;
+    TransactionalProducer::Result result = inflight->result;
+    if (result.outcome == Outcome::kRetry) result = CommitBlocking(inflight->offsets);
+    if (result.outcome == Outcome::kAbort) AfterAbort(producer_.Abort(), result.message);
+    if (result.outcome != Outcome::kCommitted) {
+      if (result.outcome == Outcome::kFatal) state_ = State::kBroken;
+      return false;
+    }
+    Committed(result, inflight->offsets);
+  }
+  if (state_ != State::kOpen) return false;
+  const size_t records = hooks_.collect ? hooks_.collect() : 0;
+  if (records > 0) metrics_.CountChangelogRecords(records);
+  if (!dirty_) return true;
+  dirty_ = false;
+  commit_began_ = loop_.clock().Monotonic();
+  TransactionalProducer::Result result = CommitBlocking(consumed_);
+  if (result.outcome == Outcome::kCommitted) {
+    ++commits_;
+    metrics_.CountTransaction("committed");
+    metrics_.ObserveCommit(SecondsSince(commit_began_, loop_.clock()));
+    return Reopen();
+  }
+  log_.Error("kafka: final transaction failed", {{"error", result.message}});
+  if (result.outcome == Outcome::kAbort) {
+    AfterAbort(producer_.Abort(), result.message);
+  } else {
+    state_ = State::kBroken;
+  }
+  return false;
+}
+
+// The next transaction begins; what was held meanwhile goes into it.
+bool Transactor::Reopen() {
+  if (Status begun = producer_.Begin(); !begun.ok()) {
+    state_ = State::kBroken;
+    if (hooks_.fatal) hooks_.fatal("kafka: cannot begin a transaction: " + begun.error().message);
+    return false;
+  }
+  state_ = State::kOpen;
+  std::vector<Held> held;
+  held.swap(held_);
+  for (const Held& h : held) {
+    dirty_ = true;
+    if (Status s = producer_.Produce(h.topic, h.key, h.value, h.headers); !s.ok()) {
+      state_ = State::kBroken;
+      if (hooks_.fatal) hooks_.fatal("producing to " + h.topic + ": " + s.error().message);
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace ontime::daemon
