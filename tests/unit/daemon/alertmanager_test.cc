@@ -261,11 +261,11 @@ TEST_F(AlertmanagerTest, EscalatedAlertsCarryTheirKindAndContact) {
   }
 }
 
-TEST(AlertmanagerUrlTest, OnlyPlainHttp) {
+TEST(AlertmanagerUrlTest, HttpAndHttps) {
   EXPECT_TRUE(ParseAlertmanagerUrl("http://127.0.0.1:9093").ok());
   EXPECT_TRUE(ParseAlertmanagerUrl("http://alertmanager/prefix/").ok());
   EXPECT_TRUE(ParseAlertmanagerUrl("http://[::1]:9093").ok());
-  EXPECT_FALSE(ParseAlertmanagerUrl("https://alertmanager:9093").ok());
+  EXPECT_FALSE(ParseAlertmanagerUrl("ftp://alertmanager:9093").ok());
   EXPECT_FALSE(ParseAlertmanagerUrl("http://:9093").ok());
   EXPECT_FALSE(ParseAlertmanagerUrl("http://host:port").ok());
   EXPECT_FALSE(ParseAlertmanagerUrl("").ok());
@@ -274,12 +274,12 @@ TEST(AlertmanagerUrlTest, OnlyPlainHttp) {
   EXPECT_FALSE(ParseAlertmanagerUrl("http://alertmanager:9093/?token=x").ok());
   EXPECT_FALSE(ParseAlertmanagerUrl("http://alert manager:9093").ok());
   EXPECT_FALSE(ParseAlertmanagerUrl("http://::1:9093").ok());
-  const auto https = ParseAlertmanagerUrl("https://alertmanager:9093");
-  ASSERT_FALSE(https.ok());
-  EXPECT_EQ(https.error().code, "alertmanager_url");
-  EXPECT_NE(https.error().message.find("uses https://, which is not supported yet"),
-            std::string::npos)
-      << https.error().message;
+  const auto https = ParseAlertmanagerUrl("https://alertmanager/am");
+  ASSERT_TRUE(https.ok());
+  EXPECT_TRUE(https->tls);
+  EXPECT_EQ(https->port, "443");
+  EXPECT_EQ(https->target, "/am/api/v2/alerts");
+  EXPECT_FALSE(ParseAlertmanagerUrl("http://alertmanager")->tls);
 }
 
 }  // namespace
