@@ -8,9 +8,12 @@
 #include <cstdio>
 
 #include "ontime/daemon/alertmanager.h"
+#include "ontime/daemon/board.h"
 #include "ontime/daemon/dossier_api.h"
 #include "ontime/daemon/event_loop.h"
 #include "ontime/daemon/http_server.h"
+#include "ontime/daemon/letter_document.h"
+#include "ontime/daemon/letter_store.h"
 #include "ontime/daemon/listeners.h"
 #include "ontime/daemon/live_processor.h"
 #include "ontime/daemon/logging.h"
@@ -20,6 +23,7 @@
 #include "ontime/daemon/output_writer.h"
 #include "ontime/daemon/snapshot_store.h"
 #include "ontime/daemon/state_persistence.h"
+#include "ontime/daemon/timeline_store.h"
 #include "ontime/rules/engine.h"
 #include "ontime/streams/kafka_consumer.h"
 #include "ontime/streams/kafka_producer.h"
@@ -129,6 +133,7 @@ struct Daemon::Impl {
     fresh->set_max_age(config.output.max_age);
     engine_listeners.Add(engine_metrics.get());
     engine_listeners.Add(fresh.get());
+    if (!StartViews()) return 1;
     engine = std::make_unique<rules::Engine>(rules, &engine_listeners);
     processor = std::make_unique<LiveProcessor>(
         loop, *engine, *producer, offsets, *writer, *daemon_metrics, log,
@@ -137,6 +142,7 @@ struct Daemon::Impl {
     processor->set_max_clock_skew(config.ingest.max_clock_skew);
 
     if (!Restore()) return 1;
+    SeedViews();
 
     auto consumer_made = streams::KafkaConsumer::Create(
         Settings(config.kafka), config.kafka.topics.events,
@@ -149,10 +155,14 @@ struct Daemon::Impl {
     consumer = std::move(consumer_made.value());
 
     if (pusher) pusher->Start();
-    router = std::make_unique<Router>(*engine, *registry, *engine_metrics, *daemon_metrics, health,
-                                      [this] { return loop.clock().Now(); });
-    auto server = HttpServer::Start(
-        io, config.http.listen, [this](std::string_view target) { return router->Handle(target); });
+    router = std::make_unique<Router>(
+        *engine, *registry, *engine_metrics, *daemon_metrics, health,
+        [this] { return loop.clock().Now(); },
+        RouterViews{letters.get(), timeline.get(), attention.get(), figures.get(), &config.letters,
+                    config.http.token, config.http.token_for_health});
+    auto server = HttpServer::Start(io, config.http.listen, [this](const HttpRequest& request) {
+      return router->Handle(request);
+    });
     if (!server.ok()) {
       log.Error("http server", {{"listen", config.http.listen}, {"error", server.error().message}});
       return 1;
@@ -168,6 +178,52 @@ struct Daemon::Impl {
     ArmStats();
     io.run();
     return exit_code;
+  }
+
+  // --- what people see: letters, timelines, the board (every letter and alert the engine
+  // derives, fresh or not, so a replay after restart refills them) ---
+
+  bool StartViews() {
+    auto opened = LetterStore::Open(config.state_dir + "/letters.jsonl", config.letters.keep);
+    if (!opened.ok()) {
+      log.Error("letter store", {{"error", opened.error().message}});
+      return false;
+    }
+    letters = std::move(opened.value());
+    letters->set_calendar(&rules->calendar());
+    timeline = std::make_unique<TimelineStore>(config.http.timeline_limit);
+    attention = std::make_unique<AttentionIndex>();
+    figures = std::make_unique<BoardFigures>(rules->department_count());
+    for (rules::EngineListener* view : std::initializer_list<rules::EngineListener*>{
+             letters.get(), timeline.get(), attention.get(), figures.get()}) {
+      engine_listeners.Add(view);
+    }
+    return true;
+  }
+
+  // One walk over the restored state: the board's index and figures, and the alerts still active
+  // re-sent to Alertmanager (which would otherwise forget them until they fire again).
+  void SeedViews() {
+    size_t resent = 0;
+    engine->ForEachDossier(loop.clock().Now(), [&](const rules::DossierView& d) {
+      attention->Seed(d);
+      figures->Seed(d, *rules);
+      if (!pusher || d.state != rules::DossierState::kOpen || !(d.overdue || d.at_risk)) return;
+      std::optional<LetterFields> last_letter;
+      if (d.apology_letters > 0) {
+        std::vector<std::string> ids = letters->IdsOf(d.dossier_id);
+        if (!ids.empty()) {
+          if (auto json = letters->Find(ids.back())) {
+            if (auto parsed = ParseLetterJson(*json); parsed.ok()) last_letter = *parsed;
+          }
+        }
+      }
+      resent += pusher->RestoreDossier(d, *rules, last_letter ? &*last_letter : nullptr,
+                                       loop.clock().Now());
+    });
+    log.Info("views seeded", {{"letters", std::to_string(letters->size())},
+                              {"attention", std::to_string(attention->candidates())},
+                              {"alerts_resent", std::to_string(resent)}});
   }
 
   // --- start-up: restore state, find what was already produced ---
@@ -308,6 +364,8 @@ struct Daemon::Impl {
     }
     rules = compiled.value();
     writer->set_calendar(&rules->calendar());
+    letters->set_calendar(&rules->calendar());
+    figures->Resize(rules->department_count());
     engine_metrics->Rebind(*rules);
     daemon_metrics->SetOnTimeTargets(*rules);
     daemon_metrics->CountRecomputations(*recomputed);
@@ -325,6 +383,7 @@ struct Daemon::Impl {
     config.snapshot_interval = next.snapshot_interval;
     config.ingest = next.ingest;
     config.output = next.output;
+    config.letters = next.letters;
     processor->set_max_clock_skew(config.ingest.max_clock_skew);
     fresh->set_max_age(config.output.max_age);
     log.set_level(config.log.level);
@@ -410,6 +469,10 @@ struct Daemon::Impl {
   std::unique_ptr<KafkaOutputLog> output_log;
   std::unique_ptr<StatePersistence> persistence;
   std::unique_ptr<streams::KafkaConsumer> consumer;
+  std::unique_ptr<LetterStore> letters;
+  std::unique_ptr<TimelineStore> timeline;
+  std::unique_ptr<AttentionIndex> attention;
+  std::unique_ptr<BoardFigures> figures;
   std::unique_ptr<Router> router;
   std::unique_ptr<HttpServer> http;
   HealthState health;

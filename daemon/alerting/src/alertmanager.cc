@@ -338,6 +338,49 @@ void AlertmanagerPusher::ResolveDossier(std::string_view dossier_id, Instant at)
   if (changed) m.ScheduleBatch();
 }
 
+size_t AlertmanagerPusher::RestoreDossier(const rules::DossierView& d,
+                                          const rules::CompiledRules& rules,
+                                          const LetterFields* last_letter, Instant now) {
+  if (d.state != rules::DossierState::kOpen) return 0;
+  size_t restored = 0;
+  auto head = [&](std::string_view code) -> const rules::Person* {
+    std::optional<uint32_t> i = rules.FindDepartment(code);
+    return i ? &rules.department(*i).head : nullptr;
+  };
+  if (d.overdue && (last_letter != nullptr || d.cycle > 1)) {
+    rules::Alert alert;
+    alert.kind = rules::AlertKind::kOverdue;
+    alert.dossier_id = d.dossier_id;
+    alert.procedure = d.procedure;
+    alert.department =
+        last_letter != nullptr ? std::string_view(last_letter->department) : d.department;
+    alert.cycle = last_letter != nullptr ? last_letter->cycle : d.cycle - 1;
+    alert.due_at = last_letter != nullptr ? last_letter->issued_at : d.original_due_at;
+    alert.detected_at = alert.due_at;
+    alert.notify = head(alert.department);
+    if (std::optional<uint32_t> i = rules.FindDepartment(alert.department)) {
+      alert.department_index = *i;
+    }
+    OnAlert(alert);
+    ++restored;
+  }
+  if (d.at_risk && !d.paused) {
+    rules::Alert alert;
+    alert.kind = rules::AlertKind::kAtRisk;
+    alert.dossier_id = d.dossier_id;
+    alert.procedure = d.procedure;
+    alert.department = d.department;
+    alert.cycle = d.cycle;
+    alert.due_at = d.due_at;
+    alert.detected_at = std::min(now, d.due_at);
+    alert.remaining = d.remaining;
+    alert.notify = head(d.department);
+    OnAlert(alert);
+    ++restored;
+  }
+  return restored;
+}
+
 void AlertmanagerPusher::Start() {
   Impl& m = *impl_;
   if (m.started || m.stopped) return;

@@ -16,6 +16,7 @@
 #include "ontime/base/result.h"
 #include "ontime/base/time.h"
 #include "ontime/daemon/config.h"
+#include "ontime/daemon/letter_document.h"
 #include "ontime/daemon/metrics.h"
 #include "ontime/rules/output.h"
 
@@ -42,6 +43,12 @@ class AlertmanagerPusher final : public rules::EngineListener {
   void OnAlert(const rules::Alert& alert) override;
   // The dossier closed or moved to a new cycle: its active alerts end at `at`.
   void ResolveDossier(std::string_view dossier_id, Instant at);
+  // After a restart: the alerts a restored open dossier still has, with the labels they fired
+  // with (the same alert_id, hence the same Alertmanager fingerprint). Overdue: the last breach's
+  // (its letter's cycle and department, when `last_letter` is given; else the cycle before the
+  // current one); at risk while running: the current cycle's. Returns how many it recorded.
+  size_t RestoreDossier(const rules::DossierView& dossier, const rules::CompiledRules& rules,
+                        const LetterFields* last_letter, Instant now);
 
   void Start();
   // Cancels the timers and any request in flight. On the io_context's thread, or while it is not
