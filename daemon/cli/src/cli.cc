@@ -1,5 +1,7 @@
 #include "ontime/daemon/cli.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -204,6 +206,8 @@ int Replay(const Flags& flags, std::ostream& out, std::ostream& err) {
   }
   if (const std::string* report = flags.Get("--report")) options.report_path = *report;
   if (const std::string* emit = flags.Get("--emit")) options.emit_path = *emit;
+  // A progress line only where someone watches it: this process's stderr, on a terminal.
+  options.progress = &err == &std::cerr && ::isatty(STDERR_FILENO) == 1;
   auto config = LoadOrReport(flags, err);
   if (!config) return kExitConfig;
   // With --emit -, the summary goes to stderr so stdout stays JSON Lines.
