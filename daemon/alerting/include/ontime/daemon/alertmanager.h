@@ -5,7 +5,8 @@
 // re-sent every resend_interval so Alertmanager does not expire them, and resolved ones are sent
 // once with endsAt and dropped. Asynchronous on the caller's io_context (the engine's thread):
 // never blocks the loop, at most one request in flight, failures counted and retried on the next
-// tick. Plain http:// only (no TLS).
+// tick. http:// or https:// (the CA file given, else the system's; the certificate must name the
+// URL's host or IP address; an optional client certificate), with a bearer token or basic auth.
 
 #include <chrono>
 #include <cstddef>
@@ -60,8 +61,6 @@ class AlertmanagerPusher final : public rules::EngineListener {
   // Requests completed so far (delivered or failed), for tests and logs.
   size_t pushes_ok() const;
   size_t pushes_failed() const;
-
-  // Whether `url` is one this pusher can reach: "http://host[:port][/prefix]" (no https).
 
   struct Impl;
 
