@@ -79,11 +79,12 @@ body { font-family: "Times New Roman", "Liberation Serif", "DejaVu Serif", serif
 }
 table.head, table.foot { width: 100%; border-collapse: collapse; }
 table.head td, table.foot td { vertical-align: top; padding: 0; }
-.agency { width: 40%; text-align: center; }
-.nation { width: 60%; text-align: center; }
+.agency { width: 38%; text-align: center; }
+.nation { width: 62%; text-align: center; }
 .parent { text-transform: uppercase; font-size: 12pt; }
 .agency-name { font-weight: bold; text-transform: uppercase; font-size: 12pt; }
-.motto { font-weight: bold; }
+.motto { font-weight: bold; font-size: 12pt; white-space: nowrap; }
+.motto + .motto { font-size: 13pt; }
 .rule { width: 30%; margin: 1mm auto 2mm; border-top: 0.6pt solid #000; }
 .motto + .rule { width: 55%; }
 .number { font-size: 13pt; }
