@@ -172,7 +172,7 @@ constexpr std::string_view kBoardBody = R"(<header><h1>ontime</h1>
 </section>
 <section><h2>At risk and overdue, by due (<span id="attention-total">0</span>)</h2>
 <table id="attention"><thead><tr><th>dossier</th><th>procedure</th><th>department</th>
-<th>state</th><th class="num">cycle</th><th>due</th><th class="num">remaining working time</th>
+<th>state</th><th class="num">cycle</th><th>due</th><th class="num">remaining working time (current cycle)</th>
 </tr></thead><tbody></tbody></table>
 </section>
 <noscript><p>This board needs JavaScript; the same figures are at <a href="/api/v1/board">/api/v1/board</a>.</p></noscript>
