@@ -3,10 +3,11 @@
 // department, reason) and what ontime emitted for it (alerts, apology letters), oldest first, at
 // most `limit` entries a dossier (the first one, its acceptance, is kept; the oldest after it go).
 // Kept outside the engine's hot records and compact: 16 bytes an entry (instant, interned reason
-// or cycle number, interned department, kind), plus about 100 bytes a dossier for its key and
-// vector. Fed by the engine (alerts, letters: an EngineListener in the daemon's fan-out) and by
-// the live path (events: an EventObserver). Memory only: after a restart it holds what was seen
-// since. Single-threaded: the engine's thread.
+// or cycle number, interned department, kind) in a vector per dossier, plus its hash-map node and
+// key: measured 270 bytes a dossier with 6 to 8 entries, 654 with 32 (the vector's capacity
+// rounds up to a power of two). Fed by the engine (alerts, letters: an EngineListener in the
+// daemon's fan-out) and by the live path (events: an EventObserver). Memory only: after a restart
+// it holds what was seen since. Single-threaded: the engine's thread.
 
 #include <cstdint>
 #include <string>
@@ -77,7 +78,7 @@ class TimelineStore final : public rules::EngineListener, public EventObserver {
   uint32_t Reason(std::string_view reason);
 
   struct Hash {
-    using is_transparent = void;
+    using is_transparent = void;  // NOLINT(readability-identifier-naming): the standard name
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   size_t limit_;
