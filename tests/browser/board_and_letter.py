@@ -36,11 +36,13 @@ class Dom(html.parser.HTMLParser):
 
     def __init__(self):
         super().__init__()
-        self.by_id, self.tables, self.links = {}, {}, []
+        self.by_id, self.tables, self.links, self.body = {}, {}, [], {}
         self._open_ids, self._table, self._row, self._cell = [], None, None, None
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
+        if tag == "body":
+            self.body = {k[5:]: v for k, v in a.items() if k.startswith("data-")}
         if tag == "a" and "href" in a:
             self.links.append(a["href"])
         if tag == "table" and a.get("id"):
@@ -238,11 +240,14 @@ def body(args, tmp):
         h.check(status == 401, f"/api/v1/board without the token: HTTP {status}")
         h.check(h.http_get(daemon.base + "/healthz")[0] == 200, "/healthz is not open")
 
-        # The board, after its JavaScript ran.
-        dom = parse_dom(chromium.dom(daemon.base + f"/?token={TOKEN}"))
+        # The board, after its JavaScript ran and polled the API at least once (every 5 s; the
+        # cookie set by ?token= carries the token).
+        dom = parse_dom(chromium.dom(daemon.base + f"/?token={TOKEN}", budget_ms=8000))
         _, text = api(daemon, "/api/v1/board")
         board = json.loads(text)
-        h.check(dom.by_id.get("updated"), "the board's JavaScript did not run (no 'updated')")
+        h.check(dom.body.get("loaded") == "true", f"the board's script did not run: {dom.body}")
+        h.check(int(dom.body.get("polls", "0")) >= 1,
+                f"the board's script never polled /api/v1/board: {dom.body}")
         check_board(dom, board)
         h.log(f"board in chromium = API: province {board['province']}, "
               f"{len(board['attention']['dossiers'])} rows")

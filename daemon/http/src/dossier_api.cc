@@ -356,11 +356,13 @@ HttpResponse Router::Board(std::string_view query, bool page) {
     }
     limit = n;
   }
-  std::string json = BoardJson(engine_, *views_.attention, *views_.figures, now_(), limit);
-  if (page) return Html(200, BoardPage(json));
+  const BoardSnapshot board =
+      TakeBoardSnapshot(engine_, *views_.attention, *views_.figures, now_(), limit);
+  const rules::BusinessCalendar& calendar = engine_.rules().calendar();
+  if (page) return Html(200, BoardPage(board, calendar));
   HttpResponse response;
   response.content_type = std::string(kJson);
-  response.body = std::move(json);
+  response.body = BoardJson(board, calendar);
   return response;
 }
 

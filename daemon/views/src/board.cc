@@ -78,93 +78,107 @@ void BoardFigures::Resize(size_t departments) {
 
 namespace {
 
-void Rates(streams::JsonWriter& w, int64_t on_time, int64_t late, double handling,
-           int64_t receptions, double reception) {
-  const int64_t judged = on_time + late;
-  w.Key("closed_on_time").Int(on_time);
-  w.Key("closed_late").Int(late);
-  w.Key("on_time_rate");
+BoardSnapshot::Figures MakeFigures(const BoardFigures::Department& d,
+                                   const std::array<int64_t, rules::kOpenStateCount>& open) {
+  BoardSnapshot::Figures f;
+  f.closed_on_time = d.closed_on_time;
+  f.closed_late = d.closed_late;
+  const int64_t judged = d.closed_on_time + d.closed_late;
   if (judged > 0) {
-    w.Number(static_cast<double>(on_time) / static_cast<double>(judged));
-  } else {
-    w.Null();
+    f.on_time_rate = static_cast<double>(d.closed_on_time) / static_cast<double>(judged);
+    f.avg_handling_working_minutes =
+        d.handling_working_seconds / 60.0 / static_cast<double>(judged);
   }
-  w.Key("avg_handling_working_minutes");
-  if (judged > 0) {
-    w.Number(handling / 60.0 / static_cast<double>(judged));
-  } else {
-    w.Null();
+  if (d.receptions > 0) {
+    f.avg_reception_minutes = d.reception_seconds / 60.0 / static_cast<double>(d.receptions);
   }
-  w.Key("avg_reception_minutes");
-  if (receptions > 0) {
-    w.Number(reception / 60.0 / static_cast<double>(receptions));
+  f.open = open;
+  return f;
+}
+
+void OptionalNumber(streams::JsonWriter& w, std::string_view key, std::optional<double> value) {
+  w.Key(key);
+  if (value) {
+    w.Number(*value);
   } else {
     w.Null();
   }
 }
 
-void Counts(streams::JsonWriter& w, const std::array<int64_t, rules::kOpenStateCount>& c) {
-  w.Key("open").Int(c[0] + c[1] + c[2] + c[3]);
-  w.Key("on_track").Int(c[static_cast<int>(rules::OpenState::kOnTrack)]);
-  w.Key("at_risk").Int(c[static_cast<int>(rules::OpenState::kAtRisk)]);
-  w.Key("overdue").Int(c[static_cast<int>(rules::OpenState::kOverdue)]);
-  w.Key("paused").Int(c[static_cast<int>(rules::OpenState::kPaused)]);
+void WriteFigures(streams::JsonWriter& w, const BoardSnapshot::Figures& f) {
+  w.Key("closed_on_time").Int(f.closed_on_time);
+  w.Key("closed_late").Int(f.closed_late);
+  OptionalNumber(w, "on_time_rate", f.on_time_rate);
+  OptionalNumber(w, "avg_handling_working_minutes", f.avg_handling_working_minutes);
+  OptionalNumber(w, "avg_reception_minutes", f.avg_reception_minutes);
+  w.Key("open").Int(f.open_total());
+  w.Key("on_track").Int(f.count(rules::OpenState::kOnTrack));
+  w.Key("at_risk").Int(f.count(rules::OpenState::kAtRisk));
+  w.Key("overdue").Int(f.count(rules::OpenState::kOverdue));
+  w.Key("paused").Int(f.count(rules::OpenState::kPaused));
 }
 
 }  // namespace
 
-std::string BoardJson(const rules::Engine& engine, const AttentionIndex& index,
-                      const BoardFigures& figures, Instant now, size_t limit) {
+BoardSnapshot TakeBoardSnapshot(const rules::Engine& engine, const AttentionIndex& index,
+                                const BoardFigures& figures, Instant now, size_t limit) {
   const rules::CompiledRules& rules = engine.rules();
   const rules::BusinessCalendar& calendar = rules.calendar();
   const auto& open = engine.open_counts();
-  std::string out;
-  streams::JsonWriter w(out);
-  w.BeginObject();
-  w.Key("now").Time(now, calendar);
-  w.Key("limit").Int(static_cast<int64_t>(limit));
-  w.Key("working_now").Bool(calendar.Between(now, now + std::chrono::seconds(1)) > Duration{});
+  BoardSnapshot board;
+  board.now = now;
+  board.limit = limit;
+  board.working_now = calendar.Between(now, now + std::chrono::seconds(1)) > Duration{};
   BoardFigures::Department province;
   std::array<int64_t, rules::kOpenStateCount> province_open{};
   for (size_t i = 0; i < rules.department_count(); ++i) {
-    if (i < figures.departments().size()) {
-      const BoardFigures::Department& d = figures.departments()[i];
-      province.closed_on_time += d.closed_on_time;
-      province.closed_late += d.closed_late;
-      province.handling_working_seconds += d.handling_working_seconds;
-      province.receptions += d.receptions;
-      province.reception_seconds += d.reception_seconds;
-    }
-    if (i < open.size()) {
-      for (int s = 0; s < rules::kOpenStateCount; ++s) province_open[s] += open[i][s];
-    }
-  }
-  w.Key("province").BeginObject();
-  Rates(w, province.closed_on_time, province.closed_late, province.handling_working_seconds,
-        province.receptions, province.reception_seconds);
-  Counts(w, province_open);
-  w.EndObject();
-  w.Key("departments").BeginArray();
-  for (size_t i = 0; i < rules.department_count(); ++i) {
-    const rules::Department& department = rules.department(static_cast<uint32_t>(i));
     const BoardFigures::Department d =
         i < figures.departments().size() ? figures.departments()[i] : BoardFigures::Department{};
+    const std::array<int64_t, rules::kOpenStateCount> counts =
+        i < open.size() ? open[i] : std::array<int64_t, rules::kOpenStateCount>{};
+    province.closed_on_time += d.closed_on_time;
+    province.closed_late += d.closed_late;
+    province.handling_working_seconds += d.handling_working_seconds;
+    province.receptions += d.receptions;
+    province.reception_seconds += d.reception_seconds;
+    for (int s = 0; s < rules::kOpenStateCount; ++s) province_open[s] += counts[s];
+    const rules::Department& department = rules.department(static_cast<uint32_t>(i));
+    board.departments.push_back(
+        {department.code, department.name, department.on_time_target, MakeFigures(d, counts)});
+  }
+  board.province = MakeFigures(province, province_open);
+  for (const rules::DossierView& d : index.Rows(engine, now, limit, &board.total)) {
+    board.rows.push_back({std::string(d.dossier_id), std::string(d.procedure),
+                          std::string(d.department), d.overdue, d.paused, d.cycle, d.due_at,
+                          d.original_due_at, d.remaining});
+  }
+  return board;
+}
+
+std::string BoardJson(const BoardSnapshot& board, const rules::BusinessCalendar& calendar) {
+  std::string out;
+  streams::JsonWriter w(out);
+  w.BeginObject();
+  w.Key("now").Time(board.now, calendar);
+  w.Key("limit").Int(static_cast<int64_t>(board.limit));
+  w.Key("working_now").Bool(board.working_now);
+  w.Key("province").BeginObject();
+  WriteFigures(w, board.province);
+  w.EndObject();
+  w.Key("departments").BeginArray();
+  for (const BoardSnapshot::Department& d : board.departments) {
     w.Break().BeginObject();
-    w.Field("code", department.code);
-    w.Field("name", department.name);
-    w.Key("on_time_target").Number(department.on_time_target);
-    Rates(w, d.closed_on_time, d.closed_late, d.handling_working_seconds, d.receptions,
-          d.reception_seconds);
-    Counts(w, i < open.size() ? open[i] : std::array<int64_t, rules::kOpenStateCount>{});
+    w.Field("code", d.code);
+    w.Field("name", d.name);
+    w.Key("on_time_target").Number(d.on_time_target);
+    WriteFigures(w, d.figures);
     w.EndObject();
   }
   w.EndArray();
-  size_t total = 0;
-  const std::vector<rules::DossierView> rows = index.Rows(engine, now, limit, &total);
   w.Key("attention").BeginObject();
-  w.Key("total").Int(static_cast<int64_t>(total));
+  w.Key("total").Int(static_cast<int64_t>(board.total));
   w.Key("dossiers").BeginArray();
-  for (const rules::DossierView& d : rows) {
+  for (const BoardSnapshot::Row& d : board.rows) {
     w.Break().BeginObject();
     w.Field("dossier_id", d.dossier_id);
     w.Field("procedure", d.procedure);

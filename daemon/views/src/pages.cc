@@ -50,6 +50,7 @@ constexpr std::string_view kBoardScript = R"JS(<script>
   var POLL_MS = 5000;
   var data = JSON.parse(document.getElementById("board-data").textContent);
   var fetchedAt = Date.now();
+  var polls = 0;
   function pct(x) { return x === null ? "–" : (x * 100).toFixed(2) + "%"; }
   function minutes(x) { return x === null ? "–" : x.toFixed(1); }
   function set(id, text) { document.getElementById(id).textContent = text; }
@@ -139,6 +140,8 @@ constexpr std::string_view kBoardScript = R"JS(<script>
         data = next;
         fetchedAt = Date.now();
         render();
+        polls += 1;
+        document.body.dataset.polls = String(polls);
         set("status", "");
       })
       .catch(function (e) { set("status", "update failed: " + e.message); });
@@ -149,35 +152,6 @@ constexpr std::string_view kBoardScript = R"JS(<script>
 })();
 </script>
 )JS";
-
-constexpr std::string_view kBoardBody = R"(<header><h1>ontime</h1>
-<span class="sub">Province board — hồ sơ thủ tục hành chính</span>
-<span class="sub">as of <span id="updated"></span> <span id="status"></span></span></header>
-<main>
-<section><h2>Province</h2><div class="tiles">
-<div class="tile"><div class="value" id="province-rate">–</div><div class="label">on time (closed)</div></div>
-<div class="tile"><div class="value" id="province-closed">–</div><div class="label">closed</div></div>
-<div class="tile"><div class="value" id="province-handling">–</div><div class="label">avg handling, working minutes</div></div>
-<div class="tile"><div class="value" id="province-reception">–</div><div class="label">avg reception, minutes</div></div>
-<div class="tile"><div class="value" id="province-open">–</div><div class="label">open</div></div>
-<div class="tile"><div class="value" id="province-at-risk">–</div><div class="label">at risk</div></div>
-<div class="tile"><div class="value" id="province-overdue">–</div><div class="label">overdue</div></div>
-<div class="tile"><div class="value" id="province-paused">–</div><div class="label">paused</div></div>
-</div></section>
-<section><h2>Departments</h2>
-<table id="departments"><thead><tr><th>code</th><th>department</th><th class="num">on time</th>
-<th class="num">target</th><th class="num">avg handling (working min)</th>
-<th class="num">avg reception (min)</th><th class="num">open</th><th class="num">at risk</th>
-<th class="num">overdue</th><th class="num">paused</th></tr></thead><tbody></tbody></table>
-</section>
-<section><h2>At risk and overdue, by due (<span id="attention-total">0</span>)</h2>
-<table id="attention"><thead><tr><th>dossier</th><th>procedure</th><th>department</th>
-<th>state</th><th class="num">cycle</th><th>due</th><th class="num">remaining working time (current cycle)</th>
-</tr></thead><tbody></tbody></table>
-</section>
-<noscript><p>This board needs JavaScript; the same figures are at <a href="/api/v1/board">/api/v1/board</a>.</p></noscript>
-</main>
-)";
 
 void Head(std::string& out, std::string_view title) {
   out += "<!DOCTYPE html>\n<html lang=\"vi\">\n<head>\n<meta charset=\"utf-8\">\n";
@@ -223,6 +197,21 @@ std::string WorkingHours(Duration d) {
   return buffer;
 }
 
+// As the page's script writes them: "99.80%", "12.5", "–" for none.
+std::string Percent(std::optional<double> value) {
+  if (!value) return "–";
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.2f%%", *value * 100);
+  return buffer;
+}
+
+std::string Minutes(std::optional<double> value) {
+  if (!value) return "–";
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.1f", *value);
+  return buffer;
+}
+
 void Row(std::string& out, std::string_view label, std::string_view value) {
   out += "<dt>";
   AppendHtmlEscaped(out, label);
@@ -240,21 +229,95 @@ std::string DossierPath(std::string_view dossier_id) {
   return "/dossiers/" + PercentEncode(dossier_id);
 }
 
-std::string BoardPage(std::string_view board_json) {
+std::string BoardPage(const BoardSnapshot& board, const rules::BusinessCalendar& calendar) {
+  const std::string json = BoardJson(board, calendar);
   std::string out;
-  out.reserve(16384 + board_json.size());
+  out.reserve(16384 + json.size() * 2);
   Head(out, "ontime — board");
-  out += "<body>\n";
-  out += kBoardBody;
+  out += "<body>\n<header><h1>ontime</h1>\n";
+  out += "<span class=\"sub\">Province board — hồ sơ thủ tục hành chính</span>\n";
+  out += "<span class=\"sub\">as of <span id=\"updated\">" + Time(board.now, calendar) +
+         "</span> <span id=\"status\"></span></span></header>\n<main>\n";
+
+  // The same markup the script renders, so the page reads the same before and after it runs.
+  const BoardSnapshot::Figures& p = board.province;
+  out += "<section><h2>Province</h2><div class=\"tiles\">\n";
+  auto tile = [&](std::string_view id, const std::string& value, std::string_view label) {
+    out += "<div class=\"tile\"><div class=\"value\" id=\"" + std::string(id) + "\">" + value +
+           "</div><div class=\"label\">" + std::string(label) + "</div></div>\n";
+  };
+  tile("province-rate", Percent(p.on_time_rate), "on time (closed)");
+  tile("province-closed", std::to_string(p.closed_on_time + p.closed_late), "closed");
+  tile("province-handling", Minutes(p.avg_handling_working_minutes),
+       "avg handling, working minutes");
+  tile("province-reception", Minutes(p.avg_reception_minutes), "avg reception, minutes");
+  tile("province-open", std::to_string(p.open_total()), "open");
+  tile("province-at-risk", std::to_string(p.count(rules::OpenState::kAtRisk)), "at risk");
+  tile("province-overdue", std::to_string(p.count(rules::OpenState::kOverdue)), "overdue");
+  tile("province-paused", std::to_string(p.count(rules::OpenState::kPaused)), "paused");
+  out += "</div></section>\n";
+
+  out +=
+      "<section><h2>Departments</h2>\n<table id=\"departments\"><thead><tr><th>code</th>"
+      "<th>department</th><th class=\"num\">on time</th><th class=\"num\">target</th>"
+      "<th class=\"num\">avg handling (working min)</th><th class=\"num\">avg reception "
+      "(min)</th><th class=\"num\">open</th><th class=\"num\">at risk</th>"
+      "<th class=\"num\">overdue</th><th class=\"num\">paused</th></tr></thead><tbody>";
+  auto cell = [&](std::string_view text, std::string_view css) {
+    out += "<td class=\"" + std::string(css) + "\">";
+    AppendHtmlEscaped(out, text);
+    out += "</td>";
+  };
+  for (const BoardSnapshot::Department& d : board.departments) {
+    const BoardSnapshot::Figures& f = d.figures;
+    out += "<tr data-code=\"" + HtmlEscape(d.code) + "\">";
+    cell(d.code, "code");
+    cell(d.name, "name");
+    cell(Percent(f.on_time_rate), !f.on_time_rate                      ? "num rate "
+                                  : *f.on_time_rate < d.on_time_target ? "num rate below"
+                                                                       : "num rate meets");
+    cell(Percent(d.on_time_target), "num target");
+    cell(Minutes(f.avg_handling_working_minutes), "num handling");
+    cell(Minutes(f.avg_reception_minutes), "num reception");
+    cell(std::to_string(f.open_total()), "num open");
+    cell(std::to_string(f.count(rules::OpenState::kAtRisk)), "num at_risk");
+    cell(std::to_string(f.count(rules::OpenState::kOverdue)), "num overdue");
+    cell(std::to_string(f.count(rules::OpenState::kPaused)), "num paused");
+    out += "</tr>";
+  }
+  out += "</tbody></table>\n</section>\n";
+
+  out += "<section><h2>At risk and overdue, by due (<span id=\"attention-total\">" +
+         std::to_string(board.total) + "</span>)</h2>\n";
+  out +=
+      "<table id=\"attention\"><thead><tr><th>dossier</th><th>procedure</th>"
+      "<th>department</th><th>state</th><th class=\"num\">cycle</th><th>due</th>"
+      "<th class=\"num\">remaining working time (current cycle)</th></tr></thead><tbody>";
+  for (const BoardSnapshot::Row& r : board.rows) {
+    const std::string state = r.overdue ? "overdue" : "at_risk";
+    out += "<tr data-dossier=\"" + HtmlEscape(r.dossier_id) + "\"><td class=\"id\"><a href=\"" +
+           DossierPath(r.dossier_id) + "\">";
+    AppendHtmlEscaped(out, r.dossier_id);
+    out += "</a></td>";
+    cell(r.procedure, "procedure");
+    cell(r.department, "department");
+    cell(state + (r.paused ? " (paused)" : ""), "state state-" + state);
+    cell(std::to_string(r.cycle), "num cycle");
+    cell(Time(r.due_at, calendar), "due");
+    const int64_t remaining = std::chrono::duration_cast<std::chrono::seconds>(r.remaining).count();
+    out += "<td class=\"num countdown\" data-remaining=\"" + std::to_string(remaining) + "\">" +
+           WorkingHours(r.remaining) + "</td></tr>";
+  }
+  out += "</tbody></table>\n</section>\n</main>\n";
   // "</" only occurs inside JSON strings, where "<\/" means the same: the data cannot end the
   // script element.
   out += "<script type=\"application/json\" id=\"board-data\">";
-  for (size_t i = 0; i < board_json.size(); ++i) {
-    if (board_json[i] == '<' && i + 1 < board_json.size() && board_json[i + 1] == '/') {
+  for (size_t i = 0; i < json.size(); ++i) {
+    if (json[i] == '<' && i + 1 < json.size() && json[i + 1] == '/') {
       out += "<\\/";
       ++i;
     } else {
-      out.push_back(board_json[i]);
+      out.push_back(json[i]);
     }
   }
   out += "</script>\n";

@@ -145,6 +145,15 @@ TEST_F(ViewsTest, BoardShowsFiguresAndTheDossiersAtRiskOrOverdueByDue) {
   const HttpResponse page = router.Handle("/");
   EXPECT_EQ(page.status, 200);
   EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  // Rendered on the server (the script then keeps it fresh): the figures and rows are there.
+  EXPECT_TRUE(Contains(page.body, R"(<div class="value" id="province-rate">66.67%</div>)"));
+  EXPECT_TRUE(Contains(page.body, R"(<div class="value" id="province-overdue">1</div>)"));
+  EXPECT_TRUE(Contains(
+      page.body, R"(<td class="num rate below">66.67%</td><td class="num target">95.00%</td>)"));
+  EXPECT_TRUE(
+      Contains(page.body,
+               R"(<tr data-dossier="LATE"><td class="id"><a href="/dossiers/LATE">LATE</a></td>)"));
+  EXPECT_FALSE(Contains(page.body, "data-dossier=\"RISK\""));
   EXPECT_TRUE(Contains(page.body, "<script type=\"application/json\" id=\"board-data\">{"));
   EXPECT_TRUE(Contains(page.body, "fetch(\"/api/v1/board?limit=\""));
   EXPECT_FALSE(Contains(page.body, "http://")) << "the board loads nothing from elsewhere";

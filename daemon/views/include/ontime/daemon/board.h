@@ -8,7 +8,9 @@
 // After a restart both are seeded from the restored state by one walk (Seed). Single-threaded:
 // the engine's thread.
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -68,9 +70,47 @@ class BoardFigures final : public rules::EngineListener {
   std::vector<Department> departments_;
 };
 
-// GET /api/v1/board: the figures above as JSON. `working_now` tells the page whether a countdown
-// of working time runs at `now`.
-std::string BoardJson(const rules::Engine& engine, const AttentionIndex& index,
-                      const BoardFigures& figures, Instant now, size_t limit);
+// What the board shows at one instant: GET /api/v1/board's JSON and the page's first render.
+struct BoardSnapshot {
+  struct Figures {
+    int64_t closed_on_time = 0;
+    int64_t closed_late = 0;
+    std::optional<double> on_time_rate;  // none when nothing closed
+    std::optional<double> avg_handling_working_minutes;
+    std::optional<double> avg_reception_minutes;
+    std::array<int64_t, rules::kOpenStateCount> open{};  // by rules::OpenState
+    int64_t open_total() const { return open[0] + open[1] + open[2] + open[3]; }
+    int64_t count(rules::OpenState state) const { return open[static_cast<int>(state)]; }
+  };
+  struct Department {
+    std::string code;
+    std::string name;
+    double on_time_target = 0;
+    Figures figures;
+  };
+  struct Row {
+    std::string dossier_id;
+    std::string procedure;
+    std::string department;
+    bool overdue = false;  // else at risk
+    bool paused = false;
+    int cycle = 1;
+    Instant due_at{};
+    Instant original_due_at{};
+    Duration remaining{};  // working time to the current due
+  };
+  Instant now{};
+  size_t limit = 0;
+  bool working_now = false;  // whether a countdown of working time runs at `now`
+  Figures province;
+  std::vector<Department> departments;
+  size_t total = 0;  // at risk or overdue, of which `rows` are the first `limit` by due
+  std::vector<Row> rows;
+};
+
+BoardSnapshot TakeBoardSnapshot(const rules::Engine& engine, const AttentionIndex& index,
+                                const BoardFigures& figures, Instant now, size_t limit);
+// GET /api/v1/board.
+std::string BoardJson(const BoardSnapshot& board, const rules::BusinessCalendar& calendar);
 
 }  // namespace ontime::daemon

@@ -1,8 +1,8 @@
 #pragma once
 // The daemon's own pages, everything inside the binary (no CDN, no framework): the board at `/`
-// (a shell that its plain JavaScript fills from GET /api/v1/board, first from the figures
-// embedded in the page, then polling every few seconds, with a live countdown of each at-risk
-// or overdue dossier's remaining working time), and a dossier's page at /dossiers/{id},
+// (rendered on the server; its plain JavaScript then polls GET /api/v1/board every few seconds,
+// re-renders the same markup and counts each at-risk or overdue dossier's remaining working time
+// down), and a dossier's page at /dossiers/{id},
 // rendered on the server: its figures, deadlines per cycle, steps, timeline and letters. Every
 // text from data is HTML-escaped (server) or set as text (JavaScript). Pure functions.
 
@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ontime/daemon/board.h"
 #include "ontime/daemon/letter_document.h"
 #include "ontime/daemon/timeline_store.h"
 #include "ontime/rules/engine.h"
@@ -17,8 +18,8 @@
 
 namespace ontime::daemon {
 
-// The board page with `board_json` (BoardJson's output) embedded as its first figures.
-std::string BoardPage(std::string_view board_json);
+// The board page, rendered with `board`, which is also embedded (as BoardJson) for the script.
+std::string BoardPage(const BoardSnapshot& board, const rules::BusinessCalendar& calendar);
 
 std::string DossierPage(const rules::DossierView& dossier,
                         const std::vector<TimelineEntry>& timeline,
