@@ -110,6 +110,8 @@ for _ in $(seq 1 300); do
   kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$WORK/ontimed.log" >&2; exit 1; }
   sleep 0.2
 done
+BOARD_URL="http://127.0.0.1:$HTTP_PORT/"
+echo "demo: the board is at $BOARD_URL"
 
 PROM_URL=""
 PROM_BIN="$(command -v prometheus || true)"
@@ -161,12 +163,37 @@ PY
 kcat -b "$BOOT" -t dossier.events -P -K $'\t' -l "$WORK/events.keyed"
 echo "demo: $(wc -l <"$WORK/events.keyed") events produced to dossier.events"
 
+# One apology letter to open: the first overdue dossier that has one, once the daemon has read
+# the month (at most a minute).
+LETTER_URL=""
+for _ in $(seq 1 120); do
+  LETTER_URL="$(python3 - "http://127.0.0.1:$HTTP_PORT" <<'PY' 2>/dev/null || true
+import json, sys, urllib.parse, urllib.request
+base = sys.argv[1]
+def get(path):
+    with urllib.request.urlopen(base + path, timeout=5) as r:
+        return json.load(r)
+for d in get("/api/v1/dossiers?state=overdue&limit=50")["dossiers"]:
+    letters = get("/api/v1/dossiers/" + urllib.parse.quote(d["dossier_id"], safe="")).get("letters")
+    if letters:
+        print(base + letters[0]["url"])
+        break
+PY
+)"
+  [[ -n "$LETTER_URL" ]] && break
+  kill -0 "$DAEMON_PID" 2>/dev/null || break
+  sleep 0.5
+done
+
 cat <<INFO
 
 ontime demo is running (daemon pid $DAEMON_PID, log $WORK/ontimed.log)
+  board       $BOARD_URL   (click a dossier for its timeline and letters)
+  letter      ${LETTER_URL:-none yet: open an overdue dossier from the board}
   metrics     http://127.0.0.1:$HTTP_PORT/metrics
   health      http://127.0.0.1:$HTTP_PORT/healthz  http://127.0.0.1:$HTTP_PORT/readyz
   dossiers    http://127.0.0.1:$HTTP_PORT/api/v1/dossiers?limit=10
+  board JSON  http://127.0.0.1:$HTTP_PORT/api/v1/board
   alerts      kcat -b $BOOT -t dossier.sla.alerts -C -e -f '%k %s\n'
   letters     kcat -b $BOOT -t dossier.apology-letters -C -e -f '%k %s\n'
   dead letters kcat -b $BOOT -t dossier.events.dlq -C -e -f '%k %h %s\n'

@@ -10,6 +10,7 @@ packages=(
   libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev
   prometheus prometheus-alertmanager kcat
+  libssl-dev openssl chromium
   maven default-jre-headless
   systemd dpkg-dev fakeroot python3 python3-yaml
   clang-format-16 clang-tidy-16

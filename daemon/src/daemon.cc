@@ -10,17 +10,21 @@
 
 #include "ontime/daemon/alertmanager.h"
 #include "ontime/daemon/blocking_work.h"
+#include "ontime/daemon/board.h"
 #include "ontime/daemon/changelog_state.h"
 #include "ontime/daemon/dossier_api.h"
 #include "ontime/daemon/event_loop.h"
 #include "ontime/daemon/http_server.h"
 #include "ontime/daemon/kafka_state.h"
+#include "ontime/daemon/letter_document.h"
+#include "ontime/daemon/letter_store.h"
 #include "ontime/daemon/listeners.h"
 #include "ontime/daemon/live_processor.h"
 #include "ontime/daemon/logging.h"
 #include "ontime/daemon/metrics.h"
 #include "ontime/daemon/notify.h"
 #include "ontime/daemon/output_writer.h"
+#include "ontime/daemon/timeline_store.h"
 #include "ontime/daemon/transactor.h"
 #include "ontime/rules/engine.h"
 #include "ontime/streams/kafka_consumer.h"
@@ -152,6 +156,7 @@ struct Daemon::Impl {
     fresh->set_max_age(config.output.max_age);
     engine_listeners.Add(engine_metrics.get());
     engine_listeners.Add(fresh.get());
+    if (!StartViews()) return 1;
     engine = std::make_unique<rules::Engine>(rules, &engine_listeners);
     engine->set_retention(config.retention.closed);
     engine->TrackChanges(true);
@@ -162,21 +167,27 @@ struct Daemon::Impl {
                              [this](int32_t p, int64_t next) { transactor->Consumed(p, next); },
                              [this] { return transactor->accepting(); }});
     processor->set_max_clock_skew(config.ingest.max_clock_skew);
+    processor->set_applied(
+        [this](const rules::Event& e, rules::ApplyStatus status) { timeline->OnEvent(e, status); });
     changelog_reader =
         std::make_unique<KafkaChangelogReader>(Settings(config.kafka), changelog_topic);
     state = std::make_unique<ChangelogState>(
         loop, *engine, *transactor, *changelog_reader, *restore_work, *daemon_metrics, log,
         changelog_topic,
-        ChangelogState::Hooks{[this](int32_t p) { consumer->Pause(p); },
-                              [this](int32_t p) { consumer->Resume(p); },
-                              [this](int32_t p) { processor->ForgetPartition(p); },
-                              [this](const std::string& why) { Fatal(why); }});
+        ChangelogState::Hooks{
+            [this](int32_t p) { consumer->Pause(p); }, [this](int32_t p) { consumer->Resume(p); },
+            [this](int32_t p) { processor->ForgetPartition(p); },
+            [this](const std::string& why) { Fatal(why); }, [this](int32_t p) { SeedViews(p); }});
 
     if (pusher) pusher->Start();
-    router = std::make_unique<Router>(*engine, *registry, *engine_metrics, *daemon_metrics, health,
-                                      [this] { return loop.clock().Now(); });
-    auto server = HttpServer::Start(
-        io, config.http.listen, [this](std::string_view target) { return router->Handle(target); });
+    router = std::make_unique<Router>(
+        *engine, *registry, *engine_metrics, *daemon_metrics, health,
+        [this] { return loop.clock().Now(); },
+        RouterViews{letters.get(), timeline.get(), attention.get(), figures.get(), &config.letters,
+                    config.http.token, config.http.token_for_health});
+    auto server = HttpServer::Start(io, config.http.listen, [this](const HttpRequest& request) {
+      return router->Handle(request);
+    });
     if (!server.ok()) {
       log.Error("http server", {{"listen", config.http.listen}, {"error", server.error().message}});
       return 1;
@@ -196,6 +207,54 @@ struct Daemon::Impl {
     restore_work.reset();
     transaction_work.reset();
     return exit_code;
+  }
+
+  // --- what people see: letters, timelines, the board (every letter and alert the engine
+  // derives, fresh or not, so a replay after restart refills them) ---
+
+  bool StartViews() {
+    auto opened = LetterStore::Open(config.state_dir + "/letters.jsonl", config.letters.keep);
+    if (!opened.ok()) {
+      log.Error("letter store", {{"error", opened.error().message}});
+      return false;
+    }
+    letters = std::move(opened.value());
+    letters->set_calendar(&rules->calendar());
+    timeline = std::make_unique<TimelineStore>(config.http.timeline_limit);
+    attention = std::make_unique<AttentionIndex>();
+    figures = std::make_unique<BoardFigures>(rules->department_count());
+    for (rules::EngineListener* view : std::initializer_list<rules::EngineListener*>{
+             letters.get(), timeline.get(), attention.get(), figures.get()}) {
+      engine_listeners.Add(view);
+    }
+    return true;
+  }
+
+  // One walk over a partition's restored dossiers: the board's index and figures, and the alerts
+  // still active re-sent to Alertmanager (which would otherwise forget them until they fire
+  // again).
+  void SeedViews(int32_t partition) {
+    size_t resent = 0;
+    engine->ForEachDossierIn(partition, loop.clock().Now(), [&](const rules::DossierView& d) {
+      attention->Seed(d);
+      figures->Seed(d, *rules);
+      if (!pusher || d.state != rules::DossierState::kOpen || !(d.overdue || d.at_risk)) return;
+      std::optional<LetterFields> last_letter;
+      if (d.apology_letters > 0) {
+        std::vector<std::string> ids = letters->IdsOf(d.dossier_id);
+        if (!ids.empty()) {
+          if (auto json = letters->Find(ids.back())) {
+            if (auto parsed = ParseLetterJson(*json); parsed.ok()) last_letter = *parsed;
+          }
+        }
+      }
+      resent += pusher->RestoreDossier(d, *rules, last_letter ? &*last_letter : nullptr,
+                                       loop.clock().Now());
+    });
+    log.Info("views seeded", {{"partition", std::to_string(partition)},
+                              {"letters", std::to_string(letters->size())},
+                              {"attention", std::to_string(attention->candidates())},
+                              {"alerts_resent", std::to_string(resent)}});
   }
 
   // --- start-up: topics, transactions, the consumer; each wait off the loop ---
@@ -398,6 +457,8 @@ struct Daemon::Impl {
     }
     rules = compiled.value();
     writer->set_calendar(&rules->calendar());
+    letters->set_calendar(&rules->calendar());
+    figures->Resize(rules->department_count());
     engine_metrics->Rebind(*rules);
     daemon_metrics->SetOnTimeTargets(*rules);
     daemon_metrics->CountRecomputations(*recomputed);
@@ -418,6 +479,7 @@ struct Daemon::Impl {
     }
     config.ingest = next.ingest;
     config.output = next.output;
+    config.letters = next.letters;
     processor->set_max_clock_skew(config.ingest.max_clock_skew);
     fresh->set_max_age(config.output.max_age);
     log.set_level(config.log.level);
@@ -515,6 +577,10 @@ struct Daemon::Impl {
   std::unique_ptr<KafkaChangelogReader> changelog_reader;
   std::unique_ptr<ChangelogState> state;
   std::unique_ptr<streams::KafkaConsumer> consumer;
+  std::unique_ptr<LetterStore> letters;
+  std::unique_ptr<TimelineStore> timeline;
+  std::unique_ptr<AttentionIndex> attention;
+  std::unique_ptr<BoardFigures> figures;
   std::unique_ptr<Router> router;
   std::unique_ptr<HttpServer> http;
   HealthState health;

@@ -78,6 +78,7 @@ ProcessedEvent EventPipeline::Process(std::string_view json, bool padded,
   }
   if (before_apply && *before_apply) (*before_apply)(event.occurred_at);
   out.status = engine_.Apply(event, timers, partition);
+  if (applied_) applied_(event, out.status);
   if (rules::IsInvalid(out.status)) {
     out.invalid = true;
     out.reason = rules::ToString(out.status);

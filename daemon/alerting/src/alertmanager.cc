@@ -2,6 +2,7 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -44,6 +45,46 @@ std::string_view Severity(rules::AlertKind kind) {
 
 std::string Utc(Instant t) { return FormatRfc3339(t, std::chrono::seconds(0)); }
 
+std::string Base64(std::string_view in) {
+  static constexpr char kDigits[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const uint32_t n = (static_cast<uint8_t>(in[i]) << 16) |
+                       (static_cast<uint8_t>(in[i + 1]) << 8) | static_cast<uint8_t>(in[i + 2]);
+    for (int shift : {18, 12, 6, 0}) out.push_back(kDigits[(n >> shift) & 63]);
+  }
+  if (i + 1 == in.size()) {
+    const uint32_t n = static_cast<uint8_t>(in[i]) << 16;
+    out += {kDigits[(n >> 18) & 63], kDigits[(n >> 12) & 63], '=', '='};
+  } else if (i + 2 == in.size()) {
+    const uint32_t n = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8);
+    out += {kDigits[(n >> 18) & 63], kDigits[(n >> 12) & 63], kDigits[(n >> 6) & 63], '='};
+  }
+  return out;
+}
+
+// The client's TLS context: the configured CA file (else the system's store), the peer
+// verified, an optional client certificate. Throws what Asio throws on a bad file.
+std::unique_ptr<asio::ssl::context> TlsContext(const AlertmanagerConfig& config) {
+  auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                       asio::ssl::context::no_tlsv1_1);
+  if (config.ca_file.empty()) {
+    context->set_default_verify_paths();
+  } else {
+    context->load_verify_file(config.ca_file);
+  }
+  context->set_verify_mode(asio::ssl::verify_peer);
+  if (!config.cert_file.empty()) {
+    context->use_certificate_chain_file(config.cert_file);
+    context->use_private_key_file(config.key_file, asio::ssl::context::pem);
+  }
+  return context;
+}
+
 std::string Hours(Duration d) {
   const double hours = std::chrono::duration<double>(d).count() / 3600.0;
   char buffer[32];
@@ -75,7 +116,23 @@ struct AlertmanagerPusher::Impl : std::enable_shared_from_this<AlertmanagerPushe
     Result<AlertmanagerEndpoint> parsed = ParseAlertmanagerUrl(config.url);
     // A bad URL leaves no endpoint: every push then fails, counted (the loader refuses one).
     if (parsed.ok()) endpoint = std::move(parsed).value();
+    if (endpoint && endpoint->tls) {
+      try {
+        tls_context = TlsContext(config);
+      } catch (const std::exception& e) {
+        tls_error = e.what();  // unreadable CA or key: every push fails, counted
+        endpoint.reset();
+      }
+    }
+    if (!config.bearer_token.empty()) {
+      authorization = "Bearer " + config.bearer_token;
+    } else if (!config.basic_username.empty()) {
+      authorization = "Basic " + Base64(config.basic_username + ":" + config.basic_password);
+    }
   }
+
+  // The socket under the current attempt's stream.
+  tcp::socket& Socket() { return tls ? tls->next_layer() : socket; }
 
   void Touch(Entry& entry) {
     ++entry.version;
@@ -138,6 +195,7 @@ struct AlertmanagerPusher::Impl : std::enable_shared_from_this<AlertmanagerPushe
     request.set(http::field::host, endpoint->host_header);
     request.set(http::field::user_agent, "ontimed");
     request.set(http::field::content_type, "application/json");
+    if (!authorization.empty()) request.set(http::field::authorization, authorization);
     request.keep_alive(false);
     request.body() = std::move(body);
     request.prepare_payload();
@@ -149,33 +207,50 @@ struct AlertmanagerPusher::Impl : std::enable_shared_from_this<AlertmanagerPushe
       if (ec || self->stopped || attempt != self->attempts || !self->in_flight) return;
       self->resolver.cancel();
       error_code ignored;
-      self->socket.close(ignored);  // the pending operation completes with an error
+      self->Socket().close(ignored);  // the pending operation completes with an error
     });
+    if (endpoint->tls) {
+      tls = std::make_unique<asio::ssl::stream<tcp::socket>>(resolver.get_executor(), *tls_context);
+      // SNI, and the certificate must name the host (or IP address) of the URL.
+      SSL_set_tlsext_host_name(tls->native_handle(), endpoint->host.c_str());
+      tls->set_verify_callback(asio::ssl::host_name_verification(endpoint->host));
+    } else {
+      tls.reset();
+    }
     resolver.async_resolve(
         endpoint->host, endpoint->port,
         [self = shared_from_this(), attempt](error_code ec, tcp::resolver::results_type results) {
           if (self->Stale(attempt)) return;
           if (ec) return self->Finish(false);
-          asio::async_connect(self->socket, results,
+          asio::async_connect(self->Socket(), results,
                               [self, attempt](error_code connect_ec, const tcp::endpoint&) {
                                 if (self->Stale(attempt)) return;
                                 if (connect_ec) return self->Finish(false);
-                                self->Send(attempt);
+                                if (!self->tls) return self->Send(self->socket, attempt);
+                                self->tls->async_handshake(
+                                    asio::ssl::stream_base::client,
+                                    [self, attempt](error_code handshake_ec) {
+                                      if (self->Stale(attempt)) return;
+                                      if (handshake_ec) return self->Finish(false);
+                                      self->Send(*self->tls, attempt);
+                                    });
                               });
         });
   }
 
-  void Send(uint64_t attempt) {
-    http::async_write(socket, request, [self = shared_from_this(), attempt](error_code ec, size_t) {
-      if (self->Stale(attempt)) return;
-      if (ec) return self->Finish(false);
-      http::async_read(self->socket, self->buffer, self->response,
-                       [self, attempt](error_code read_ec, size_t) {
-                         if (self->Stale(attempt)) return;
-                         const unsigned status = self->response.result_int();
-                         self->Finish(!read_ec && status >= 200 && status < 300);
-                       });
-    });
+  template <typename Stream>
+  void Send(Stream& stream, uint64_t attempt) {
+    http::async_write(stream, request,
+                      [self = shared_from_this(), &stream, attempt](error_code ec, size_t) {
+                        if (self->Stale(attempt)) return;
+                        if (ec) return self->Finish(false);
+                        http::async_read(stream, self->buffer, self->response,
+                                         [self, attempt](error_code read_ec, size_t) {
+                                           if (self->Stale(attempt)) return;
+                                           const unsigned status = self->response.result_int();
+                                           self->Finish(!read_ec && status >= 200 && status < 300);
+                                         });
+                      });
   }
 
   bool Stale(uint64_t attempt) const { return stopped || attempt != attempts; }
@@ -184,8 +259,8 @@ struct AlertmanagerPusher::Impl : std::enable_shared_from_this<AlertmanagerPushe
     in_flight = false;
     deadline.cancel();
     error_code ignored;
-    socket.shutdown(tcp::socket::shutdown_both, ignored);
-    socket.close(ignored);
+    Socket().shutdown(tcp::socket::shutdown_both, ignored);
+    Socket().close(ignored);
     if (metrics != nullptr) metrics->CountAlertmanagerPush(ok);
     if (ok) {
       ++pushes_ok;
@@ -220,6 +295,10 @@ struct AlertmanagerPusher::Impl : std::enable_shared_from_this<AlertmanagerPushe
   asio::steady_timer deadline;
   tcp::resolver resolver;
   tcp::socket socket;
+  std::unique_ptr<asio::ssl::context> tls_context;      // https:// only
+  std::unique_ptr<asio::ssl::stream<tcp::socket>> tls;  // the current attempt's, https:// only
+  std::string tls_error;
+  std::string authorization;  // the Authorization field, empty for none
   http::request<http::string_body> request;
   http::response<http::string_body> response;
   beast::flat_buffer buffer;
@@ -338,6 +417,49 @@ void AlertmanagerPusher::ResolveDossier(std::string_view dossier_id, Instant at)
   if (changed) m.ScheduleBatch();
 }
 
+size_t AlertmanagerPusher::RestoreDossier(const rules::DossierView& d,
+                                          const rules::CompiledRules& rules,
+                                          const LetterFields* last_letter, Instant now) {
+  if (d.state != rules::DossierState::kOpen) return 0;
+  size_t restored = 0;
+  auto head = [&](std::string_view code) -> const rules::Person* {
+    std::optional<uint32_t> i = rules.FindDepartment(code);
+    return i ? &rules.department(*i).head : nullptr;
+  };
+  if (d.overdue && (last_letter != nullptr || d.cycle > 1)) {
+    rules::Alert alert;
+    alert.kind = rules::AlertKind::kOverdue;
+    alert.dossier_id = d.dossier_id;
+    alert.procedure = d.procedure;
+    alert.department =
+        last_letter != nullptr ? std::string_view(last_letter->department) : d.department;
+    alert.cycle = last_letter != nullptr ? last_letter->cycle : d.cycle - 1;
+    alert.due_at = last_letter != nullptr ? last_letter->issued_at : d.original_due_at;
+    alert.detected_at = alert.due_at;
+    alert.notify = head(alert.department);
+    if (std::optional<uint32_t> i = rules.FindDepartment(alert.department)) {
+      alert.department_index = *i;
+    }
+    OnAlert(alert);
+    ++restored;
+  }
+  if (d.at_risk && !d.paused) {
+    rules::Alert alert;
+    alert.kind = rules::AlertKind::kAtRisk;
+    alert.dossier_id = d.dossier_id;
+    alert.procedure = d.procedure;
+    alert.department = d.department;
+    alert.cycle = d.cycle;
+    alert.due_at = d.due_at;
+    alert.detected_at = std::min(now, d.due_at);
+    alert.remaining = d.remaining;
+    alert.notify = head(d.department);
+    OnAlert(alert);
+    ++restored;
+  }
+  return restored;
+}
+
 void AlertmanagerPusher::Start() {
   Impl& m = *impl_;
   if (m.started || m.stopped) return;
@@ -358,7 +480,7 @@ void AlertmanagerPusher::Stop() {
   m.deadline.cancel();
   m.resolver.cancel();
   error_code ignored;
-  m.socket.close(ignored);
+  m.Socket().close(ignored);
 }
 
 size_t AlertmanagerPusher::active() const { return impl_->alerts.size(); }

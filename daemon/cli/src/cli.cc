@@ -1,12 +1,16 @@
 #include "ontime/daemon/cli.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <optional>
 
 #include "ontime/daemon/config.h"
+#include "ontime/daemon/letter_document.h"
 #include "ontime/daemon/replay.h"
 #include "ontime/daemon/run.h"
 #include "ontime/rules/engine.h"
@@ -26,7 +30,8 @@ constexpr std::string_view kUsage =
     "  due          --config FILE --procedure CODE --accepted RFC3339\n"
     "  calendar     --config FILE --year YYYY\n"
     "  generate     --config FILE [--start YYYY-MM-DD] [--days N] [--per-day N] [--seed N]\n"
-    "               [--invalid-fraction F] [--no-applicant] [--out FILE|-]\n";
+    "               [--invalid-fraction F] [--no-applicant] [--out FILE|-]\n"
+    "  letter       --config FILE --letter JSON_FILE|- [--format html]\n";
 
 struct Flags {
   std::map<std::string, std::string> values;
@@ -201,6 +206,8 @@ int Replay(const Flags& flags, std::ostream& out, std::ostream& err) {
   }
   if (const std::string* report = flags.Get("--report")) options.report_path = *report;
   if (const std::string* emit = flags.Get("--emit")) options.emit_path = *emit;
+  // A progress line only where someone watches it: this process's stderr, on a terminal.
+  options.progress = &err == &std::cerr && ::isatty(STDERR_FILENO) == 1;
   auto config = LoadOrReport(flags, err);
   if (!config) return kExitConfig;
   // With --emit -, the summary goes to stderr so stdout stays JSON Lines.
@@ -259,6 +266,44 @@ int Generate(const Flags& flags, std::ostream& out, std::ostream& err) {
   return 0;
 }
 
+// A letter event (contract section 4) as the printable form 04 document.
+int Letter(const Flags& flags, std::ostream& out, std::ostream& err) {
+  const std::string* file = flags.Get("--letter");
+  if (!file) {
+    err << "ontimed letter: --letter JSON_FILE|- is required\n";
+    return kExitUsage;
+  }
+  if (const std::string* format = flags.Get("--format"); format && *format != "html") {
+    err << "ontimed letter: --format \"" << *format << "\" is not one of: html\n";
+    return kExitUsage;
+  }
+  auto config = LoadOrReport(flags, err);
+  if (!config) return kExitConfig;
+  auto rules = rules::CompiledRules::Compile(config->rules);
+  if (!rules.ok()) {
+    err << rules.error().message << "\n";
+    return kExitConfig;
+  }
+  std::string json;
+  if (*file == "-") {
+    json.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else {
+    std::ifstream in(*file, std::ios::binary);
+    if (!in) {
+      err << "ontimed letter: cannot read " << *file << "\n";
+      return 1;
+    }
+    json.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  Result<LetterFields> letter = ParseLetterJson(json);
+  if (!letter.ok()) {
+    err << "ontimed letter: " << *file << ": " << letter.error().message << "\n";
+    return 1;
+  }
+  out << RenderLetterHtml(*letter, **rules, config->letters);
+  return 0;
+}
+
 }  // namespace
 
 int RunCommandLine(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -284,6 +329,7 @@ int RunCommandLine(const std::vector<std::string>& args, std::ostream& out, std:
       {"generate",
        {{"--config", "--start", "--days", "--per-day", "--seed", "--invalid-fraction", "--out"},
         {"--no-applicant"}}},
+      {"letter", {{"--config", "--letter", "--format"}, {}}},
   };
   auto spec = kCommands.find(command);
   if (spec == kCommands.end()) {
@@ -300,6 +346,7 @@ int RunCommandLine(const std::vector<std::string>& args, std::ostream& out, std:
   if (command == "calendar") return Calendar(flags, out, err);
   if (command == "replay") return Replay(flags, out, err);
   if (command == "generate") return Generate(flags, out, err);
+  if (command == "letter") return Letter(flags, out, err);
   auto config = LoadOrReport(flags, err);
   if (!config) return kExitConfig;
   return RunDaemon(*config, *flags.Get("--config"), err);

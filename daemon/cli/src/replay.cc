@@ -1,12 +1,15 @@
 #include "ontime/daemon/replay.h"
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
+#include <optional>
 #include <ostream>
 #include <vector>
 
 #include "ontime/base/clock.h"
+#include "ontime/daemon/progress.h"
 #include "ontime/streams/event_pipeline.h"
 #include "ontime/streams/json_output.h"
 #include "ontime/streams/json_writer.h"
@@ -157,8 +160,17 @@ int RunReplay(const Config& config, const ReplayOptions& options, std::ostream& 
   std::vector<InvalidLine> invalid;
   std::string_view line;
   size_t line_number = 0;
+  std::optional<ProgressLine> progress;
+  if (options.progress) {
+    progress.emplace(err, (*source)->bytes(), [] { return std::chrono::steady_clock::now(); });
+  }
+  const char* first = nullptr;  // where the input's lines begin, for the share done
   while ((*source)->Next(line, line_number)) {
     ++stats.lines;
+    if (progress) {
+      if (first == nullptr) first = line.data();
+      progress->Update(stats.lines, static_cast<size_t>(line.data() + line.size() - first));
+    }
     streams::ProcessedEvent result = pipeline.Process(line, /*padded=*/true);
     if (result.invalid) {
       invalid.push_back({line_number, std::string(result.reason), std::move(result.message)});
@@ -171,6 +183,7 @@ int RunReplay(const Config& config, const ReplayOptions& options, std::ostream& 
       default: break;
     }
   }
+  if (progress) progress->Finish();
   // The clock is the largest occurred_at seen; it never moves back to an older last line.
   const Instant now = options.now.value_or(engine.clock().value_or(Instant{}));
   engine.AdvanceTo(now);

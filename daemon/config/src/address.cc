@@ -135,13 +135,9 @@ Error UrlError(std::string_view url, std::string_view why) {
 }  // namespace
 
 Result<AlertmanagerEndpoint> ParseAlertmanagerUrl(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.starts_with("https://")) {
-    return UrlError(url,
-                    "uses https://, which is not supported yet: give a plain http:// URL "
-                    "(a TLS proxy on loopback can reach an https:// Alertmanager)");
-  }
-  if (!url.starts_with(kScheme)) return UrlError(url, "is not an http:// URL");
+  const bool tls = url.starts_with("https://");
+  const std::string_view scheme = tls ? "https://" : "http://";
+  if (!url.starts_with(scheme)) return UrlError(url, "is not an http:// or https:// URL");
   for (char c : url) {
     if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
       return UrlError(url, "contains a space or a control character");
@@ -150,7 +146,7 @@ Result<AlertmanagerEndpoint> ParseAlertmanagerUrl(std::string_view url) {
   if (url.find_first_of("?#") != std::string_view::npos) {
     return UrlError(url, "has a query or a fragment: give the Alertmanager's base URL");
   }
-  std::string_view rest = url.substr(kScheme.size());
+  std::string_view rest = url.substr(scheme.size());
   const size_t slash = rest.find('/');
   const std::string_view authority = rest.substr(0, slash);
   std::string_view prefix =
@@ -159,13 +155,15 @@ Result<AlertmanagerEndpoint> ParseAlertmanagerUrl(std::string_view url) {
   if (authority.find('@') != std::string_view::npos) {
     return UrlError(url, "carries credentials, which are not supported");
   }
-  Result<HostPort> host = ParseHostPort(authority, {.default_port = 80});
+  Result<HostPort> host =
+      ParseHostPort(authority, {.default_port = static_cast<uint16_t>(tls ? 443 : 80)});
   if (!host.ok()) return UrlError(url, "has a bad host or port: " + host.error().message);
   AlertmanagerEndpoint e;
   e.host_header = std::string(authority);
   e.host = host->host;
   e.port = std::to_string(host->port);
   e.target = std::string(prefix) + "/api/v2/alerts";
+  e.tls = tls;
   return e;
 }
 

@@ -355,10 +355,11 @@ class Loader {
 
   void LoadTop(const Node& top, Config& config) {
     day_length_ = PeekDayLength(top);
-    const Fields fields = GetFields(
-        top, "",
-        {"calendar", "defaults", "escalation", "departments", "procedures", "kafka", "http",
-         "alertmanager", "ingest", "output", "retention", "log", "state_dir", "snapshot_interval"});
+    const Fields fields =
+        GetFields(top, "",
+                  {"calendar", "defaults", "escalation", "departments", "procedures", "kafka",
+                   "http", "alertmanager", "ingest", "output", "retention", "log", "letters",
+                   "state_dir", "snapshot_interval"});
     rules::RulesConfig& rules = config.rules;
     LoadCalendar(fields.Get("calendar"), top, rules.calendar);
     rules.defaults.at_risk_remaining = rules::Threshold{false, 0, day_length_};
@@ -415,6 +416,9 @@ class Loader {
       }
     }
     if (const Node node = fields.Get("log"); Given(node)) LoadLog(node, "log", config.log);
+    if (const Node node = fields.Get("letters"); Given(node)) {
+      LoadLetters(node, "letters", config.letters);
+    }
     NonEmptyString(fields, "state_dir", "", config.state_dir);
     if (const Node node = fields.Get("snapshot_interval"); Given(node)) {
       // Each snapshot flushes the producer and asks the broker for the output topics' ends.
@@ -857,9 +861,71 @@ class Loader {
     }
   }
 
+  // The contents of a secret file (a token, a password), trailing white space dropped; it must
+  // be readable and not empty. Sets `file` to its path and `secret` to what it holds.
+  void SecretFile(const Fields& fields, std::string_view key, const std::string& path,
+                  std::string& file, std::string& secret) {
+    const Node node = fields.Get(key);
+    if (!Given(node)) return;
+    const std::string field_path = Join(path, key);
+    const auto name = String(node, field_path);
+    if (!name) return;
+    std::ifstream in(*name, std::ios::binary);
+    if (!in) {
+      Fail(field_path, "cannot read " + Quote(*name) + ": " + std::strerror(errno), node);
+      return;
+    }
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+    if (text.empty()) {
+      Fail(field_path, Quote(*name) + " is empty", node);
+      return;
+    }
+    file = *name;
+    secret = std::move(text);
+  }
+
+  // A file that must exist and be readable (a CA bundle, a certificate, a key).
+  void ReadableFile(const Fields& fields, std::string_view key, const std::string& path,
+                    std::string& out) {
+    CheckedString(fields, key, path, out,
+                  [](const std::string& name) -> std::optional<std::string> {
+                    if (std::ifstream(name, std::ios::binary)) return std::nullopt;
+                    return "cannot read " + Quote(name) + ": " + std::strerror(errno);
+                  });
+  }
+
+  std::optional<bool> Bool(const Node& node, const std::string& path) {
+    bool value = false;
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) {
+      Fail(path, Describe(node) + " is not true or false", node);
+      return std::nullopt;
+    }
+    return value;
+  }
+
   void LoadHttp(const Node& node, const std::string& path, HttpConfig& http) {
     if (!ExpectMap(node, path)) return;
-    const Fields fields = GetFields(node, path, {"listen"});
+    const Fields fields =
+        GetFields(node, path, {"listen", "token_file", "token_for_health", "timeline_limit"});
+    SecretFile(fields, "token_file", path, http.token_file, http.token);
+    if (const Node health = fields.Get("token_for_health"); Given(health)) {
+      if (auto value = Bool(health, Join(path, "token_for_health"))) {
+        http.token_for_health = *value;
+        if (*value && !fields.Has("token_file")) {
+          Fail(Join(path, "token_for_health"), "needs http.token_file", health);
+        }
+      }
+    }
+    if (const Node limit = fields.Get("timeline_limit"); Given(limit)) {
+      if (auto value = Count(limit, Join(path, "timeline_limit"))) {
+        if (*value > 1000) {
+          Fail(Join(path, "timeline_limit"), "must be at most 1000", limit);
+        } else {
+          http.timeline_limit = static_cast<size_t>(*value);
+        }
+      }
+    }
     CheckedString(fields, "listen", path, http.listen,
                   [](const std::string& listen) -> std::optional<std::string> {
                     auto checked = ParseListenAddress(listen);
@@ -870,7 +936,9 @@ class Loader {
 
   void LoadAlertmanager(const Node& node, const std::string& path, AlertmanagerConfig& am) {
     if (!ExpectMap(node, path)) return;
-    const Fields fields = GetFields(node, path, {"url", "resend_interval", "timeout"});
+    const Fields fields =
+        GetFields(node, path,
+                  {"url", "resend_interval", "timeout", "tls", "bearer_token_file", "basic_auth"});
     CheckedString(fields, "url", path, am.url,
                   [](const std::string& url) -> std::optional<std::string> {
                     if (url.empty()) return std::nullopt;  // no Alertmanager
@@ -886,6 +954,78 @@ class Loader {
     if (const Node timeout = fields.Get("timeout"); Given(timeout)) {
       if (auto value = WallSeconds(timeout, Join(path, "timeout"))) am.timeout = *value;
     }
+    if (const Node tls = fields.Get("tls"); Given(tls)) {
+      const std::string tls_path = Join(path, "tls");
+      if (ExpectMap(tls, tls_path)) {
+        const Fields tls_fields = GetFields(tls, tls_path, {"ca_file", "cert_file", "key_file"});
+        ReadableFile(tls_fields, "ca_file", tls_path, am.ca_file);
+        ReadableFile(tls_fields, "cert_file", tls_path, am.cert_file);
+        ReadableFile(tls_fields, "key_file", tls_path, am.key_file);
+        if (tls_fields.Has("cert_file") != tls_fields.Has("key_file")) {
+          Fail(tls_path, "cert_file and key_file go together (a client certificate and its key)",
+               tls);
+        }
+        if (!am.url.empty() && !am.url.starts_with("https://")) {
+          Fail(tls_path, "only applies to an https:// url", tls);
+        }
+      }
+    }
+    std::string unused_file;
+    SecretFile(fields, "bearer_token_file", path, unused_file, am.bearer_token);
+    if (const Node basic = fields.Get("basic_auth"); Given(basic)) {
+      const std::string basic_path = Join(path, "basic_auth");
+      if (ExpectMap(basic, basic_path)) {
+        const Fields basic_fields = GetFields(basic, basic_path, {"username", "password_file"});
+        NonEmptyString(basic_fields, "username", basic_path, am.basic_username);
+        SecretFile(basic_fields, "password_file", basic_path, unused_file, am.basic_password);
+        if (!basic_fields.Has("username")) FailMissing(Join(basic_path, "username"), basic);
+        if (!basic_fields.Has("password_file")) {
+          FailMissing(Join(basic_path, "password_file"), basic);
+        }
+        if (fields.Has("bearer_token_file")) {
+          Fail(basic_path, "give bearer_token_file or basic_auth, not both", basic);
+        }
+      }
+    }
+  }
+
+  // letters: {parent_agency, place, keep, departments: {CODE: {agency, number_prefix}}}.
+  void LoadLetters(const Node& node, const std::string& path, LettersConfig& letters) {
+    if (!ExpectMap(node, path)) return;
+    const Fields fields = GetFields(node, path, {"parent_agency", "place", "keep", "departments"});
+    OptionalString(fields, "parent_agency", path, letters.parent_agency);
+    OptionalString(fields, "place", path, letters.place);
+    if (const Node keep = fields.Get("keep"); Given(keep)) {
+      if (auto value = Count(keep, Join(path, "keep"))) letters.keep = static_cast<size_t>(*value);
+    }
+    const Node departments = fields.Get("departments");
+    const std::string departments_path = Join(path, "departments");
+    if (!Given(departments) || !ExpectMap(departments, departments_path)) return;
+    ForEachEntry(departments, departments_path,
+                 [&](const std::string& code, const Node& value, const std::string& item_path,
+                     const Node& key) {
+                   if (!department_codes_.contains(code)) {
+                     Fail(item_path, "unknown department " + Quote(code), key);
+                     return;
+                   }
+                   if (!ExpectMap(value, item_path)) return;
+                   LetterheadConfig letterhead;
+                   const Fields item = GetFields(value, item_path, {"agency", "number_prefix"});
+                   NonEmptyString(item, "agency", item_path, letterhead.agency);
+                   CheckedString(item, "number_prefix", item_path, letterhead.number_prefix,
+                                 [](const std::string& prefix) -> std::optional<std::string> {
+                                   const bool ok =
+                                       !prefix.empty() && prefix.size() <= 32 &&
+                                       std::all_of(prefix.begin(), prefix.end(), [](char c) {
+                                         return std::isalnum(static_cast<unsigned char>(c)) ||
+                                                c == '-' || c == '/' || c == '.' || c == '_';
+                                       });
+                                   if (ok) return std::nullopt;
+                                   return Quote(prefix) +
+                                          " must be 1 to 32 letters, digits, '-', '/', '.' or '_'";
+                                 });
+                   letters.departments.emplace(code, std::move(letterhead));
+                 });
   }
 
   void LoadLog(const Node& node, const std::string& path, LogConfig& log) {

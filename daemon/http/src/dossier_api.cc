@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "ontime/daemon/letter_document.h"
+#include "ontime/daemon/pages.h"
 #include "ontime/streams/json_output.h"
 #include "ontime/streams/json_writer.h"
 
@@ -14,6 +16,44 @@ namespace {
 constexpr std::string_view kJson = "application/json";
 constexpr std::string_view kMetricsType = "text/plain; version=0.0.4; charset=utf-8";
 constexpr std::string_view kDossiersPath = "/api/v1/dossiers";
+constexpr std::string_view kHtml = "text/html; charset=utf-8";
+constexpr std::string_view kTokenCookie = "ontime_token";
+
+HttpResponse Html(int status, std::string body) {
+  HttpResponse response;
+  response.status = status;
+  response.content_type = std::string(kHtml);
+  response.body = std::move(body);
+  // The pages load nothing from elsewhere and run only their own inline script.
+  response.headers.emplace_back("Content-Security-Policy",
+                                "default-src 'none'; script-src 'unsafe-inline'; "
+                                "style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'");
+  response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  return response;
+}
+
+// The part after "<prefix>/" of `path`, or nullopt when `path` is not under it.
+std::optional<std::string_view> Under(std::string_view path, std::string_view prefix) {
+  if (path.size() <= prefix.size() + 1 || !path.starts_with(prefix) || path[prefix.size()] != '/') {
+    return std::nullopt;
+  }
+  return path.substr(prefix.size() + 1);
+}
+
+// `name`'s value in a Cookie field ("a=1; ontime_token=x").
+std::string_view CookieValue(std::string_view cookie, std::string_view name) {
+  while (!cookie.empty()) {
+    const size_t semicolon = cookie.find(';');
+    std::string_view pair = cookie.substr(0, semicolon);
+    cookie =
+        semicolon == std::string_view::npos ? std::string_view() : cookie.substr(semicolon + 1);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    if (pair.size() > name.size() && pair.starts_with(name) && pair[name.size()] == '=') {
+      return pair.substr(name.size() + 1);
+    }
+  }
+  return {};
+}
 
 HttpResponse Text(int status, std::string body) {
   HttpResponse response;
@@ -53,6 +93,15 @@ bool Matches(StateFilter filter, const rules::DossierView& d) {
 
 }  // namespace
 
+bool ConstantTimeEquals(std::string_view given, std::string_view expected) {
+  unsigned char diff = given.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < given.size(); ++i) {
+    const char e = expected.empty() ? '\0' : expected[i % expected.size()];
+    diff |= static_cast<unsigned char>(given[i] ^ e);
+  }
+  return diff == 0;
+}
+
 std::optional<std::string> UrlDecode(std::string_view text, bool plus_is_space) {
   std::string out;
   out.reserve(text.size());
@@ -76,23 +125,74 @@ std::optional<std::string> UrlDecode(std::string_view text, bool plus_is_space) 
 
 Router::Router(const rules::Engine& engine, prometheus::Registry& registry, EngineMetrics& metrics,
                DaemonMetrics& daemon_metrics, const HealthState& health,
-               std::function<Instant()> now)
+               std::function<Instant()> now, RouterViews views)
     : engine_(engine),
       registry_(registry),
       metrics_(metrics),
       daemon_metrics_(daemon_metrics),
       health_(health),
-      now_(std::move(now)) {}
+      now_(std::move(now)),
+      views_(std::move(views)) {}
 
-HttpResponse Router::Handle(std::string_view target) {
+HttpResponse Router::Handle(const HttpRequest& request) {
+  const std::string_view target = request.target;
   const size_t question = target.find('?');
   const std::string_view path = target.substr(0, question);
-  const std::string_view query =
+  std::string_view query =
       question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+  // "token=..." (a browser's first visit) is taken out of the query before routing.
+  std::string rest;
+  std::optional<std::string> query_token;
+  if (query.find("token=") != std::string_view::npos) {
+    std::string_view q = query;
+    while (!q.empty()) {
+      const size_t amp = q.find('&');
+      const std::string_view pair = q.substr(0, amp);
+      q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
+      if (pair.starts_with("token=")) {
+        query_token = UrlDecode(pair.substr(6), true);
+        if (!query_token) query_token = std::string();
+      } else if (!pair.empty()) {
+        rest += (rest.empty() ? "" : "&") + std::string(pair);
+      }
+    }
+    query = rest;
+  }
+  const bool health = path == "/metrics" || path == "/healthz" || path == "/readyz";
+  if (!views_.token.empty() && (!health || views_.token_for_health)) {
+    std::string_view given;
+    if (request.authorization.starts_with("Bearer ")) {
+      given = request.authorization.substr(7);
+    } else if (query_token) {
+      given = *query_token;
+    } else {
+      given = CookieValue(request.cookie, kTokenCookie);
+    }
+    if (!ConstantTimeEquals(given, views_.token)) {
+      HttpResponse denied = path.starts_with("/api/") ? JsonError(401, "a bearer token is required")
+                                                      : Text(401, "a bearer token is required\n");
+      denied.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"ontimed\"");
+      return denied;
+    }
+    HttpResponse response = Route(path, query);
+    if (query_token) {
+      response.headers.emplace_back("Set-Cookie", std::string(kTokenCookie) + "=" + *query_token +
+                                                      "; Path=/; HttpOnly; SameSite=Strict");
+    }
+    return response;
+  }
+  return Route(path, query);
+}
+
+HttpResponse Router::Route(std::string_view path, std::string_view query) {
   if (path == "/metrics") return Metrics();
   if (path == "/healthz") return Text(200, "ok\n");
   if (path == "/readyz") return health_.ready ? Text(200, "ready\n") : Text(503, "not ready\n");
   if (path == kDossiersPath) return ListDossiers(query);
+  if (path == "/" || path == "/index.html") return Board(query, /*page=*/true);
+  if (path == "/api/v1/board") return Board(query, /*page=*/false);
+  if (auto id = Under(path, "/dossiers")) return DossierPage(*id);
+  if (auto id = Under(path, "/letters")) return Letter(*id);
   if (path.size() > kDossiersPath.size() + 1 && path.starts_with(kDossiersPath) &&
       path[kDossiersPath.size()] == '/') {
     return GetDossier(path.substr(kDossiersPath.size() + 1));
@@ -219,11 +319,89 @@ HttpResponse Router::GetDossier(std::string_view encoded_id) {
   w.BeginObject().Key("now").Time(now, calendar);
   w.Key("dossier");
   streams::WriteDossierJson(w, *dossier, calendar);
-  // The engine keeps no per-dossier event history yet.
-  w.Key("timeline").BeginArray().EndArray();
+  w.Key("timeline");
+  std::vector<TimelineEntry> timeline;
+  if (views_.timeline != nullptr) timeline = views_.timeline->Get(*id);
+  WriteTimelineJson(w, *id, timeline, calendar);
+  if (views_.letters != nullptr) {
+    w.Key("letters").BeginArray();
+    for (const std::string& letter : views_.letters->IdsOf(*id)) {
+      w.BeginObject().Field("letter_id", letter).Field("url", LetterPath(letter)).EndObject();
+    }
+    w.EndArray();
+  }
   w.EndObject();
   out.push_back('\n');
   return response;
+}
+
+}  // namespace ontime::daemon
+
+namespace ontime::daemon {
+
+HttpResponse Router::Board(std::string_view query, bool page) {
+  if (views_.attention == nullptr || views_.figures == nullptr) {
+    return page ? Text(404, "not found\n") : JsonError(404, "no such resource");
+  }
+  size_t limit = kBoardLimit;
+  if (!query.empty()) {
+    const std::string_view prefix = "limit=";
+    size_t n = 0;
+    const std::string_view value = query.substr(prefix.size());
+    auto [stop, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (!query.starts_with(prefix) || value.empty() || ec != std::errc() ||
+        stop != value.data() + value.size() || n < 1 || n > kMaxLimit) {
+      return JsonError(400, "the only query parameter is limit, an integer from 1 to " +
+                                std::to_string(kMaxLimit));
+    }
+    limit = n;
+  }
+  const BoardSnapshot board =
+      TakeBoardSnapshot(engine_, *views_.attention, *views_.figures, now_(), limit);
+  const rules::BusinessCalendar& calendar = engine_.rules().calendar();
+  if (page) return Html(200, BoardPage(board, calendar));
+  HttpResponse response;
+  response.content_type = std::string(kJson);
+  response.body = BoardJson(board, calendar);
+  return response;
+}
+
+std::vector<LetterFields> Router::LettersOf(std::string_view dossier_id) const {
+  std::vector<LetterFields> letters;
+  if (views_.letters == nullptr) return letters;
+  for (const std::string& id : views_.letters->IdsOf(dossier_id)) {
+    std::optional<std::string> json = views_.letters->Find(id);
+    if (!json) continue;
+    Result<LetterFields> letter = ParseLetterJson(*json);
+    if (letter.ok()) letters.push_back(std::move(letter).value());
+  }
+  return letters;
+}
+
+HttpResponse Router::DossierPage(std::string_view encoded_id) {
+  std::optional<std::string> id = UrlDecode(encoded_id, false);
+  if (!id) return Html(400, MessagePage("Bad request", "malformed percent-encoding"));
+  const Instant now = now_();
+  std::optional<rules::DossierView> dossier = engine_.Find(*id, now);
+  if (!dossier) return Html(404, MessagePage("Unknown dossier", "no dossier \"" + *id + "\""));
+  std::vector<TimelineEntry> timeline;
+  if (views_.timeline != nullptr) timeline = views_.timeline->Get(*id);
+  return Html(
+      200, ontime::daemon::DossierPage(*dossier, timeline, LettersOf(*id), engine_.rules(), now));
+}
+
+HttpResponse Router::Letter(std::string_view encoded_id) {
+  if (views_.letters == nullptr) return Text(404, "not found\n");
+  std::optional<std::string> id = UrlDecode(encoded_id, false);
+  if (!id) return Html(400, MessagePage("Bad request", "malformed percent-encoding"));
+  std::optional<std::string> json = views_.letters->Find(*id);
+  if (!json) return Html(404, MessagePage("Unknown letter", "no apology letter \"" + *id + "\""));
+  Result<LetterFields> letter = ParseLetterJson(*json);
+  if (!letter.ok()) return Html(500, MessagePage("Unreadable letter", letter.error().message));
+  static const LettersConfig kNoLetterhead;
+  return Html(200, RenderLetterHtml(
+                       *letter, engine_.rules(),
+                       views_.letters_config != nullptr ? *views_.letters_config : kNoLetterhead));
 }
 
 }  // namespace ontime::daemon

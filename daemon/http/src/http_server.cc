@@ -105,9 +105,15 @@ class Session : public std::enable_shared_from_this<Session> {
     } else if (request.target().empty() || request.target().front() != '/') {
       response = Plain(400, "bad request target\n");
     } else {
-      const std::string_view target(request.target().data(), request.target().size());
+      auto field = [&](http::field name) {
+        auto it = request.find(name);
+        return it == request.end() ? std::string_view()
+                                   : std::string_view(it->value().data(), it->value().size());
+      };
+      const HttpRequest view{std::string_view(request.target().data(), request.target().size()),
+                             field(http::field::authorization), field(http::field::cookie)};
       try {
-        response = server_->handler(target);
+        response = server_->handler(view);
       } catch (const std::exception& e) {
         response = Plain(500, std::string("internal error: ") + e.what() + "\n");
       }
@@ -122,6 +128,7 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.set(http::field::server, "ontimed");
     response_.set(http::field::content_type, response.content_type);
     if (response.status == 405) response_.set(http::field::allow, "GET, HEAD");
+    for (const auto& [name, value] : response.headers) response_.set(name, value);
     response_.keep_alive(keep_alive);
     const size_t length = response.body.size();
     if (!head) response_.body() = std::move(response.body);

@@ -78,6 +78,7 @@ size_t ChangelogState::Collect() {
 
 void ChangelogState::Restored(int32_t partition) {
   restored_dossiers_ += engine_.dossiers_in(partition);  // restoring is no change to write back
+  if (hooks_.restored) hooks_.restored(partition);
   if (hooks_.resume) hooks_.resume(partition);
   UpdateGauges();
 }

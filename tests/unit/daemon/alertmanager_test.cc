@@ -42,6 +42,7 @@ class RecordingServer {
   std::vector<std::string> bodies;
   std::vector<std::string> targets;
   std::vector<std::string> content_types;
+  std::vector<std::string> authorizations;
   unsigned status = 200;
 
  private:
@@ -62,6 +63,7 @@ class RecordingServer {
         bodies.push_back(c->request.body());
         targets.emplace_back(c->request.target());
         content_types.emplace_back(c->request[http::field::content_type]);
+        authorizations.emplace_back(c->request[http::field::authorization]);
         c->response.result(status);
         c->response.version(11);
         c->response.keep_alive(false);
@@ -261,11 +263,101 @@ TEST_F(AlertmanagerTest, EscalatedAlertsCarryTheirKindAndContact) {
   }
 }
 
-TEST(AlertmanagerUrlTest, OnlyPlainHttp) {
+TEST_F(AlertmanagerTest, BearerTokenOrBasicAuthFromTheConfiguration) {
+  const std::string url = "http://127.0.0.1:" + std::to_string(server_.port());
+  AlertmanagerConfig bearer = Config(url);
+  bearer.bearer_token = "t0ken";
+  AlertmanagerPusher first(io_, bearer, nullptr);
+  first.Start();
+  first.OnAlert(MakeAlert("D1", rules::AlertKind::kAtRisk, 1, "2026-03-02T13:00:00"));
+  ASSERT_TRUE(RunUntil([&] { return server_.authorizations.size() == 1; }));
+  EXPECT_EQ(server_.authorizations[0], "Bearer t0ken");
+  first.Stop();
+
+  AlertmanagerConfig basic = Config(url);
+  basic.basic_username = "ontime";
+  basic.basic_password = "pa:ss";
+  AlertmanagerPusher second(io_, basic, nullptr);
+  second.Start();
+  second.OnAlert(MakeAlert("D2", rules::AlertKind::kAtRisk, 1, "2026-03-02T13:00:00"));
+  ASSERT_TRUE(RunUntil([&] { return server_.authorizations.size() == 2; }));
+  EXPECT_EQ(server_.authorizations[1], "Basic b250aW1lOnBhOnNz");  // base64("ontime:pa:ss")
+}
+
+TEST_F(AlertmanagerTest, AnHttpsUrlWithAnUnreadableCaFailsEveryPushVisibly) {
+  AlertmanagerConfig config = Config("https://127.0.0.1:" + std::to_string(server_.port()));
+  config.ca_file = "/nonexistent/ca.pem";
+  AlertmanagerPusher pusher(io_, config, nullptr);
+  pusher.Start();
+  pusher.OnAlert(MakeAlert("D1", rules::AlertKind::kAtRisk, 1, "2026-03-02T13:00:00"));
+  ASSERT_TRUE(RunUntil([&] { return pusher.pushes_failed() == 1; }));
+  EXPECT_TRUE(server_.bodies.empty());
+}
+
+TEST_F(AlertmanagerTest, AnHttpsUrlOnAPlainServerFailsTheHandshake) {
+  AlertmanagerPusher pusher(io_, Config("https://127.0.0.1:" + std::to_string(server_.port())),
+                            nullptr);
+  pusher.Start();
+  pusher.OnAlert(MakeAlert("D1", rules::AlertKind::kAtRisk, 1, "2026-03-02T13:00:00"));
+  ASSERT_TRUE(RunUntil([&] { return pusher.pushes_failed() == 1; }));
+  EXPECT_EQ(pusher.pushes_ok(), 0u);
+}
+
+TEST_F(AlertmanagerTest, RestoredDossiersGetTheAlertsTheyFiredWith) {
+  rules::RulesConfig config;
+  config.departments = {{"SXD", "Construction", head_}, {"UBND", "Committee", head_}};
+  rules::Procedure p;
+  p.code = "1.004227";
+  p.department = "SXD";
+  p.sla = std::chrono::hours(8);
+  config.procedures = {p};
+  for (int d = 0; d < 7; ++d) config.calendar.weekly[d] = {{0, 24 * 60}};
+  auto rules = rules::CompiledRules::Compile(config);
+  ASSERT_TRUE(rules.ok()) << rules.error().message;
+  AlertmanagerPusher pusher(io_, Config("http://127.0.0.1:" + std::to_string(server_.port())),
+                            nullptr);
+  rules::DossierView overdue;
+  overdue.dossier_id = "D1";
+  overdue.procedure = "1.004227";
+  overdue.department = "UBND";  // transferred after its letter
+  overdue.overdue = true;
+  overdue.cycle = 3;
+  LetterFields letter;
+  letter.department = "SXD";
+  letter.cycle = 2;
+  letter.issued_at = At("2026-03-02T10:00:00");
+  EXPECT_EQ(pusher.RestoreDossier(overdue, **rules, &letter, At("2026-03-03T10:00:00")), 1u);
+  rules::DossierView at_risk;
+  at_risk.dossier_id = "D2";
+  at_risk.procedure = "1.004227";
+  at_risk.department = "SXD";
+  at_risk.at_risk = true;
+  at_risk.due_at = At("2026-03-03T12:00:00");
+  EXPECT_EQ(pusher.RestoreDossier(at_risk, **rules, nullptr, At("2026-03-03T10:00:00")), 1u);
+  rules::DossierView paused = at_risk;
+  paused.dossier_id = "D3";
+  paused.paused = true;
+  EXPECT_EQ(pusher.RestoreDossier(paused, **rules, nullptr, At("2026-03-03T10:00:00")), 0u);
+  pusher.Start();
+  ASSERT_TRUE(RunUntil([&] { return !server_.bodies.empty(); }));
+  const std::string& body = server_.bodies[0];
+  for (const char* part :
+       {R"("alertname":"OntimeDossierOverdue","severity":"critical","kind":"overdue",)"
+        R"("department":"SXD","procedure":"1.004227","dossier_id":"D1","alert_id":"D1:overdue:2",)"
+        R"("cycle":"2"})",
+        R"("alertname":"OntimeDossierAtRisk","severity":"warning","kind":"at_risk",)"
+        R"("department":"SXD","procedure":"1.004227","dossier_id":"D2","alert_id":"D2:at_risk:1",)"
+        R"("cycle":"1"})"}) {
+    EXPECT_TRUE(Contains(body, part)) << part << " in " << body;
+  }
+  EXPECT_FALSE(Contains(body, "D3"));
+}
+
+TEST(AlertmanagerUrlTest, HttpAndHttps) {
   EXPECT_TRUE(ParseAlertmanagerUrl("http://127.0.0.1:9093").ok());
   EXPECT_TRUE(ParseAlertmanagerUrl("http://alertmanager/prefix/").ok());
   EXPECT_TRUE(ParseAlertmanagerUrl("http://[::1]:9093").ok());
-  EXPECT_FALSE(ParseAlertmanagerUrl("https://alertmanager:9093").ok());
+  EXPECT_FALSE(ParseAlertmanagerUrl("ftp://alertmanager:9093").ok());
   EXPECT_FALSE(ParseAlertmanagerUrl("http://:9093").ok());
   EXPECT_FALSE(ParseAlertmanagerUrl("http://host:port").ok());
   EXPECT_FALSE(ParseAlertmanagerUrl("").ok());
@@ -274,12 +366,12 @@ TEST(AlertmanagerUrlTest, OnlyPlainHttp) {
   EXPECT_FALSE(ParseAlertmanagerUrl("http://alertmanager:9093/?token=x").ok());
   EXPECT_FALSE(ParseAlertmanagerUrl("http://alert manager:9093").ok());
   EXPECT_FALSE(ParseAlertmanagerUrl("http://::1:9093").ok());
-  const auto https = ParseAlertmanagerUrl("https://alertmanager:9093");
-  ASSERT_FALSE(https.ok());
-  EXPECT_EQ(https.error().code, "alertmanager_url");
-  EXPECT_NE(https.error().message.find("uses https://, which is not supported yet"),
-            std::string::npos)
-      << https.error().message;
+  const auto https = ParseAlertmanagerUrl("https://alertmanager/am");
+  ASSERT_TRUE(https.ok());
+  EXPECT_TRUE(https->tls);
+  EXPECT_EQ(https->port, "443");
+  EXPECT_EQ(https->target, "/am/api/v2/alerts");
+  EXPECT_FALSE(ParseAlertmanagerUrl("http://alertmanager")->tls);
 }
 
 }  // namespace

@@ -212,8 +212,8 @@ TEST_F(ConfigAgreementTest, RejectedConfigurationsAreRejectedByBoth) {
        {{"http", "http: {listen: \"metrics.example.gov.vn:PORT\"}\n"}},
        "http.listen"},
       // run: every push failed, counted, never logged.
-      {"alertmanager_https",
-       {{"alertmanager", "alertmanager: {url: \"https://127.0.0.1:9\"}\n"}},
+      {"alertmanager_ftp",
+       {{"alertmanager", "alertmanager: {url: \"ftp://127.0.0.1:9\"}\n"}},
        "alertmanager.url"},
       {"alertmanager_credentials",
        {{"alertmanager", "alertmanager: {url: \"http://admin:secret@127.0.0.1:9\"}\n"}},

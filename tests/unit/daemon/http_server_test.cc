@@ -25,10 +25,11 @@ using asio::ip::tcp;
 class HttpServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto started = HttpServer::Start(io_, "127.0.0.1:0", [this](std::string_view target) {
+    auto started = HttpServer::Start(io_, "127.0.0.1:0", [this](const HttpRequest& request) {
+      const std::string_view target = request.target;
       targets_.emplace_back(target);
-      if (target == "/missing") return HttpResponse{404, "text/plain; charset=utf-8", "nope\n"};
-      return HttpResponse{200, "text/plain; charset=utf-8", "hello " + std::string(target)};
+      if (target == "/missing") return HttpResponse{404, "text/plain; charset=utf-8", "nope\n", {}};
+      return HttpResponse{200, "text/plain; charset=utf-8", "hello " + std::string(target), {}};
     });
     ASSERT_TRUE(started.ok()) << started.error().message;
     server_ = std::move(started).value();
@@ -128,7 +129,7 @@ TEST_F(HttpServerTest, StopClosesIdleConnections) {
 
 TEST(HttpServerStartTest, BadAddressesAreErrors) {
   asio::io_context io;
-  auto handler = [](std::string_view) { return HttpResponse{}; };
+  auto handler = [](const HttpRequest&) { return HttpResponse{}; };
   for (const char* listen : {"nonsense", "127.0.0.1:", "127.0.0.1:99999", "example.com:80",
                              "[::1:80", "127.0.0.1:80x"}) {
     auto started = HttpServer::Start(io, listen, handler);

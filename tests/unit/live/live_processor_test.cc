@@ -94,6 +94,7 @@ class World {
           daemon::ChangelogState::Hooks{[this](int32_t p) { source->Pause(p); },
                                         [this](int32_t p) { source->Resume(p); },
                                         [this](int32_t p) { processor->ForgetPartition(p); },
+                                        {},
                                         {}});
     }
     // Consumes `input` from the group's committed offsets, once each partition's state is

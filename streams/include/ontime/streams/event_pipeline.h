@@ -34,6 +34,12 @@ class EventPipeline {
     max_skew_ = max_skew;
   }
 
+  // Told every event the engine applied (valid or not), with what became of it: the daemon's
+  // dossier timelines.
+  void set_applied(std::function<void(const rules::Event&, rules::ApplyStatus)> applied) {
+    applied_ = std::move(applied);
+  }
+
   ProcessedEvent Process(std::string_view json, bool padded = false,
                          rules::Engine::TimersBefore timers = rules::Engine::TimersBefore::kAll);
   // As above, calling `before_apply(occurred_at)` once the event is decoded and valid so far,
@@ -50,6 +56,7 @@ class EventPipeline {
   EventDecoder decoder_;
   const Clock* future_clock_ = nullptr;
   Duration max_skew_{};
+  std::function<void(const rules::Event&, rules::ApplyStatus)> applied_;
 };
 
 }  // namespace ontime::streams

@@ -5,7 +5,8 @@
 // re-sent every resend_interval so Alertmanager does not expire them, and resolved ones are sent
 // once with endsAt and dropped. Asynchronous on the caller's io_context (the engine's thread):
 // never blocks the loop, at most one request in flight, failures counted and retried on the next
-// tick. Plain http:// only (no TLS).
+// tick. http:// or https:// (the CA file given, else the system's; the certificate must name the
+// URL's host or IP address; an optional client certificate), with a bearer token or basic auth.
 
 #include <chrono>
 #include <cstddef>
@@ -16,6 +17,7 @@
 #include "ontime/base/result.h"
 #include "ontime/base/time.h"
 #include "ontime/daemon/config.h"
+#include "ontime/daemon/letter_document.h"
 #include "ontime/daemon/metrics.h"
 #include "ontime/rules/output.h"
 
@@ -42,6 +44,12 @@ class AlertmanagerPusher final : public rules::EngineListener {
   void OnAlert(const rules::Alert& alert) override;
   // The dossier closed or moved to a new cycle: its active alerts end at `at`.
   void ResolveDossier(std::string_view dossier_id, Instant at);
+  // After a restart: the alerts a restored open dossier still has, with the labels they fired
+  // with (the same alert_id, hence the same Alertmanager fingerprint). Overdue: the last breach's
+  // (its letter's cycle and department, when `last_letter` is given; else the cycle before the
+  // current one); at risk while running: the current cycle's. Returns how many it recorded.
+  size_t RestoreDossier(const rules::DossierView& dossier, const rules::CompiledRules& rules,
+                        const LetterFields* last_letter, Instant now);
 
   void Start();
   // Cancels the timers and any request in flight. On the io_context's thread, or while it is not
@@ -53,8 +61,6 @@ class AlertmanagerPusher final : public rules::EngineListener {
   // Requests completed so far (delivered or failed), for tests and logs.
   size_t pushes_ok() const;
   size_t pushes_failed() const;
-
-  // Whether `url` is one this pusher can reach: "http://host[:port][/prefix]" (no https).
 
   struct Impl;
 

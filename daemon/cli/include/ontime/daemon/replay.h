@@ -18,6 +18,7 @@ struct ReplayOptions {
   std::optional<Instant> now;
   std::string report_path;  // empty: no report
   std::string emit_path;    // empty: nothing emitted
+  bool progress = false;    // a progress line on `err` (the caller checks it is a terminal)
 };
 
 // Returns 0, or 1 when a file cannot be read or written (said on `err`).

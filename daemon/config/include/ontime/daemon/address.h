@@ -32,14 +32,15 @@ Result<HostPort> ParseHostPort(std::string_view text, HostPortRules rules = {});
 // refused, since binding must not depend on a resolver. The rule of http.listen.
 Result<HostPort> ParseListenAddress(std::string_view text, HostPortRules rules = {});
 
-// Where pushes go: "http://host[:port][/prefix]" (port 80 when left out). https://, credentials,
-// a query or a fragment are refused with the reason. The rule of alertmanager.url, applied by the
-// configuration and by the pusher alike.
+// Where pushes go: "http[s]://host[:port][/prefix]" (port 80, or 443 for https, when left out).
+// Credentials in the URL, a query or a fragment are refused with the reason. The rule of
+// alertmanager.url, applied by the configuration and by the pusher alike.
 struct AlertmanagerEndpoint {
   std::string host;
   std::string port;
   std::string target;  // "<prefix>/api/v2/alerts"
   std::string host_header;
+  bool tls = false;  // https://
 };
 Result<AlertmanagerEndpoint> ParseAlertmanagerUrl(std::string_view url);
 

@@ -9,6 +9,8 @@
 // librdkafka to judge them; call it from any thread.
 
 #include <chrono>
+#include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,12 +51,38 @@ struct KafkaConfig {
 
 struct HttpConfig {
   std::string listen = "127.0.0.1:9464";  // "host:port"; "[::1]:9464" for IPv6
+  // Extension: a bearer token required for /api/, /letters/, /dossiers/ and the board at /.
+  std::string token_file;  // empty: no token
+  std::string token;       // the file's contents, trailing white space dropped (read at load)
+  bool token_for_health = false;  // also require it for /metrics, /healthz and /readyz
+  size_t timeline_limit = 32;     // entries kept per dossier for its timeline (0: none)
 };
 
 struct AlertmanagerConfig {
-  std::string url;  // empty: no Alertmanager
+  std::string url;  // empty: no Alertmanager; "http://" or "https://"
   std::chrono::seconds resend_interval{60};
   std::chrono::seconds timeout{5};
+  // Extensions for https:// (the system's CA store when ca_file is empty) and authentication.
+  std::string ca_file;
+  std::string cert_file;  // client certificate (PEM), with key_file
+  std::string key_file;
+  std::string bearer_token;  // read from bearer_token_file at load
+  std::string basic_username;
+  std::string basic_password;  // read from basic_auth.password_file at load
+};
+
+// Extension: what an apology letter prints about the agency that sends it (form 04 of Circular
+// 03/2025/TT-VPCP). Every key is optional.
+struct LetterheadConfig {
+  std::string agency;         // default: the department's name
+  std::string number_prefix;  // "Số: <dossier>-<cycle>/<prefix>"; default "XL-<code>"
+};
+
+struct LettersConfig {
+  std::string parent_agency;  // the line above the agency ("UBND TỈNH ..."); empty: none
+  std::string place;          // "<place>, ngày ... tháng ... năm ..."; empty: none
+  std::map<std::string, LetterheadConfig, std::less<>> departments;  // by department code
+  size_t keep = 100000;  // letters the daemon keeps for GET /letters/{id}
 };
 
 struct IngestConfig {
@@ -87,6 +115,7 @@ struct Config {
   OutputConfig output;
   RetentionConfig retention;
   LogConfig log;
+  LettersConfig letters;
   std::string state_dir = "/var/lib/ontime";
   std::chrono::milliseconds snapshot_interval{60000};  // unused since the state lives on Kafka
   std::string source_path;  // the file it came from, or the source name given

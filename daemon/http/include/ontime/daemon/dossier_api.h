@@ -1,8 +1,14 @@
 #pragma once
-// The daemon's HTTP routes: /metrics, /healthz, /readyz and the read-only dossier API
-// (GET /api/v1/dossiers, GET /api/v1/dossiers/{id}). Turns a request target into a response; the
-// HttpServer calls it on the event-loop thread, which is the engine's thread, so it reads the
-// engine directly. Owns nothing: the engine, registry, metrics and health state outlive it.
+// The daemon's HTTP routes: /metrics, /healthz, /readyz, the read-only dossier API
+// (GET /api/v1/dossiers, GET /api/v1/dossiers/{id}) and, given the views, the board (GET / and
+// GET /api/v1/board), the dossier pages (GET /dossiers/{id}) and the apology letters as documents
+// (GET /letters/{id}). With a token, every route but /metrics, /healthz and /readyz (those too
+// when token_for_health) needs it: "Authorization: Bearer <token>", or the cookie ontime_token,
+// which a first `?token=<token>` on any route sets (so a browser can open the board); compared
+// in constant time; 401 with WWW-Authenticate: Bearer otherwise. Turns a request into a response;
+// the HttpServer calls it on the event-loop thread, which is the engine's thread, so it reads the
+// engine directly. Owns nothing: the engine, registry, metrics, health state and views outlive
+// it.
 
 #include <functional>
 #include <optional>
@@ -10,8 +16,13 @@
 #include <string_view>
 
 #include "ontime/base/time.h"
+#include "ontime/daemon/board.h"
+#include "ontime/daemon/config.h"
 #include "ontime/daemon/http_server.h"
+#include "ontime/daemon/letter_document.h"
+#include "ontime/daemon/letter_store.h"
 #include "ontime/daemon/metrics.h"
+#include "ontime/daemon/timeline_store.h"
 #include "ontime/rules/engine.h"
 
 namespace ontime::daemon {
@@ -20,21 +31,41 @@ struct HealthState {
   bool ready = false;
 };
 
+// What the pages and the extended API read; each may be null (that part is then 404, or left
+// out of the dossier API).
+struct RouterViews {
+  const LetterStore* letters = nullptr;
+  const TimelineStore* timeline = nullptr;
+  const AttentionIndex* attention = nullptr;
+  const BoardFigures* figures = nullptr;
+  const LettersConfig* letters_config = nullptr;
+  std::string token;  // empty: no access control
+  bool token_for_health = false;
+};
+
 class Router {
  public:
   static constexpr size_t kDefaultLimit = 100;
   static constexpr size_t kMaxLimit = 10000;
+  static constexpr size_t kBoardLimit = 200;  // attention rows on the board by default
 
   Router(const rules::Engine& engine, prometheus::Registry& registry, EngineMetrics& metrics,
-         DaemonMetrics& daemon_metrics, const HealthState& health, std::function<Instant()> now);
+         DaemonMetrics& daemon_metrics, const HealthState& health, std::function<Instant()> now,
+         RouterViews views = {});
 
-  // `target` is "/path?query" as received (percent-encoded).
-  HttpResponse Handle(std::string_view target);
+  HttpResponse Handle(const HttpRequest& request);
+  // `target` is "/path?query" as received (percent-encoded); no credentials.
+  HttpResponse Handle(std::string_view target) { return Handle(HttpRequest{target, {}, {}}); }
 
  private:
+  HttpResponse Route(std::string_view path, std::string_view query);
   HttpResponse Metrics();
   HttpResponse ListDossiers(std::string_view query);
   HttpResponse GetDossier(std::string_view encoded_id);
+  HttpResponse Board(std::string_view query, bool page);
+  HttpResponse DossierPage(std::string_view encoded_id);
+  HttpResponse Letter(std::string_view encoded_id);
+  std::vector<LetterFields> LettersOf(std::string_view dossier_id) const;
 
   const rules::Engine& engine_;
   prometheus::Registry& registry_;
@@ -42,7 +73,11 @@ class Router {
   DaemonMetrics& daemon_metrics_;
   const HealthState& health_;
   std::function<Instant()> now_;
+  RouterViews views_;
 };
+
+// Whether `given` equals `expected`, in time that depends on their lengths only.
+bool ConstantTimeEquals(std::string_view given, std::string_view expected);
 
 // Percent-decoding of one URL component ("+" is a space in a query); nullopt on a bad escape.
 std::optional<std::string> UrlDecode(std::string_view text, bool plus_is_space);

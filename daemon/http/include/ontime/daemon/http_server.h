@@ -11,6 +11,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "ontime/base/result.h"
 
@@ -24,10 +26,18 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers = {};  // more fields, as given
 };
 
-// Called with the request target as received ("/path?query", not decoded).
-using HttpHandler = std::function<HttpResponse(std::string_view target)>;
+// What a handler sees of a request: the target as received ("/path?query", not decoded) and the
+// fields access control reads. Views into the request: valid during the call.
+struct HttpRequest {
+  std::string_view target;
+  std::string_view authorization;  // the Authorization field, empty when absent
+  std::string_view cookie;         // the Cookie field, empty when absent
+};
+
+using HttpHandler = std::function<HttpResponse(const HttpRequest& request)>;
 
 class HttpServer {
  public:

@@ -30,6 +30,7 @@ class ChangelogState {
     std::function<void(int32_t partition)> resume;  // its state is in: consume it
     std::function<void(int32_t partition)> forget;  // given away: the watermark lets it go
     std::function<void(const std::string& why)> fatal;
+    std::function<void(int32_t partition)> restored;  // its dossiers are in the engine
   };
 
   ChangelogState(EventLoop& loop, rules::Engine& engine, Transactor& transactor,

@@ -50,6 +50,10 @@ class LiveProcessor {
   void Stop();
   // After a reload moved deadlines: wake for the engine's new next timer.
   void RearmTimer() { ArmEngineTimer(); }
+  // Told every event the engine applied, with its status (the dossier timelines).
+  void set_applied(std::function<void(const rules::Event&, rules::ApplyStatus)> applied) {
+    pipeline_.set_applied(std::move(applied));
+  }
   // A partition given away or being restored: its events no longer hold the watermark back.
   void ForgetPartition(int32_t partition) { watermark_.Forget(partition); }
 

@@ -1,0 +1,93 @@
+#pragma once
+// Each dossier's story for GET /api/v1/dossiers/{id}: the events applied to it (type, instant,
+// department, reason) and what ontime emitted for it (alerts, apology letters), oldest first, at
+// most `limit` entries a dossier (the first one, its acceptance, is kept; the oldest after it go).
+// Kept outside the engine's hot records and compact: 16 bytes an entry (instant, interned reason
+// or cycle number, interned department, kind) in a vector per dossier, plus its hash-map node and
+// key: measured 270 bytes a dossier with 6 to 8 entries, 654 with 32 (the vector's capacity
+// rounds up to a power of two). Fed by the engine (alerts, letters: an EngineListener in the
+// daemon's fan-out) and by the live path (events: an EventObserver). Memory only: after a restart
+// it holds what was seen since. Single-threaded: the engine's thread.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "ontime/base/time.h"
+#include "ontime/rules/engine.h"
+
+namespace ontime::daemon {
+
+// Told of every input event the live path handed to the engine, with what the engine made of it.
+class EventObserver {
+ public:
+  virtual ~EventObserver() = default;
+  virtual void OnEvent(const rules::Event& event, rules::ApplyStatus status) = 0;
+};
+
+enum class TimelineKind : uint8_t { kEvent, kAlert, kLetter };
+
+// One entry as read back; views valid until the store changes.
+struct TimelineEntry {
+  TimelineKind kind = TimelineKind::kEvent;
+  std::string_view type;  // the event type, the alert kind, or "apology_letter"
+  Instant at{};
+  std::string_view department;  // empty when the event named none
+  std::string_view reason;      // events only; empty when none was given
+  int number = 0;               // alerts: the cycle (step_overdue: the step); letters: the cycle
+};
+
+class TimelineStore final : public rules::EngineListener, public EventObserver {
+ public:
+  static constexpr size_t kMaxReasons = 1 << 20;  // distinct reasons kept; later new ones dropped
+
+  explicit TimelineStore(size_t limit) : limit_(limit) {}
+
+  void RecordEvent(std::string_view dossier_id, rules::EventType type, Instant at,
+                   std::string_view department, std::string_view reason);
+  void RecordAlert(const rules::Alert& alert);
+  void RecordLetter(const rules::ApologyLetter& letter);
+  void Forget(std::string_view dossier_id);
+  std::vector<TimelineEntry> Get(std::string_view dossier_id) const;
+
+  // Applied events and events after close (a late `returned`) only: invalid, duplicate and
+  // orphan events are not part of a dossier's story.
+  void OnEvent(const rules::Event& event, rules::ApplyStatus status) override;
+  void OnAlert(const rules::Alert& alert) override { RecordAlert(alert); }
+  void OnApologyLetter(const rules::ApologyLetter& letter) override { RecordLetter(letter); }
+
+  size_t dossiers() const { return dossiers_.size(); }
+  size_t entries() const { return entries_; }
+
+ private:
+  struct Entry {
+    int64_t at_ms;
+    uint32_t value;       // events: interned reason (0 = none); alerts and letters: the number
+    uint16_t department;  // interned department (0 = none)
+    uint8_t code;         // event type, or kAlertCode + alert kind, or kLetterCode
+    uint8_t unused = 0;
+  };
+  static_assert(sizeof(Entry) == 16);
+  static constexpr uint8_t kAlertCode = 64;
+  static constexpr uint8_t kLetterCode = 128;
+
+  void Add(std::string_view dossier_id, Entry entry);
+  uint16_t Department(std::string_view code);
+  uint32_t Reason(std::string_view reason);
+
+  struct Hash {
+    using is_transparent = void;  // NOLINT(readability-identifier-naming): the standard name
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  size_t limit_;
+  size_t entries_ = 0;
+  std::unordered_map<std::string, std::vector<Entry>, Hash, std::equal_to<>> dossiers_;
+  std::vector<std::string> departments_{""};
+  std::unordered_map<std::string, uint16_t, Hash, std::equal_to<>> department_ids_;
+  std::vector<std::string> reasons_{""};
+  std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> reason_ids_;
+};
+
+}  // namespace ontime::daemon
