@@ -217,4 +217,46 @@ Status CreateTopics(const KafkaSettings& settings, const std::vector<TopicSpec>&
   return Ok{};
 }
 
+Status DeleteRecords(const KafkaSettings& settings, const std::string& topic,
+                     const PartitionOffsets& before, std::chrono::milliseconds timeout) {
+  if (before.empty()) return Ok{};
+  auto deadline = Clock::now() + timeout;
+  auto client = NewAdminClient(settings);
+  if (!client.ok()) return client.error();
+  AdminClient& admin = **client;
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(before.size()));
+  for (const auto& [partition, offset] : before) {
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset = offset;
+  }
+  rd_kafka_DeleteRecords_t* request = rd_kafka_DeleteRecords_new(list);
+  rd_kafka_topic_partition_list_destroy(list);
+  char errstr[512];
+  rd_kafka_AdminOptions_t* options =
+      rd_kafka_AdminOptions_new(admin.rk, RD_KAFKA_ADMIN_OP_DELETERECORDS);
+  const int ms = RemainingMs(deadline);
+  rd_kafka_AdminOptions_set_request_timeout(options, ms, errstr, sizeof errstr);
+  rd_kafka_AdminOptions_set_operation_timeout(options, ms, errstr, sizeof errstr);
+  rd_kafka_DeleteRecords(admin.rk, &request, 1, options, admin.queue);
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_DeleteRecords_destroy(request);
+  Error error;
+  rd_kafka_event_t* ev =
+      WaitResult(admin, RD_KAFKA_EVENT_DELETERECORDS_RESULT, deadline, "delete records", error);
+  if (!ev) return error;
+  std::optional<Error> failure;
+  const rd_kafka_topic_partition_list_t* done =
+      rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev));
+  for (int i = 0; done && i < done->cnt && !failure; ++i) {
+    if (done->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      failure = Error{"kafka_admin", "delete records " + topic + "[" +
+                                         std::to_string(done->elems[i].partition) +
+                                         "]: " + rd_kafka_err2str(done->elems[i].err)};
+    }
+  }
+  rd_kafka_event_destroy(ev);
+  if (failure) return *failure;
+  return Ok{};
+}
+
 }  // namespace ontime::streams

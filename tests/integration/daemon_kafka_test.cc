@@ -17,6 +17,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <random>
 #include <set>
 #include <sstream>
 #include <string>
@@ -27,6 +28,7 @@
 #include "integration/broker_environment.h"
 #include "ontime/base/time.h"
 #include "ontime/daemon/cli.h"
+#include "ontime/streams/kafka_admin.h"
 #include "ontime/streams/kafka_consumer.h"
 #include "ontime/streams/kafka_producer.h"
 
@@ -188,7 +190,9 @@ class DaemonKafkaTest : public ::testing::Test {
     auto producer = streams::KafkaProducer::Create(settings_, [](const streams::Delivery&) {});
     ASSERT_TRUE(producer.ok()) << producer.error().message;
     for (const std::string& line : lines) {
+      // Keyed by dossier, as the contract wants (a CloudEvent names it `subject`).
       std::string key = Field(line, "dossier_id");
+      if (key.empty()) key = Field(line, "subject");
       ASSERT_TRUE((*producer)->Produce(Topic("events"), key.empty() ? "?" : key, line, 1).ok());
     }
     ASSERT_TRUE((*producer)->Flush(30s));
@@ -623,6 +627,162 @@ TEST_F(DaemonKafkaTest, OutputsOlderThanMaxAgeAdvanceTheStateButAreNotProduced) 
   EXPECT_TRUE(daemon->Logged("older than output.max_age")) << daemon->Log();
   daemon->Signal(SIGTERM);
   EXPECT_EQ(daemon->Wait(60s), 0) << daemon->Log();
+}
+
+// SIGKILL at random moments of a backlog (during restores too), each time restarted: a
+// read_committed reader of the output topics sees every id exactly once, and all of replay's.
+TEST_F(DaemonKafkaTest, KilledAtRandomMomentsEveryOutputIdExactlyOnceAsReplay) {
+  CreateTopics(3);
+  std::vector<std::string> lines = Generate(10, 8, 150, 0.02);
+  // Five chunks, one produced before each life: every life has new input to work on.
+  std::vector<std::vector<std::string>> chunks(5);
+  std::map<std::string, size_t> chunk_of;
+  for (const std::string& line : lines) {
+    std::string id = Field(line, "dossier_id");
+    if (id.empty()) id = Field(line, "subject");
+    auto [it, fresh] = chunk_of.emplace(id, chunk_of.size() % chunks.size());
+    chunks[it->second].push_back(line);
+  }
+  std::mt19937 random(20261201);
+  for (size_t round = 0; round < chunks.size(); ++round) {
+    Produce(chunks[round]);
+    auto daemon = StartDaemon();
+    if (round == 1) {
+      // During the restore of the changelog.
+      ASSERT_TRUE(WaitFor([&] { return daemon->Logged("restoring a partition"); }, 60s))
+          << daemon->Log();
+      std::this_thread::sleep_for(std::chrono::milliseconds(random() % 500));
+    } else {
+      // Anywhere from the restore to well after the backlog is consumed.
+      ASSERT_TRUE(WaitFor([&] { return daemon->Logged("partitions assigned"); }, 60s))
+          << daemon->Log();
+      std::this_thread::sleep_for(std::chrono::milliseconds(500 + random() % 4000));
+    }
+    daemon->Signal(SIGKILL);
+    daemon->Wait(10s);
+  }
+  const std::set<std::string> expected = Replay(lines, WallNow());
+  ASSERT_GT(expected.size(), 100u);
+  auto last = StartDaemon();
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(expected); }, 120s))
+      << "missing: " << Missing(expected, AllOutputIds()) << "\n"
+      << last->Log();
+  std::vector<std::string> got = AllOutputIds();
+  ExpectNoDuplicates(got);
+  ExpectSubset(got, Replay(lines, WallNow()));
+  const std::string log = last->Log();
+  EXPECT_NE(log.rfind("partition restored"), std::string::npos) << log;
+  EXPECT_EQ(log.find("records_read=0", log.rfind("info starting")), std::string::npos)
+      << "the last start restored the state the others committed\n"
+      << log;
+  last->Signal(SIGTERM);
+  EXPECT_EQ(last->Wait(60s), 0) << last->Log();
+}
+
+// The state directory deleted while the daemon is down, and the events topic's records deleted:
+// the restarted daemon has every open dossier back from the changelog alone, and their timers
+// fire as before, each at its due.
+TEST_F(DaemonKafkaTest, RestoresFromTheChangelogAloneWithoutStateDirOrOldEvents) {
+  CreateTopics(3);
+  const Instant now = WallNow();
+  const Instant due = std::chrono::ceil<std::chrono::seconds>(now + 25s);
+  std::vector<std::string> lines;
+  for (int i = 0; i < 30; ++i) {
+    const std::string id = "R" + std::to_string(i);
+    lines.push_back(R"({"event_id":")" + id + R"(-a","type":"accepted","dossier_id":")" + id +
+                    R"(","occurred_at":")" + Rfc3339(now - 1min) +
+                    R"(","procedure":"1.004227","due_at":")" + Rfc3339(due) + R"("})");
+  }
+  Produce(lines);
+  {
+    auto daemon = StartDaemon();
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          std::string metrics;
+          Shell("curl -s http://127.0.0.1:" + std::to_string(http_port_) + "/metrics", &metrics);
+          return metrics.find("\nontime_dossiers_tracked 30\n") != std::string::npos &&
+                 metrics.find("ontime_transactions_total{outcome=\"committed\"} 0") ==
+                     std::string::npos;
+        },
+        60s))
+        << daemon->Log();
+    std::this_thread::sleep_for(500ms);  // the last changes committed (100 ms interval)
+    daemon->Signal(SIGTERM);
+    ASSERT_EQ(daemon->Wait(60s), 0) << daemon->Log();
+  }
+  fs::remove_all(dir_ + "/state");
+  auto ends = streams::EndOffsets(settings_, Topic("events"), 10s);
+  ASSERT_TRUE(ends.ok()) << ends.error().message;
+  ASSERT_TRUE(streams::DeleteRecords(settings_, Topic("events"), *ends, 10s).ok());
+  std::vector<std::string> left;
+  ASSERT_TRUE(
+      streams::ScanTopic(settings_, Topic("events"), {}, 10s, [&](const streams::KafkaMessage& m) {
+        left.emplace_back(m.value);
+      }).ok());
+  ASSERT_TRUE(left.empty()) << "the events topic holds nothing any more";
+
+  auto restored = StartDaemon();
+  // The log file collects every start: wait for this one's readiness.
+  auto readiness = [&] {
+    const std::string log = restored->Log();
+    const size_t second_start = log.find("info starting", log.find("info starting") + 1);
+    return second_start != std::string::npos &&
+           log.find("info ready ", second_start) != std::string::npos;
+  };
+  ASSERT_TRUE(WaitFor(readiness, 60s)) << restored->Log();
+  std::string dossier;
+  Shell("curl -s http://127.0.0.1:" + std::to_string(http_port_) + "/api/v1/dossiers/R7", &dossier);
+  EXPECT_NE(dossier.find("\"dossier_id\":\"R7\""), std::string::npos) << dossier << "\n"
+                                                                      << restored->Log();
+  EXPECT_NE(dossier.find("\"state\":\"open\""), std::string::npos) << dossier;
+  std::set<std::string> overdue;
+  for (int i = 0; i < 30; ++i) overdue.insert("R" + std::to_string(i) + ":overdue:1");
+  std::vector<std::string> values;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        values.clear();
+        Ids(Topic("alerts"), "alert_id", nullptr, &values);
+        return OutputsCover(overdue);
+      },
+      60s))
+      << restored->Log();
+  for (const std::string& value : values) {
+    if (Field(value, "kind") != "overdue") continue;
+    EXPECT_EQ(Field(value, "detected_at"), Field(value, "due_at")) << value;
+  }
+  ExpectNoDuplicates(AllOutputIds());
+  restored->Signal(SIGTERM);
+  EXPECT_EQ(restored->Wait(60s), 0) << restored->Log();
+}
+
+// No broker at start: /healthz answers and /readyz says 503 from the first second, and SIGTERM
+// stops the daemon at once.
+TEST_F(DaemonKafkaTest, WithoutABrokerItServesHealthAndStopsOnSigterm) {
+  CreateTopics(1);
+  {
+    std::string config = ReadFile(ConfigPath());
+    const std::string from = "brokers: \"" + kBroker->bootstrap() + "\"";
+    config.replace(config.find(from), from.size(), "brokers: \"127.0.0.1:1\"");
+    std::ofstream(ConfigPath()) << config;
+  }
+  auto daemon = StartDaemon();
+  std::string health;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        Shell("curl -s http://127.0.0.1:" + std::to_string(http_port_) + "/healthz", &health);
+        return !health.empty();
+      },
+      10s))
+      << daemon->Log();
+  std::string ready;
+  Shell("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:" + std::to_string(http_port_) +
+            "/readyz",
+        &ready);
+  EXPECT_EQ(Trim(ready), "503");
+  const auto asked = std::chrono::steady_clock::now();
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(10s), 0) << daemon->Log();
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, 5s) << daemon->Log();
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ontime/base/result.h"
+#include "ontime/streams/event_source.h"
 #include "ontime/streams/kafka_producer.h"
 
 namespace ontime::streams {
@@ -36,5 +37,10 @@ Result<std::map<std::string, std::optional<TopicInfo>>> DescribeTopics(
 // Creates the topics; one that already exists is left as it is (not an error, not checked).
 Status CreateTopics(const KafkaSettings& settings, const std::vector<TopicSpec>& topics,
                     std::chrono::milliseconds timeout);
+
+// Deletes every record of `topic` before the given offset of each partition (what
+// kafka-delete-records does): an events topic's old records, in tests and tooling.
+Status DeleteRecords(const KafkaSettings& settings, const std::string& topic,
+                     const PartitionOffsets& before, std::chrono::milliseconds timeout);
 
 }  // namespace ontime::streams
