@@ -32,6 +32,23 @@ Result<std::shared_ptr<const CompiledRules>> CompiledRules::Compile(RulesConfig 
   if (c.defaults.max_apology_letters > 0 && !c.escalation) {
     return Error{"missing_escalation", "defaults.max_apology_letters needs an escalation contact"};
   }
+  if (c.predict) {
+    const PredictConfig& pc = *c.predict;
+    if (!(pc.threshold > 0 && pc.threshold <= 1)) {
+      return Error{"invalid_predict", "predict.threshold must be in (0, 1]"};
+    }
+    if (pc.min_history < 1)
+      return Error{"invalid_predict", "predict.min_history must be 1 or more"};
+    if (pc.fractions.size() > 32) {
+      return Error{"invalid_predict", "predict.fractions: at most 32"};
+    }
+    for (size_t k = 0; k < pc.fractions.size(); ++k) {
+      const double f = pc.fractions[k];
+      if (!(f > 0 && f < 1) || (k > 0 && !(f > pc.fractions[k - 1]))) {
+        return Error{"invalid_predict", "predict.fractions must increase, each in (0, 1)"};
+      }
+    }
+  }
   for (uint32_t i = 0; i < c.procedures.size(); ++i) {
     rules->procedure_index_.emplace_back(c.procedures[i].code, i);
   }

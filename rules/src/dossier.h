@@ -24,8 +24,9 @@ enum : uint16_t {
   kRestartOnResume = 1 << 6,  // on_supplement: restart, applied at resume
   kBudgetFromDueAt = 1 << 7,  // the budget came from the receipt slip's due_at
   kExtendedInPause = 1 << 8,  // an upstream extension came during this pause: its R applies
+  kPredictedSent = 1 << 9,    // this cycle's predicted_late alert went out
 };
-inline constexpr uint16_t kKnownFlags = (1 << 9) - 1;
+inline constexpr uint16_t kKnownFlags = (1 << 10) - 1;
 
 // Bits of Dossier::pause_mask.
 enum : uint8_t { kPausedForSupplement = 1, kPausedForFee = 2 };
@@ -182,7 +183,8 @@ struct Dossier {
   uint8_t pause_mask = 0;
   OpenState open_state = OpenState::kOnTrack;
   uint8_t outcome = kNoOutcome;
-  bool changed = false;  // listed in the engine's changes since the last drain
+  uint8_t predict_points = 0;  // predicted_late: budget fractions evaluated (PredictConfig)
+  bool changed = false;        // listed in the engine's changes since the last drain
 
   bool in_use() const { return static_cast<bool>(text); }
   bool open() const { return state == DossierState::kOpen; }

@@ -6,6 +6,7 @@ namespace ontime::rules {
 namespace {
 
 constexpr uint8_t kFormat = 1;
+constexpr uint8_t kFormatWithPrediction = 2;       // format 1 + u8 predict points after the outcome
 constexpr uint32_t kMaxIdBytes = 512;              // 128 characters of UTF-8
 constexpr uint32_t kMaxApplicantBytes = 1u << 16;  // each of the four strings
 constexpr uint32_t kMaxCodeBytes = 1u << 12;
@@ -81,7 +82,8 @@ class RecordReader {
 
 void EncodeDossierRecord(const Dossier& d, const CompiledRules& rules, std::string& out) {
   RecordWriter w(out);
-  w.U8(kFormat);
+  // Format 1 unless prediction has left a trace: records stay byte for byte what they were.
+  w.U8(d.predict_points != 0 ? kFormatWithPrediction : kFormat);
   w.Text(d.id);
   const std::optional<ApplicantView> applicant = d.text.applicant();
   w.U8(applicant.has_value());
@@ -103,6 +105,7 @@ void EncodeDossierRecord(const Dossier& d, const CompiledRules& rules, std::stri
   w.U8(d.pause_mask);
   w.U8(static_cast<uint8_t>(d.open_state));
   w.U8(d.outcome);
+  if (d.predict_points != 0) w.U8(d.predict_points);
   w.U32(d.events.size());
   d.events.ForEach([&w](uint64_t h) { w.U64(h); });
   w.Checksum();
@@ -121,9 +124,9 @@ Status DecodeDossierRecord(std::string_view record, const CompiledRules& rules, 
   if (tail.U32() != crc.value()) return fail("", "dossier record checksum mismatch: corrupt");
   RecordReader r(record.substr(0, record.size() - 4));
   const uint8_t format = r.U8();
-  if (format != kFormat) {
+  if (format != kFormat && format != kFormatWithPrediction) {
     return fail("", "dossier record format " + std::to_string(format) +
-                        " is not read by this version (format " + std::to_string(kFormat) + ")");
+                        " is not read by this version (formats 1 and 2)");
   }
   const std::string_view id = r.Text(kMaxIdBytes);
   if (!r.ok() || id.empty()) return fail("", "truncated or oversized dossier id");
@@ -150,11 +153,13 @@ Status DecodeDossierRecord(std::string_view record, const CompiledRules& rules, 
   d.pause_mask = r.U8();
   const uint8_t open_state = r.U8();
   d.outcome = r.U8();
+  d.predict_points = format == kFormatWithPrediction ? r.U8() : 0;
   const uint32_t fingerprints = r.U32();
   if (!r.ok()) return fail(id, "truncated record");
   if (state > static_cast<uint8_t>(DossierState::kRefused) || open_state >= kOpenStateCount ||
       (d.outcome >= kOutcomeCount && d.outcome != kNoOutcome) || (d.pause_mask & ~kKnownPauses) ||
       (d.flags & ~kKnownFlags) || d.cycle == 0 || d.step == 0 ||
+      (format == kFormatWithPrediction && (d.predict_points == 0 || d.predict_points > 32)) ||
       fingerprints > kMaxEventFingerprints) {
     return fail(id, "a state, flag or counter out of range");
   }
@@ -177,6 +182,43 @@ Status DecodeDossierRecord(std::string_view record, const CompiledRules& rules, 
   d.holder = *department_index;
   d.text = DossierText::Pack(id, applicant);
   d.id = d.text.id();
+  return Ok{};
+}
+
+void EncodeHistoryRecord(std::string_view procedure, const QuantileSketch& sketch,
+                         std::string& out) {
+  RecordWriter w(out);
+  w.U8(kHistoryRecordFormat);
+  w.Text(procedure);
+  std::string body;
+  sketch.Encode(body);
+  w.Text(body);
+  w.Checksum();
+}
+
+Status DecodeHistoryRecord(std::string_view record, const CompiledRules& rules, uint32_t& procedure,
+                           QuantileSketch& sketch) {
+  auto fail = [](const std::string& what) { return Error{"history_record", what}; };
+  if (record.size() < 5 || record.size() > kMaxDossierRecordBytes) {
+    return fail("a history record of " + std::to_string(record.size()) + " bytes");
+  }
+  Crc32c crc;
+  crc.Update(record.data(), record.size() - 4);
+  RecordReader tail(record.substr(record.size() - 4));
+  if (tail.U32() != crc.value()) return fail("history record checksum mismatch: corrupt");
+  RecordReader r(record.substr(0, record.size() - 4));
+  if (r.U8() != kHistoryRecordFormat) return fail("not a history record");
+  const std::string_view code = r.Text(kMaxCodeBytes);
+  const std::string_view body = r.Text(static_cast<uint32_t>(kMaxDossierRecordBytes));
+  if (!r.ok() || !r.done()) return fail("truncated history record, or bytes after it");
+  const auto index = rules.FindProcedure(code);
+  if (!index) {
+    return fail("history of a procedure the configuration lacks (" + std::string(code) + ")");
+  }
+  auto decoded = QuantileSketch::Decode(body);
+  if (!decoded.ok()) return fail("procedure " + std::string(code) + ": " + decoded.error().message);
+  procedure = *index;
+  sketch = std::move(decoded).value();
   return Ok{};
 }
 

@@ -16,13 +16,19 @@
 //   u32 crc32c of every byte above
 //
 // text = u32 length + bytes. Decoding trusts nothing: lengths are bounded, every enum, flag and
-// code is checked, and the checksum must match.
+// code is checked, and the checksum must match. Format 2 (written only once prediction has moved
+// a dossier's predict points) adds u8 predict points after the outcome.
+//
+// A procedure's learned history (predicted_late) on one partition is a record of its own:
+//   u8 kHistoryRecordFormat ('S')  text procedure code  text sketch (QuantileSketch::Encode)
+//   u32 crc32c
 
 #include <string>
 #include <string_view>
 
 #include "dossier.h"
 #include "ontime/base/result.h"
+#include "ontime/rules/quantile_sketch.h"
 
 namespace ontime::rules {
 
@@ -33,5 +39,11 @@ void EncodeDossierRecord(const Dossier& d, const CompiledRules& rules, std::stri
 
 // Fills `d` (a fresh record: no slot, no timer) from `record`; an error says what is wrong.
 Status DecodeDossierRecord(std::string_view record, const CompiledRules& rules, Dossier& d);
+
+inline constexpr uint8_t kHistoryRecordFormat = 'S';
+void EncodeHistoryRecord(std::string_view procedure, const QuantileSketch& sketch,
+                         std::string& out);
+Status DecodeHistoryRecord(std::string_view record, const CompiledRules& rules, uint32_t& procedure,
+                           QuantileSketch& sketch);
 
 }  // namespace ontime::rules

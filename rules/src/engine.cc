@@ -4,6 +4,7 @@
 #include "ontime/rules/engine.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "engine_state.h"
 #include "ontime/base/check.h"
@@ -23,7 +24,114 @@ Instant Engine::State::NextTimer(const Dossier& d) const {
   if (DueTimerActive(d)) next = std::min(next, d.due);
   if (FirstDueTimerActive(d)) next = std::min(next, d.first_due);
   if (StepTimerActive(d)) next = std::min(next, d.step_due);
+  if (PredictActive(d)) next = std::min(next, PredictAt(d));
   return next;
+}
+
+Duration Engine::State::FractionTarget(const Dossier& d, size_t k) const {
+  const double f = predict()->fractions[k];
+  return Duration{static_cast<int64_t>(std::llround(f * static_cast<double>(d.budget.count())))};
+}
+
+Instant Engine::State::PredictAt(const Dossier& d) const {
+  if (d.predict_points >= predict()->fractions.size()) return kNever;
+  const Duration target = FractionTarget(d, d.predict_points);
+  if (target <= d.working_run) return d.run_since;
+  return calendar().Add(d.run_since, target - d.working_run).value_or(kNever);
+}
+
+QuantileSketch& Engine::State::HistoryOf(uint32_t procedure, int32_t partition) {
+  if (history.size() <= procedure) history.resize(rules->config().procedures.size());
+  History& h = history[procedure];
+  const size_t p = static_cast<size_t>(std::max(partition, 0));
+  if (h.by_partition.size() <= p) h.by_partition.resize(p + 1);
+  return h.by_partition[p];
+}
+
+const QuantileSketch& Engine::State::MergedHistory(uint32_t procedure) {
+  if (history.size() <= procedure) history.resize(rules->config().procedures.size());
+  History& h = history[procedure];
+  if (h.stale) {
+    // In partition order, whatever order they were learned or restored in: the same sums.
+    h.merged.Clear();
+    for (const QuantileSketch& part : h.by_partition) h.merged.Merge(part);
+    h.stale = false;
+  }
+  return h.merged;
+}
+
+void Engine::State::SettleHistory(Instant before) {
+  if (pending_closes.empty()) return;
+  std::erase_if(pending_closes, [&](const PendingClose& c) {
+    if (c.closed_at >= before) return false;
+    HistoryOf(c.procedure, c.partition).Add(c.working_time);
+    history[c.procedure].stale = true;
+    return true;
+  });
+}
+
+QuantileSketch Engine::State::PersistedHistory(uint32_t procedure, int32_t partition) {
+  QuantileSketch h = HistoryOf(procedure, partition);
+  for (const PendingClose& c : pending_closes) {
+    if (c.procedure == procedure && c.partition == partition) h.Add(c.working_time);
+  }
+  return h;
+}
+
+std::optional<Engine::Prediction> Engine::State::PredictFor(uint32_t procedure, Duration used,
+                                                            Duration budget, Instant at) {
+  const PredictConfig* config = predict();
+  if (!config || used >= budget) return std::nullopt;
+  const QuantileSketch* merged = &MergedHistory(procedure);
+  QuantileSketch with_pending;
+  for (const PendingClose& c : pending_closes) {
+    if (c.procedure != procedure || c.closed_at >= at) continue;
+    if (merged != &with_pending) {
+      with_pending = *merged;
+      merged = &with_pending;
+    }
+    with_pending.Add(c.working_time);
+  }
+  const QuantileSketch& h = *merged;
+  if (h.count() < static_cast<uint64_t>(config->min_history)) return std::nullopt;
+  const uint64_t above_used = h.CountAbove(used);
+  if (above_used == 0) return std::nullopt;
+  Prediction p;
+  p.probability = static_cast<double>(h.CountAbove(budget)) / static_cast<double>(above_used);
+  p.median = std::max(h.QuantileAbove(used, 0.5).value_or(used), used);
+  p.history = h.count();
+  return p;
+}
+
+void Engine::State::Learn(const Dossier& d) {
+  if (!predict()) return;
+  const auto outcome = static_cast<Outcome>(d.outcome);
+  if (outcome != Outcome::kOnTime && outcome != Outcome::kLate) return;
+  pending_closes.push_back({d.closed_at, d.working_run, d.procedure, d.partition});
+  if (!track_changes) return;
+  const std::pair<int32_t, uint32_t> key{d.partition, d.procedure};
+  if (std::find(history_changed.begin(), history_changed.end(), key) == history_changed.end()) {
+    history_changed.push_back(key);
+  }
+}
+
+void Engine::State::Predict(uint32_t i, Instant at, bool timer) {
+  Dossier& d = dossiers[i];
+  if (!PredictActive(d)) return;
+  const size_t points = predict()->fractions.size();
+  const Duration used = WorkingTime(d, at);
+  if (timer && d.predict_points < points) ++d.predict_points;  // never the same point twice
+  while (d.predict_points < points && FractionTarget(d, d.predict_points) <= used) {
+    ++d.predict_points;
+  }
+  const std::optional<Prediction> p = PredictFor(d.procedure, used, d.budget, at);
+  if (!p || p->probability < predict()->threshold) return;
+  d.set(kPredictedSent, true);
+  CountPredicted(d, +1);
+  Alert alert = MakeAlert(d, AlertKind::kPredictedLate, d.first_due, at);
+  alert.probability = p->probability;
+  alert.expected_close_at = calendar().Add(at, p->median - used).value_or(kLatestEventTime);
+  listener->OnAlert(alert);
 }
 
 void Engine::State::Reschedule(uint32_t i) {
@@ -123,6 +231,8 @@ void Engine::State::StartCycle(Dossier& d, Instant due, Duration budget, Instant
   d.anchor = at;
   d.set(kAtRiskSent, false);
   d.set(kFirstPaused, false);
+  CountPredicted(d, -1);
+  d.set(kPredictedSent, false);
 }
 
 void Engine::State::Fire(uint32_t i, Instant at) {
@@ -132,6 +242,7 @@ void Engine::State::Fire(uint32_t i, Instant at) {
     return;
   }
   MarkChanged(i);
+  if (PredictActive(d) && PredictAt(d) <= at) Predict(i, at, true);
   if (d.running() && !d.has(kAtRiskSent) && AtRiskAt(d) <= at) {
     d.set(kAtRiskSent, true);
     listener->OnAlert(MakeAlert(d, AlertKind::kAtRisk, d.due, AtRiskAt(d)));
@@ -234,9 +345,11 @@ void Engine::State::Close(uint32_t i, Instant c, DossierState state,
   if (!paused) d.working_run += calendar().Between(d.run_since, c);
   Duration wall = (c - d.accepted_at) - d.paused_wall - (paused ? c - d.pause_began : Duration{});
   --open_counts[d.holder][static_cast<int>(d.open_state)];
+  CountPredicted(d, -1);
   d.state = state;
   d.closed_at = c;
   d.outcome = static_cast<uint8_t>(outcome);
+  Learn(d);
   Reschedule(i);  // with retention: when it leaves the state
   listener->OnClosed(d.holder, outcome, Seconds(std::max(wall, Duration{})),
                      Seconds(d.working_run));
@@ -271,6 +384,7 @@ void Engine::State::FreeDossier(uint32_t i) {
   index.Erase(i, HashText(d.id), [this](uint32_t k) { return HashText(dossiers[k].id); });
   timers.Cancel(i);
   if (d.open()) --open_counts[d.holder][static_cast<int>(d.open_state)];
+  CountPredicted(d, -1);
   d = Dossier{};
   free_slots.push_back(i);
   --live;
@@ -334,8 +448,10 @@ ApplyStatus Engine::State::Transfer(uint32_t i, const Event& e,
                                 : Instant{};
   if (!step_due) return ApplyStatus::kTimeOutOfRange;
   --open_counts[d.holder][static_cast<int>(d.open_state)];
+  CountPredicted(d, -1);
   d.holder = *department;
   ++open_counts[d.holder][static_cast<int>(d.open_state)];
+  CountPredicted(d, +1);
   ++d.step;
   d.set(kStepAlertSent, false);
   d.step_due = *step_due;
@@ -432,6 +548,7 @@ Engine::Engine(std::shared_ptr<const CompiledRules> rules, EngineListener* liste
   state_->rules = std::move(rules);
   state_->listener = listener ? listener : &state_->no_listener;
   state_->open_counts.assign(state_->rules->department_count(), {});
+  state_->predicted_counts.assign(state_->rules->department_count(), 0);
 }
 
 Engine::~Engine() = default;
@@ -439,6 +556,7 @@ Engine::~Engine() = default;
 void Engine::AdvanceTo(Instant now) {
   now = std::min(now, kLatestEventTime);  // the clock never passes the last instant events may have
   state_->FireBefore(now);
+  state_->SettleHistory(now);
   if (!state_->clock || *state_->clock < now) state_->clock = now;
 }
 
@@ -490,6 +608,10 @@ ApplyStatus Engine::Apply(const Event& e, TimersBefore timers, int32_t partition
     status = s.ApplyToDossier(*i, e, codes);
   }
   if (IsInvalid(status) || !i) return status;
+  if (s.PredictActive(s.dossiers[*i])) {
+    s.Predict(*i, e.occurred_at, false);
+    s.Reschedule(*i);
+  }
   s.dossiers[*i].events.Insert(fingerprint);
   s.MarkChanged(*i);
   Instant& partition_clock = s.PartitionClock(partition);
@@ -505,6 +627,25 @@ std::optional<Instant> Engine::next_timer() const {
 }
 
 const CompiledRules& Engine::rules() const { return *state_->rules; }
+
+const std::vector<int64_t>& Engine::predicted_late_counts() const {
+  return state_->predicted_counts;
+}
+
+std::optional<Engine::Prediction> Engine::PredictFor(std::string_view procedure, Duration used,
+                                                     Duration budget) const {
+  auto index = state_->rules->FindProcedure(procedure);
+  if (!index) return std::nullopt;
+  return state_->PredictFor(*index, used, budget, kNever);
+}
+
+uint64_t Engine::history_count(std::string_view procedure) const {
+  auto index = state_->rules->FindProcedure(procedure);
+  if (!index) return 0;
+  uint64_t pending = 0;
+  for (const auto& c : state_->pending_closes) pending += c.procedure == *index;
+  return state_->MergedHistory(*index).count() + pending;
+}
 
 Result<size_t> Engine::Reconfigure(std::shared_ptr<const CompiledRules> rules) {
   State& s = *state_;
@@ -533,6 +674,17 @@ Result<size_t> Engine::Reconfigure(std::shared_ptr<const CompiledRules> rules) {
   s.rules = std::move(rules);
   const BusinessCalendar& cal = s.calendar();
   s.open_counts.assign(s.rules->department_count(), {});
+  s.predicted_counts.assign(s.rules->department_count(), 0);
+  // The learned histories follow their procedures' codes; a vanished procedure's are forgotten.
+  std::vector<State::History> history(s.rules->config().procedures.size());
+  for (uint32_t p = 0; p < s.history.size() && p < procedure_map.size(); ++p) {
+    if (procedure_map[p] != kNotInHeap) history[procedure_map[p]] = std::move(s.history[p]);
+  }
+  s.history = std::move(history);
+  for (auto& [partition, procedure] : s.history_changed) procedure = procedure_map[procedure];
+  for (auto& c : s.pending_closes) c.procedure = procedure_map[c.procedure];
+  std::erase_if(s.pending_closes, [](const auto& c) { return c.procedure == kNotInHeap; });
+  std::erase_if(s.history_changed, [](const auto& c) { return c.second == kNotInHeap; });
   size_t recomputed = 0;
   for (uint32_t i = 0; i < s.dossiers.size(); ++i) {
     Dossier& d = s.dossiers[i];
@@ -541,6 +693,7 @@ Result<size_t> Engine::Reconfigure(std::shared_ptr<const CompiledRules> rules) {
     d.holder = department_map[d.holder];
     if (!d.open()) continue;
     ++s.open_counts[d.holder][static_cast<int>(d.open_state)];
+    s.CountPredicted(d, +1);
     // The first cycle, still running on the procedure's budget: move its due by the change of
     // budget, under the new calendar.
     if (d.cycle == 1 && !d.has(kBudgetFromDueAt) && !d.has(kFirstBreached)) {

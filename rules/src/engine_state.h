@@ -12,6 +12,7 @@
 #include "dossier.h"
 #include "flat_index.h"
 #include "ontime/rules/engine.h"
+#include "ontime/rules/quantile_sketch.h"
 #include "timer_heap.h"
 
 namespace ontime::rules {
@@ -36,6 +37,30 @@ struct Engine::State {
   std::vector<std::pair<uint32_t, uint32_t>> changed;    // (slot, seq) changed since the last drain
   std::vector<std::pair<int32_t, std::string>> removed;  // (partition, id) left since then
   std::string record_buffer;
+
+  // predicted_late: working times to close learned per procedure (index), per input partition;
+  // predictions merge the partitions held.
+  struct History {
+    std::vector<QuantileSketch> by_partition;
+    QuantileSketch merged;
+    bool stale = false;
+  };
+  std::vector<History> history;
+  std::vector<std::pair<int32_t, uint32_t>> history_changed;  // (partition, procedure) to drain
+  // Closes not yet in `history`: a prediction at instant t counts only the closes before t,
+  // whatever order the live daemon's partitions delivered them in. They join the history once
+  // AdvanceTo passes them (no later prediction can be at or before their instant).
+  struct PendingClose {
+    Instant closed_at{};
+    Duration working_time{};
+    uint32_t procedure = 0;
+    int32_t partition = 0;
+  };
+  std::vector<PendingClose> pending_closes;  // in the order they closed
+  void SettleHistory(Instant before);
+  // The partition's history of `procedure` with its pending closes: what is persisted.
+  QuantileSketch PersistedHistory(uint32_t procedure, int32_t partition);
+  std::vector<int64_t> predicted_counts;  // open dossiers with kPredictedSent, by department
 
   const BusinessCalendar& calendar() const { return rules->calendar(); }
   const CompiledRules::ProcedureRules& procedure_rules(const Dossier& d) const {
@@ -85,6 +110,31 @@ struct Engine::State {
   // A closed dossier's only timer: when it leaves the state (retention on).
   Instant RetireAt(const Dossier& d) const { return retention ? d.closed_at + *retention : kNever; }
   Instant NextTimer(const Dossier& d) const;
+
+  // predicted_late.
+  const PredictConfig* predict() const {
+    return rules->config().predict ? &*rules->config().predict : nullptr;
+  }
+  Duration WorkingTime(const Dossier& d, Instant at) const {
+    return d.working_run + (d.running() ? calendar().Between(d.run_since, at) : Duration{});
+  }
+  Duration FractionTarget(const Dossier& d, size_t k) const;
+  bool PredictActive(const Dossier& d) const {
+    return predict() && d.running() && !d.has(kFirstBreached) && !d.has(kPredictedSent);
+  }
+  Instant PredictAt(const Dossier& d) const;
+  QuantileSketch& HistoryOf(uint32_t procedure, int32_t partition);
+  const QuantileSketch& MergedHistory(uint32_t procedure);
+  // As of instant `at` (closes before it); kNever: every close known.
+  std::optional<Engine::Prediction> PredictFor(uint32_t procedure, Duration used, Duration budget,
+                                               Instant at);
+  void Learn(const Dossier& d);
+  // Evaluates P(late) for dossier i at `at` (an event, or its fraction timer when `timer`).
+  void Predict(uint32_t i, Instant at, bool timer);
+  // Adds delta to predicted_counts when d counts there (open, predicted late).
+  void CountPredicted(const Dossier& d, int delta) {
+    if (d.open() && d.has(kPredictedSent)) predicted_counts[d.holder] += delta;
+  }
 
   void Reschedule(uint32_t i);
 

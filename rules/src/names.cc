@@ -95,6 +95,7 @@ std::string_view ToString(AlertKind kind) {
     case AlertKind::kOverdue: return "overdue";
     case AlertKind::kStepOverdue: return "step_overdue";
     case AlertKind::kEscalated: return "escalated";
+    case AlertKind::kPredictedLate: return "predicted_late";
   }
   return "at_risk";
 }

@@ -26,9 +26,12 @@ void Engine::TrackChanges(bool on) {
   }
   s.changed.clear();
   s.removed.clear();
+  s.history_changed.clear();
 }
 
-size_t Engine::changes_pending() const { return state_->changed.size() + state_->removed.size(); }
+size_t Engine::changes_pending() const {
+  return state_->changed.size() + state_->removed.size() + state_->history_changed.size();
+}
 
 void Engine::DrainChanges(const std::function<void(const DossierChange&)>& visit) {
   State& s = *state_;
@@ -43,10 +46,33 @@ void Engine::DrainChanges(const std::function<void(const DossierChange&)>& visit
     visit({d.partition, d.id, s.record_buffer});
   }
   s.changed.clear();
+  std::string key;
+  for (auto [partition, procedure] : s.history_changed) {
+    const std::string& code = s.rules->procedure(procedure).code;
+    key.assign(kHistoryKeyPrefix);
+    key.append(code);
+    s.record_buffer.clear();
+    EncodeHistoryRecord(code, s.PersistedHistory(procedure, partition), s.record_buffer);
+    visit({partition, key, s.record_buffer});
+  }
+  s.history_changed.clear();
 }
 
 Status Engine::RestoreDossier(int32_t partition, std::string_view record) {
   State& s = *state_;
+  if (!record.empty() && static_cast<uint8_t>(record[0]) == kHistoryRecordFormat) {
+    uint32_t procedure = 0;
+    QuantileSketch sketch;
+    if (Status decoded = DecodeHistoryRecord(record, *s.rules, procedure, sketch); !decoded.ok()) {
+      return decoded;
+    }
+    s.HistoryOf(procedure, partition) = std::move(sketch);
+    std::erase_if(s.pending_closes, [&](const auto& c) {
+      return c.procedure == procedure && c.partition == partition;
+    });
+    s.history[procedure].stale = true;
+    return Ok{};
+  }
   Dossier restored;
   if (Status decoded = DecodeDossierRecord(record, *s.rules, restored); !decoded.ok()) {
     return decoded;
@@ -63,6 +89,7 @@ Status Engine::RestoreDossier(int32_t partition, std::string_view record) {
   restored.timer_at = kNever;
   d = std::move(restored);
   if (d.open()) ++s.open_counts[d.holder][static_cast<int>(d.open_state)];
+  s.CountPredicted(d, +1);
   s.Reschedule(i);
   Instant latest = std::max({d.accepted_at, d.run_since, d.open() ? d.accepted_at : d.closed_at});
   Instant& partition_clock = s.PartitionClock(partition);
@@ -85,6 +112,15 @@ size_t Engine::DropPartition(int32_t partition) {
     }
   }
   std::erase_if(s.removed, [partition](const auto& r) { return r.first == partition; });
+  std::erase_if(s.history_changed, [partition](const auto& c) { return c.first == partition; });
+  std::erase_if(s.pending_closes, [partition](const auto& c) { return c.partition == partition; });
+  const size_t p = static_cast<size_t>(std::max(partition, 0));
+  for (State::History& h : s.history) {
+    if (p < h.by_partition.size() && !h.by_partition[p].empty()) {
+      h.by_partition[p].Clear();
+      h.stale = true;
+    }
+  }
   if (static_cast<size_t>(std::max(partition, 0)) < s.partition_clocks.size()) {
     s.PartitionClock(partition) = kEarliestEventTime;
   }

@@ -1,9 +1,10 @@
-// The engine's snapshot (Engine::Save / Engine::Load), format 3. Every integer is little-endian
-// on purpose, whatever the host; the whole is covered by a CRC-32C. Layout:
+// The engine's snapshot (Engine::Save / Engine::Load), format 3 or 4. Every integer is
+// little-endian on purpose, whatever the host; the whole is covered by a CRC-32C. Layout:
 //
-//   "ONTIMESN"  u32 version (3)
+//   "ONTIMESN"  u32 version (3, or 4 when there are learned histories)
 //   u8 has_clock  i64 clock_ms
 //   u64 n  n x (i32 partition, text: dossier record)
+//   format 4: u64 m  m x (i32 partition, text: history record)   (predicted_late)
 //   u32 crc32c of every byte above        "ONTIMESN"
 //
 // text = u32 length + bytes; a dossier record is the changelog's (dossier_record.h), which names
@@ -11,6 +12,7 @@
 // record is checked, and the checksum must match before anything replaces the engine's state.
 // It then rebuilds the index, the timers and the gauges under the engine's current rules.
 
+#include <algorithm>
 #include <istream>
 #include <ostream>
 #include <string>
@@ -25,6 +27,7 @@ namespace {
 
 constexpr std::string_view kMagic = "ONTIMESN";
 constexpr uint32_t kVersion = 3;
+constexpr uint32_t kVersionWithHistory = 4;
 constexpr size_t kFlushBytes = 1u << 16;
 
 // Appends little-endian integers and texts to a buffer, flushed to the stream as it fills; the CRC
@@ -124,8 +127,25 @@ class Reader {
 void Engine::Save(std::ostream& out) const {
   const State& s = *state_;
   Writer w(out);
+  // (partition, history record), with the closes still pending.
+  std::vector<std::pair<int32_t, std::string>> histories;
+  std::vector<std::pair<uint32_t, int32_t>> keys;  // (procedure, partition)
+  for (uint32_t p = 0; p < s.history.size(); ++p) {
+    for (size_t k = 0; k < s.history[p].by_partition.size(); ++k) {
+      if (!s.history[p].by_partition[k].empty()) keys.emplace_back(p, static_cast<int32_t>(k));
+    }
+  }
+  for (const auto& c : s.pending_closes) keys.emplace_back(c.procedure, c.partition);
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  for (auto [procedure, partition] : keys) {
+    std::string history;
+    EncodeHistoryRecord(s.rules->procedure(procedure).code,
+                        state_->PersistedHistory(procedure, partition), history);
+    histories.emplace_back(partition, std::move(history));
+  }
   w.Raw(kMagic);
-  w.U32(kVersion);
+  w.U32(histories.empty() ? kVersion : kVersionWithHistory);
   w.U8(s.clock.has_value());
   w.Time(s.clock.value_or(Instant{}));
   w.U64(s.live);
@@ -136,6 +156,13 @@ void Engine::Save(std::ostream& out) const {
     EncodeDossierRecord(d, *s.rules, record);
     w.U32(static_cast<uint32_t>(d.partition));
     w.Text(record);
+  }
+  if (!histories.empty()) {
+    w.U64(histories.size());
+    for (const auto& [partition, history] : histories) {
+      w.U32(static_cast<uint32_t>(partition));
+      w.Text(history);
+    }
   }
   w.Checksum();
   w.Raw(kMagic);
@@ -150,10 +177,9 @@ Status Engine::Load(std::istream& in) {
     return Error{"snapshot", "not an ontime snapshot"};
   }
   const uint32_t version = magic == kMagic ? r.U32() : 1;
-  if (version != kVersion) {
+  if (version != kVersion && version != kVersionWithHistory) {
     return Error{"snapshot", "snapshot format " + std::to_string(version) +
-                                 " is not read by this version (format " +
-                                 std::to_string(kVersion) + ")"};
+                                 " is not read by this version (formats 3 and 4)"};
   }
   const bool has_clock = r.U8() != 0;
   const Instant clock = r.Time();
@@ -164,6 +190,17 @@ Status Engine::Load(std::istream& in) {
   for (uint64_t n = 0; n < count && r.ok(); ++n) {
     const auto partition = static_cast<int32_t>(r.U32());
     records.emplace_back(partition, r.Text(static_cast<uint32_t>(kMaxDossierRecordBytes)));
+  }
+  std::vector<std::pair<int32_t, std::string>> histories;
+  if (version == kVersionWithHistory && r.ok()) {
+    const uint64_t m = r.U64();
+    constexpr uint64_t kMaxHistories = 1u << 24;
+    if (m == 0 || m > kMaxHistories) r.Fail();
+    for (uint64_t n = 0; n < m && r.ok(); ++n) {
+      const auto partition = static_cast<int32_t>(r.U32());
+      if (partition < 0 || partition >= (1 << 16)) r.Fail();
+      histories.emplace_back(partition, r.Text(static_cast<uint32_t>(kMaxDossierRecordBytes)));
+    }
   }
   const uint32_t computed = r.crc();
   const uint32_t stored = r.U32();
@@ -177,6 +214,13 @@ Status Engine::Load(std::istream& in) {
       return Error{"snapshot", decoded.error().message};
     }
   }
+  for (const auto& [partition, history] : histories) {
+    uint32_t procedure = 0;
+    QuantileSketch sketch;
+    if (Status decoded = DecodeHistoryRecord(history, *s.rules, procedure, sketch); !decoded.ok()) {
+      return Error{"snapshot", decoded.error().message};
+    }
+  }
   s.dossiers.clear();
   s.free_slots.clear();
   s.live = 0;
@@ -187,6 +231,14 @@ Status Engine::Load(std::istream& in) {
   s.removed.clear();
   s.partition_clocks.clear();
   s.open_counts.assign(s.rules->department_count(), {});
+  s.predicted_counts.assign(s.rules->department_count(), 0);
+  s.history.clear();
+  s.history_changed.clear();
+  s.pending_closes.clear();
+  for (const auto& [partition, history] : histories) {
+    Status restored = RestoreDossier(partition, history);
+    ONTIME_CHECK(restored.ok(), "a history record decoded once decodes again");
+  }
   for (const auto& [partition, record] : records) {
     Status restored = RestoreDossier(partition, record);
     ONTIME_CHECK(restored.ok(), "a record decoded once decodes again");

@@ -52,6 +52,18 @@ struct Defaults {
   int max_apology_letters = 0;
 };
 
+// predicted_late (extension): from the closed dossiers of each procedure, the engine learns the
+// distribution of working time to close T and, for an open running dossier that has used working
+// time e of its budget B, estimates P(late) = P(T > B | T > e). Evaluated at each of its events and
+// when e reaches each fraction of B; an alert when it reaches `threshold`, once per cycle.
+struct PredictConfig {
+  double threshold = 0.7;
+  // Below this many closed dossiers of its procedure (in the partitions held): no prediction.
+  int min_history = 30;
+  std::vector<double> fractions = {0.1, 0.2, 0.3, 0.4, 0.5,
+                                   0.6, 0.7, 0.8, 0.9};  // increasing, in (0,1)
+};
+
 struct RulesConfig {
   CalendarSpec calendar;
   Defaults defaults;
@@ -60,6 +72,8 @@ struct RulesConfig {
   // Who hears of a dossier that has had `defaults.max_apology_letters` letters (the province's
   // inspectorate, say). Required when that limit is set.
   std::optional<Person> escalation;
+  // Off (no learning, no prediction) when absent.
+  std::optional<PredictConfig> predict;
 };
 
 }  // namespace ontime::rules

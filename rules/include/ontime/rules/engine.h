@@ -151,6 +151,21 @@ class Engine {
   // dossier_open{department,state}: counts by department index and OpenState.
   const std::vector<std::array<int64_t, kOpenStateCount>>& open_counts() const;
 
+  // predicted_late (RulesConfig::predict): open dossiers predicted late, by department index.
+  const std::vector<int64_t>& predicted_late_counts() const;
+  struct Prediction {
+    double probability = 0;  // P(T > budget | T > used), T the working time to close
+    Duration median{};       // the conditional median of T (>= used)
+    uint64_t history = 0;    // closed dossiers it is learned from
+  };
+  // What the engine would predict for a dossier of `procedure` that has used `used` of `budget`:
+  // nullopt when prediction is off, the procedure unknown, its history under min_history or no
+  // closed dossier ran longer than `used` (no prediction, never a guess).
+  std::optional<Prediction> PredictFor(std::string_view procedure, Duration used,
+                                       Duration budget) const;
+  // Closed dossiers learned from, for `procedure` (every partition held).
+  uint64_t history_count(std::string_view procedure) const;
+
   // Applies new rules to every open dossier: deadlines recomputed from their history under the
   // new budgets and calendar. Returns how many open dossiers were recomputed. Departments and
   // procedures are matched by code; a dossier whose procedure vanished keeps its old deadlines.
@@ -180,6 +195,11 @@ class Engine {
   // forgets them. The views are valid during the call only.
   void DrainChanges(const std::function<void(const DossierChange&)>& visit);
   size_t changes_pending() const;
+
+  // With prediction on, DrainChanges also hands out each procedure's learned history of the
+  // partition when it changed, under the key kHistoryKeyPrefix + procedure code (never a
+  // dossier id); RestoreDossier takes those records back (they replace that partition's history).
+  static constexpr std::string_view kHistoryKeyPrefix = "\x01sketch/";
 
   // Adds, or replaces, a dossier from a record DrainChanges gave, on `partition`. Checked like a
   // snapshot (format, checksum, every field and code); an error changes nothing. Its timers are

@@ -14,9 +14,10 @@
 namespace ontime::rules {
 
 // kEscalated: a breach after `defaults.max_apology_letters` letters, sent to the escalation
-// contact in place of another letter.
-enum class AlertKind : uint8_t { kAtRisk, kOverdue, kStepOverdue, kEscalated };
-inline constexpr int kAlertKindCount = 4;
+// contact in place of another letter. kPredictedLate (extension): its procedure's history says
+// the dossier will likely be late (RulesConfig::predict).
+enum class AlertKind : uint8_t { kAtRisk, kOverdue, kStepOverdue, kEscalated, kPredictedLate };
+inline constexpr int kAlertKindCount = 5;
 std::string_view ToString(AlertKind kind);
 
 enum class Outcome : uint8_t { kOnTime, kLate, kWithdrawn, kRefused };
@@ -35,6 +36,9 @@ struct Alert {
   Instant detected_at{};
   Duration remaining{};            // working time from detected_at to due_at, negative once past
   const Person* notify = nullptr;  // the holder's head; for kEscalated the escalation contact
+  // kPredictedLate: P(late) when it was detected, and the conditional median close instant.
+  double probability = 0;
+  Instant expected_close_at{};
 
   std::string AlertId() const;  // "<dossier_id>:<kind>:<cycle or step>"
 };
