@@ -1,5 +1,7 @@
 #include "ontime/streams/json_output.h"
 
+#include <cmath>
+
 #include "ontime/streams/json_writer.h"
 
 namespace ontime::streams {
@@ -35,6 +37,10 @@ void AppendAlertJson(std::string& out, const rules::Alert& a,
   w.Key("due_at").Time(a.due_at, calendar);
   w.Key("detected_at").Time(a.detected_at, calendar);
   w.Key("remaining_seconds").Seconds(a.remaining);
+  if (a.kind == rules::AlertKind::kPredictedLate) {
+    w.Key("probability").Number(std::round(a.probability * 10000) / 10000);
+    w.Key("expected_close_at").Time(a.expected_close_at, calendar);
+  }
   w.Key("notify");
   WritePerson(w, a.notify, true);
   w.EndObject();

@@ -34,6 +34,7 @@ std::string_view AlertName(rules::AlertKind kind) {
     case rules::AlertKind::kOverdue: return "OntimeDossierOverdue";
     case rules::AlertKind::kStepOverdue: return "OntimeStepOverdue";
     case rules::AlertKind::kEscalated: return "OntimeDossierEscalated";
+    case rules::AlertKind::kPredictedLate: return "OntimeDossierPredictedLate";
   }
   return "OntimeDossierAlert";
 }
@@ -366,6 +367,12 @@ void AlertmanagerPusher::OnAlert(const rules::Alert& alert) {
       summary += " is still late after the last apology letter allowed";
       description = "Cycle " + std::to_string(alert.cycle) + " was due at " + due +
                     "; no further apology letter is sent; escalated at " + detected + ".";
+      break;
+    case rules::AlertKind::kPredictedLate:
+      summary += " will likely miss its due (learned from its procedure's history)";
+      description = "P(late) " + std::to_string(static_cast<int>(alert.probability * 100 + 0.5)) +
+                    "% at " + detected + "; due at " + due + ", expected to close at " +
+                    Utc(alert.expected_close_at) + ".";
       break;
   }
   if (alert.notify != nullptr && !alert.notify->email.empty()) {

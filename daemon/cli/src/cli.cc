@@ -3,12 +3,14 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <map>
 #include <optional>
 
+#include "ontime/daemon/backtest.h"
 #include "ontime/daemon/config.h"
 #include "ontime/daemon/letter_document.h"
 #include "ontime/daemon/replay.h"
@@ -31,7 +33,9 @@ constexpr std::string_view kUsage =
     "  calendar     --config FILE --year YYYY\n"
     "  generate     --config FILE [--start YYYY-MM-DD] [--days N] [--per-day N] [--seed N]\n"
     "               [--invalid-fraction F] [--no-applicant] [--out FILE|-]\n"
-    "  letter       --config FILE --letter JSON_FILE|- [--format html]\n";
+    "  letter       --config FILE --letter JSON_FILE|- [--format html]\n"
+    "  backtest     --config FILE --events FILE [--thresholds 0.5,0.6,...] [--split 0.5]\n"
+    "               [--out-dir DIR]\n";
 
 struct Flags {
   std::map<std::string, std::string> values;
@@ -189,6 +193,45 @@ int Calendar(const Flags& flags, std::ostream& out, std::ostream& err) {
   return 0;
 }
 
+int Backtest(const Flags& flags, std::ostream& out, std::ostream& err) {
+  BacktestOptions options;
+  if (const std::string* events = flags.Get("--events")) {
+    options.events_path = *events;
+  } else {
+    err << "ontimed backtest: --events FILE is required\n";
+    return kExitUsage;
+  }
+  auto number = [](const std::string& text, double& value) {
+    char* end = nullptr;
+    value = std::strtod(text.c_str(), &end);
+    return !text.empty() && end == text.c_str() + text.size() && value > 0 && value <= 1;
+  };
+  if (const std::string* list = flags.Get("--thresholds")) {
+    options.thresholds.clear();
+    size_t from = 0;
+    while (from <= list->size()) {
+      const size_t comma = std::min(list->find(',', from), list->size());
+      double value = 0;
+      if (!number(list->substr(from, comma - from), value)) {
+        err << "ontimed backtest: --thresholds wants numbers in (0, 1], comma-separated\n";
+        return kExitUsage;
+      }
+      options.thresholds.push_back(value);
+      from = comma + 1;
+    }
+  }
+  if (const std::string* split = flags.Get("--split")) {
+    if (!number(*split, options.split) || options.split >= 1) {
+      err << "ontimed backtest: --split wants a number in (0, 1)\n";
+      return kExitUsage;
+    }
+  }
+  if (const std::string* dir = flags.Get("--out-dir")) options.out_dir = *dir;
+  auto config = LoadOrReport(flags, err);
+  if (!config) return kExitConfig;
+  return RunBacktest(*config, options, out, err);
+}
+
 int Replay(const Flags& flags, std::ostream& out, std::ostream& err) {
   ReplayOptions options;
   if (const std::string* events = flags.Get("--events")) {
@@ -330,6 +373,7 @@ int RunCommandLine(const std::vector<std::string>& args, std::ostream& out, std:
        {{"--config", "--start", "--days", "--per-day", "--seed", "--invalid-fraction", "--out"},
         {"--no-applicant"}}},
       {"letter", {{"--config", "--letter", "--format"}, {}}},
+      {"backtest", {{"--config", "--events", "--thresholds", "--split", "--out-dir"}, {}}},
   };
   auto spec = kCommands.find(command);
   if (spec == kCommands.end()) {
@@ -347,6 +391,7 @@ int RunCommandLine(const std::vector<std::string>& args, std::ostream& out, std:
   if (command == "replay") return Replay(flags, out, err);
   if (command == "generate") return Generate(flags, out, err);
   if (command == "letter") return Letter(flags, out, err);
+  if (command == "backtest") return Backtest(flags, out, err);
   auto config = LoadOrReport(flags, err);
   if (!config) return kExitConfig;
   return RunDaemon(*config, *flags.Get("--config"), err);

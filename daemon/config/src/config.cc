@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <charconv>
 #include <climits>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <initializer_list>
@@ -359,7 +360,7 @@ class Loader {
         GetFields(top, "",
                   {"calendar", "defaults", "escalation", "departments", "procedures", "kafka",
                    "http", "alertmanager", "ingest", "output", "retention", "log", "letters",
-                   "state_dir", "snapshot_interval"});
+                   "state_dir", "snapshot_interval", "predict"});
     rules::RulesConfig& rules = config.rules;
     LoadCalendar(fields.Get("calendar"), top, rules.calendar);
     rules.defaults.at_risk_remaining = rules::Threshold{false, 0, day_length_};
@@ -414,6 +415,9 @@ class Loader {
           }
         }
       }
+    }
+    if (const Node node = fields.Get("predict"); Given(node)) {
+      LoadPredict(node, "predict", rules.predict);
     }
     if (const Node node = fields.Get("log"); Given(node)) LoadLog(node, "log", config.log);
     if (const Node node = fields.Get("letters"); Given(node)) {
@@ -561,6 +565,76 @@ class Loader {
         Fail(item_path, "expected a date or {date, name}, got " + Describe(item), item);
       }
     }
+  }
+
+  // A number in (low, high] (or [low, high] when `closed_low`), as written.
+  std::optional<double> Fraction(const Node& node, const std::string& path, bool closed_low,
+                                 double high) {
+    double value = -1;
+    const bool in_range = node.IsScalar() && YAML::convert<double>::decode(node, value) &&
+                          (closed_low ? value >= 0 : value > 0) && value <= high;
+    if (!in_range) {
+      Fail(path,
+           Describe(node) + " is not a number " + (closed_low ? "from 0" : "above 0") + " to " +
+               (high == 1 ? "1" : "below 1"),
+           node);
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  // predict: {threshold, min_history, fractions}; present = predicted_late on.
+  void LoadPredict(const Node& node, const std::string& path,
+                   std::optional<rules::PredictConfig>& predict) {
+    rules::PredictConfig config;
+    if (!node.IsMap() && !(node.IsScalar() && node.Scalar().empty())) {
+      ExpectMap(node, path);
+      return;
+    }
+    const Fields fields =
+        node.IsMap() ? GetFields(node, path, {"threshold", "min_history", "fractions"}) : Fields();
+    if (const Node threshold = fields.Get("threshold"); Given(threshold)) {
+      if (auto value = Fraction(threshold, Join(path, "threshold"), false, 1)) {
+        config.threshold = *value;
+      }
+    }
+    if (const Node min_history = fields.Get("min_history"); Given(min_history)) {
+      const std::string min_path = Join(path, "min_history");
+      if (auto value = Count(min_history, min_path)) {
+        if (*value < 1) {
+          Fail(min_path, "must be 1 or more", min_history);
+        } else {
+          config.min_history = *value;
+        }
+      }
+    }
+    if (const Node fractions = fields.Get("fractions"); Given(fractions)) {
+      const std::string list_path = Join(path, "fractions");
+      if (ExpectList(fractions, list_path)) {
+        std::vector<double> values;
+        bool ok = true;
+        for (size_t i = 0; i < fractions.size(); ++i) {
+          const Node item = fractions[i];
+          const std::string item_path = Index(list_path, i);
+          auto value = Fraction(item, item_path, false, std::nextafter(1.0, 0.0));
+          if (!value) {
+            ok = false;
+            continue;
+          }
+          if (!values.empty() && !(*value > values.back())) {
+            Fail(item_path, "must be above the fraction before it", item);
+            ok = false;
+          }
+          values.push_back(*value);
+        }
+        if (values.size() > 32) {
+          Fail(list_path, "at most 32 fractions", fractions);
+          ok = false;
+        }
+        if (ok) config.fractions = std::move(values);
+      }
+    }
+    predict = std::move(config);
   }
 
   // Returns the node of max_apology_letters when it sets a limit (escalation is then required).

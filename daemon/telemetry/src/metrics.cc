@@ -70,6 +70,7 @@ struct EngineMetrics::Families {
   Family<Counter>* closed;
   Family<Gauge>* open;
   Family<Gauge>* open_within_time;
+  Family<Gauge>* predicted_late;
   Family<Histogram>* resolution;
   Family<Histogram>* resolution_working;
   Family<Histogram>* reception;
@@ -88,6 +89,7 @@ struct EngineMetrics::Department {
   std::array<Counter*, rules::kOutcomeCount> closed{};  // by Outcome
   std::array<Gauge*, rules::kOpenStateCount> open{};    // by OpenState
   Gauge* open_within_time = nullptr;
+  Gauge* predicted_late = nullptr;
   Histogram* resolution = nullptr;
   Histogram* resolution_working = nullptr;
   Histogram* reception = nullptr;
@@ -109,6 +111,8 @@ EngineMetrics::EngineMetrics(prometheus::Registry& registry, const rules::Compil
   f.open = &GaugeFamily(registry, "dossier_open", "Open dossiers, by department and state");
   f.open_within_time = &GaugeFamily(registry, "dossier_open_within_time",
                                     "Open dossiers not overdue (on track, at risk or paused)");
+  f.predicted_late = &GaugeFamily(registry, "dossier_predicted_late",
+                                  "Open dossiers predicted late this cycle (predicted_late alert)");
   f.resolution = &HistogramFamily(registry, "dossier_resolution_seconds",
                                   "Time from acceptance to close, wall clock minus pauses");
   f.resolution_working = &HistogramFamily(registry, "dossier_resolution_working_seconds",
@@ -134,6 +138,7 @@ void EngineMetrics::Rebind(const rules::CompiledRules& rules) {
   for (Department& old : departments_) {
     for (Gauge* gauge : old.open) gauge->Set(0);
     old.open_within_time->Set(0);
+    old.predicted_late->Set(0);
   }
   const Families& f = *families_;
   std::vector<Department> departments(rules.department_count());
@@ -156,6 +161,7 @@ void EngineMetrics::Rebind(const rules::CompiledRules& rules) {
       d.open[s] = &f.open->Add(with("state", ToString(static_cast<rules::OpenState>(s))));
     }
     d.open_within_time = &f.open_within_time->Add(dept);
+    d.predicted_late = &f.predicted_late->Add(dept);
     d.resolution = &f.resolution->Add(dept, ResolutionBuckets());
     d.resolution_working = &f.resolution_working->Add(dept, ResolutionBuckets());
     d.reception = &f.reception->Add(dept, ReceptionBuckets());
@@ -242,6 +248,8 @@ void EngineMetrics::RefreshGauges(const rules::Engine& engine) {
       if (static_cast<rules::OpenState>(s) != rules::OpenState::kOverdue) within_time += n;
     }
     d.open_within_time->Set(static_cast<double>(within_time));
+    const auto& predicted = engine.predicted_late_counts();
+    d.predicted_late->Set(i < predicted.size() ? static_cast<double>(predicted[i]) : 0.0);
   }
 }
 

@@ -49,7 +49,8 @@ class EngineMetrics final : public rules::EngineListener {
   void OnRated(uint32_t dept, rules::Rating rating) override;
 
   // dossier_open{department,state} and dossier_open_within_time{department} (open and not
-  // overdue) from engine.open_counts(); call before a scrape.
+  // overdue) from engine.open_counts(), dossier_predicted_late{department} from
+  // engine.predicted_late_counts(); call before a scrape.
   void RefreshGauges(const rules::Engine& engine);
   // After a config reload: department indices follow the new rules; new departments get their
   // series, existing ones keep counting (matched by code); vanished ones keep their counters and
