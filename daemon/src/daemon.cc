@@ -41,6 +41,7 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 constexpr auto kStallProbe = std::chrono::milliseconds(100);
+constexpr size_t kRestoreThreads = 4;
 
 streams::KafkaSettings Settings(const KafkaConfig& kafka) {
   streams::KafkaSettings s;
@@ -127,7 +128,8 @@ struct Daemon::Impl {
     auto post = [this](std::function<void()> f) { asio::post(io, std::move(f)); };
     setup_work = std::make_unique<WorkerThread>(post);
     transaction_work = std::make_unique<WorkerThread>(post);
-    restore_work = std::make_unique<WorkerThread>(post);
+    // Partitions restore in parallel: each read waits mostly on the broker.
+    restore_work = std::make_unique<WorkerPool>(kRestoreThreads, post);
     transactions = std::make_unique<KafkaTransactions>(*producer, config.kafka.topics.events);
     transactor = std::make_unique<Transactor>(
         loop, *transactions, *transaction_work, *daemon_metrics, log,
@@ -563,7 +565,7 @@ struct Daemon::Impl {
   std::unique_ptr<streams::KafkaProducer> producer;
   std::unique_ptr<WorkerThread> setup_work;
   std::unique_ptr<WorkerThread> transaction_work;
-  std::unique_ptr<WorkerThread> restore_work;
+  std::unique_ptr<WorkerPool> restore_work;
   std::unique_ptr<KafkaTransactions> transactions;
   std::unique_ptr<Transactor> transactor;
   std::unique_ptr<OutputWriter> writer;

@@ -1,5 +1,7 @@
 #include "ontime/daemon/blocking_work.h"
 
+#include <algorithm>
+
 namespace ontime::daemon {
 
 WorkerThread::WorkerThread(std::function<void(std::function<void()>)> post)
@@ -48,6 +50,25 @@ void WorkerThread::Run() {
     busy_ = false;
     idle_.notify_all();
   }
+}
+
+WorkerPool::WorkerPool(size_t threads, const std::function<void(std::function<void()>)>& post) {
+  for (size_t i = 0; i < std::max<size_t>(threads, 1); ++i) {
+    workers_.push_back(std::make_unique<WorkerThread>(post));
+  }
+}
+
+void WorkerPool::Submit(std::function<void()> work, std::function<void()> done) {
+  workers_[next_]->Submit(std::move(work), std::move(done));
+  next_ = (next_ + 1) % workers_.size();
+}
+
+void WorkerPool::WaitIdle() {
+  for (auto& w : workers_) w->WaitIdle();
+}
+
+void WorkerPool::Stop() {
+  for (auto& w : workers_) w->Stop();
 }
 
 }  // namespace ontime::daemon

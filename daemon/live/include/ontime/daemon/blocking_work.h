@@ -8,8 +8,10 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "ontime/daemon/event_loop.h"
 
@@ -51,6 +53,21 @@ class WorkerThread final : public BlockingWork {
   bool busy_ = false;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
+};
+
+// Several WorkerThreads, work handed round-robin: independent work (one restore per partition)
+// in parallel. No order between works.
+class WorkerPool final : public BlockingWork {
+ public:
+  WorkerPool(size_t threads, const std::function<void(std::function<void()>)>& post);
+  void Submit(std::function<void()> work, std::function<void()> done) override;
+  bool stopping() const override { return workers_.front()->stopping(); }
+  void WaitIdle() override;
+  void Stop();
+
+ private:
+  std::vector<std::unique_ptr<WorkerThread>> workers_;
+  size_t next_ = 0;
 };
 
 }  // namespace ontime::daemon
