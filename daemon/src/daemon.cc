@@ -167,7 +167,8 @@ struct Daemon::Impl {
         LiveProcessor::Hooks{[this] { OnCaughtUp(); },
                              [this](const std::string& why) { Fatal(why); },
                              [this](int32_t p, int64_t next) { transactor->Consumed(p, next); },
-                             [this] { return transactor->accepting(); }});
+                             [this] { return transactor->accepting(); },
+                             [this] { daemon_metrics->CountChangelogRecords(state->Collect()); }});
     processor->set_max_clock_skew(config.ingest.max_clock_skew);
     processor->set_applied(
         [this](const rules::Event& e, rules::ApplyStatus status) { timeline->OnEvent(e, status); });
@@ -179,7 +180,8 @@ struct Daemon::Impl {
         ChangelogState::Hooks{
             [this](int32_t p) { consumer->Pause(p); }, [this](int32_t p) { consumer->Resume(p); },
             [this](int32_t p) { processor->ForgetPartition(p); },
-            [this](const std::string& why) { Fatal(why); }, [this](int32_t p) { SeedViews(p); }});
+            [this](const std::string& why) { Fatal(why); }, [this](int32_t p) { ViewsSeeded(p); },
+            [this](std::string_view id) { SeedView(id); }});
 
     if (pusher) pusher->Start();
     router = std::make_unique<Router>(
@@ -235,12 +237,16 @@ struct Daemon::Impl {
   // One walk over a partition's restored dossiers: the board's index and figures, and the alerts
   // still active re-sent to Alertmanager (which would otherwise forget them until they fire
   // again).
-  void SeedViews(int32_t partition) {
-    size_t resent = 0;
-    engine->ForEachDossierIn(partition, loop.clock().Now(), [&](const rules::DossierView& d) {
-      attention->Seed(d);
-      figures->Seed(d, *rules);
-      if (!pusher || d.state != rules::DossierState::kOpen || !(d.overdue || d.at_risk)) return;
+  // Called for each dossier as it is restored (a few thousand per loop turn), so that a large
+  // state never stalls the loop here.
+  void SeedView(std::string_view dossier_id) {
+    const auto view = engine->Find(dossier_id, loop.clock().Now());
+    if (!view) return;
+    const rules::DossierView& d = *view;
+    attention->Seed(d);
+    figures->Seed(d, *rules);
+    if (!pusher || d.state != rules::DossierState::kOpen || !(d.overdue || d.at_risk)) return;
+    {
       std::optional<LetterFields> last_letter;
       if (d.apology_letters > 0) {
         std::vector<std::string> ids = letters->IdsOf(d.dossier_id);
@@ -250,13 +256,16 @@ struct Daemon::Impl {
           }
         }
       }
-      resent += pusher->RestoreDossier(d, *rules, last_letter ? &*last_letter : nullptr,
-                                       loop.clock().Now());
-    });
+      alerts_resent += pusher->RestoreDossier(d, *rules, last_letter ? &*last_letter : nullptr,
+                                              loop.clock().Now());
+    }
+  }
+
+  void ViewsSeeded(int32_t partition) {
     log.Info("views seeded", {{"partition", std::to_string(partition)},
                               {"letters", std::to_string(letters->size())},
                               {"attention", std::to_string(attention->candidates())},
-                              {"alerts_resent", std::to_string(resent)}});
+                              {"alerts_resent", std::to_string(alerts_resent)}});
   }
 
   // --- start-up: topics, transactions, the consumer; each wait off the loop ---
@@ -589,6 +598,7 @@ struct Daemon::Impl {
 
   std::chrono::steady_clock::time_point started_at;
   std::chrono::steady_clock::time_point last_setup_log{};
+  size_t alerts_resent = 0;
   bool ready = false;
   bool stopping = false;
   int exit_code = 0;

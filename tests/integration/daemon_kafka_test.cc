@@ -43,28 +43,11 @@ using testing::WaitFor;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-std::string EnvOr(const char* name, const std::string& fallback) {
-  const char* value = std::getenv(name);
-  return value && *value ? value : fallback;
-}
-
-// ctest sets both; run by hand, they follow from this file's path and the test binary's.
-std::string SourceDir() {
-  return EnvOr("ONTIME_SOURCE_DIR", fs::path(__FILE__).parent_path().parent_path().parent_path());
-}
-std::string KafkaScript() { return SourceDir() + "/deploy/kafka-dev/kafka.sh"; }
+std::string KafkaScript() { return BrokerEnvironment::Script(); }
 
 // Runs a shell command; returns its exit status and, if asked, its standard output.
 int Shell(const std::string& command, std::string* out = nullptr) {
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return -1;
-  std::string text;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) text.append(buf, n);
-  int status = pclose(pipe);
-  if (out) *out = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return BrokerEnvironment::Run(command, out);
 }
 
 std::string Trim(std::string s) {

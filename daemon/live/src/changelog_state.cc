@@ -29,6 +29,11 @@ ChangelogState::ChangelogState(EventLoop& loop, rules::Engine& engine, Transacto
                                                           std::to_string(partition) + " from " +
                                                           topic_ + ": " + error);
                                            }
+                                         },
+                                         [this](std::string_view id) {
+                                           if (hooks_.restored_dossier) {
+                                             hooks_.restored_dossier(id);
+                                           }
                                          }}) {}
 
 void ChangelogState::OnAssigned(const std::vector<int32_t>& added) {

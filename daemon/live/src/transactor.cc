@@ -67,9 +67,17 @@ Status Transactor::Produce(std::string_view topic, std::string_view key, std::st
 
 Status Transactor::ProduceState(std::string_view topic, int32_t partition, std::string_view key,
                                 std::optional<std::string_view> value) {
-  ONTIME_CHECK(state_ == State::kOpen, "state records are written into an open transaction");
-  dirty_ = true;
-  return producer_.ProduceState(topic, partition, key, value);
+  if (state_ == State::kOpen) {
+    dirty_ = true;
+    return producer_.ProduceState(topic, partition, key, value);
+  }
+  if (state_ == State::kBroken) return Error{"transaction", "the producer is broken"};
+  Held held{std::string(topic), std::string(key), std::string(value.value_or("")), {}};
+  held.state = true;
+  held.partition = partition;
+  held.tombstone = !value.has_value();
+  held_.push_back(std::move(held));
+  return Ok{};
 }
 
 void Transactor::Arm() {
@@ -221,7 +229,11 @@ bool Transactor::Reopen() {
   held.swap(held_);
   for (const Held& h : held) {
     dirty_ = true;
-    if (Status s = producer_.Produce(h.topic, h.key, h.value, h.headers); !s.ok()) {
+    Status s = h.state ? producer_.ProduceState(
+                             h.topic, h.partition, h.key,
+                             h.tombstone ? std::nullopt : std::optional<std::string_view>(h.value))
+                       : producer_.Produce(h.topic, h.key, h.value, h.headers);
+    if (!s.ok()) {
       state_ = State::kBroken;
       if (hooks_.fatal) hooks_.fatal("producing to " + h.topic + ": " + s.error().message);
       return false;

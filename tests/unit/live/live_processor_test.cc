@@ -87,13 +87,14 @@ class World {
           daemon::LiveProcessor::Hooks{
               [] {}, [this](const std::string& why) { fatal = why; },
               [this](int32_t p, int64_t next) { transactor.Consumed(p, next); },
-              [this] { return transactor.accepting(); }});
+              [this] { return transactor.accepting(); }, [this] { state->Collect(); }});
       processor->set_max_clock_skew(5min);
       state = std::make_unique<daemon::ChangelogState>(
           t.loop, *engine, transactor, reader, work, metrics, log, std::string(kChangelog),
           daemon::ChangelogState::Hooks{[this](int32_t p) { source->Pause(p); },
                                         [this](int32_t p) { source->Resume(p); },
                                         [this](int32_t p) { processor->ForgetPartition(p); },
+                                        {},
                                         {},
                                         {}});
     }
@@ -180,12 +181,14 @@ TEST_F(LivePathTest, OutputsChangelogAndOffsetsAreCommittedTogether) {
   EXPECT_EQ(dead[0].value, "{bad json");
   EXPECT_EQ(dead[0].Header("error.reason"), "invalid_json");
   EXPECT_EQ(dead[0].Header("source.offset"), "1");
-  // One record per dossier changed, on the partition its events came on.
+  // Records of the dossiers changed, on the partition their events came on (a dossier's record is
+  // written again when it changes again: compaction keeps the last).
   auto records = kafka.Committed(std::string(kChangelog));
   std::map<std::string, int32_t> partition_of;
   for (const Produced& r : records) partition_of[r.key] = r.partition;
   EXPECT_EQ(partition_of, (std::map<std::string, int32_t>{{"A", 0}, {"B", 1}}));
-  EXPECT_EQ(records.size(), 2u);
+  EXPECT_GE(records.size(), 2u);
+  EXPECT_LE(records.size(), 4u);
 
   loop.RunFor(1s);
   EXPECT_EQ(kafka.commits, 1) << "nothing happened: no empty transactions";

@@ -31,6 +31,7 @@ class ChangelogState {
     std::function<void(int32_t partition)> forget;  // given away: the watermark lets it go
     std::function<void(const std::string& why)> fatal;
     std::function<void(int32_t partition)> restored;  // its dossiers are in the engine
+    std::function<void(std::string_view dossier_id)> restored_dossier;  // one, as it comes in
   };
 
   ChangelogState(EventLoop& loop, rules::Engine& engine, Transactor& transactor,

@@ -112,6 +112,9 @@ class Transactor final : public streams::OutputSink {
     std::string key;
     std::string value;
     std::vector<streams::KafkaHeader> headers;
+    bool state = false;  // a state record (ProduceState): on `partition`, maybe a tombstone
+    int32_t partition = streams::kAnyPartition;
+    bool tombstone = false;
   };
 
   void Arm();
