@@ -224,6 +224,9 @@ Result<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(const KafkaSettings
     props.push_back({"transactional.id", settings.transactional_id});
     props.push_back({"transaction.timeout.ms", "30000"});
     props.push_back({"message.timeout.ms", "30000"});
+    // Room for a busy stretch's outputs and changelog records: the daemon stops consuming when
+    // a million are in flight (Transactor::accepting) rather than wait here on a full queue.
+    props.push_back({"queue.buffering.max.messages", "2000000"});
   } else {
     props.push_back({"message.timeout.ms", "120000"});
   }

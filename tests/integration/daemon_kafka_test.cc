@@ -768,5 +768,74 @@ TEST_F(DaemonKafkaTest, WithoutABrokerItServesHealthAndStopsOnSigterm) {
   EXPECT_LT(std::chrono::steady_clock::now() - asked, 5s) << daemon->Log();
 }
 
+// Two instances in one group split the input's partitions; one is killed (SIGKILL) and the other
+// takes its partitions over, restoring their dossiers from the changelog: the union of their
+// outputs is replay's, every id exactly once, and each overdue alert is detected at its due.
+TEST_F(DaemonKafkaTest, TwoInstancesSplitTheStreamAndOneTakesOverTheOthersPartitions) {
+  CreateTopics(4);
+  // The second instance: its own HTTP port and static member id, the same group and topics.
+  const int second_port = FreePort();
+  {
+    std::string config = ReadFile(ConfigPath());
+    const std::string listen = "127.0.0.1:" + std::to_string(http_port_);
+    config.replace(config.find(listen), listen.size(), "127.0.0.1:" + std::to_string(second_port));
+    config.replace(config.find("kafka:\n"), 7, "kafka:\n  instance_id: second\n");
+    std::ofstream(dir_ + "/second.yaml") << config;
+  }
+  std::vector<std::string> lines = Generate(12, 10, 60, 0.0);
+  std::vector<std::string> first_half;
+  std::vector<std::string> second_half;
+  std::map<std::string, bool> early;
+  for (const std::string& line : lines) {
+    std::string id = Field(line, "dossier_id");
+    if (id.empty()) id = Field(line, "subject");
+    auto [it, fresh] = early.emplace(id, early.size() % 2 == 0);
+    (it->second ? first_half : second_half).push_back(line);
+  }
+  auto a = StartDaemon();
+  auto b = std::make_unique<OntimedProcess>(
+      std::vector<std::string>{"run", "--config", dir_ + "/second.yaml"}, dir_ + "/second.log");
+  // Both hold some partitions.
+  ASSERT_TRUE(WaitFor([&] { return a->Logged("views seeded") && b->Logged("views seeded"); }, 90s))
+      << a->Log() << "\n---\n"
+      << b->Log();
+  Produce(first_half);
+  const std::set<std::string> expected_first = Replay(first_half, WallNow());
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(expected_first); }, 90s))
+      << "missing: " << Missing(expected_first, AllOutputIds()) << "\n"
+      << a->Log() << "\n---\n"
+      << b->Log();
+  EXPECT_TRUE(a->Logged("partitions revoked")) << "the first gave some to the second\n" << a->Log();
+
+  a->Signal(SIGKILL);
+  a->Wait(10s);
+  Produce(second_half);
+  const std::set<std::string> expected = Replay(lines, WallNow());
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(expected); }, 120s))
+      << "missing: " << Missing(expected, AllOutputIds()) << "\n"
+      << b->Log();
+  std::vector<std::string> values;
+  std::vector<std::string> got = Ids(Topic("alerts"), "alert_id", nullptr, &values);
+  for (auto& id : Ids(Topic("letters"), "letter_id")) got.push_back(std::move(id));
+  ExpectNoDuplicates(got);
+  ExpectSubset(got, expected);
+  for (const std::string& value : values) {
+    if (Field(value, "kind") == "overdue") {
+      EXPECT_EQ(Field(value, "detected_at"), Field(value, "due_at")) << value;
+    }
+  }
+  // The second restored the first's partitions, with their dossiers, after the kill.
+  const std::string log = b->Log();
+  size_t restored_after = 0;
+  for (size_t at = log.find("partition restored"); at != std::string::npos;
+       at = log.find("partition restored", at + 1)) {
+    const std::string line = log.substr(at, log.find('\n', at) - at);
+    if (line.find("dossiers=0 ") == std::string::npos) ++restored_after;
+  }
+  EXPECT_GE(restored_after, 1u) << log;
+  b->Signal(SIGTERM);
+  EXPECT_EQ(b->Wait(60s), 0) << b->Log();
+}
+
 }  // namespace
 }  // namespace ontime::integration

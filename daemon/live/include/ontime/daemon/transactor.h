@@ -64,6 +64,7 @@ class Transactor final : public streams::OutputSink {
     std::function<void(const std::string&)> fatal;
   };
   static constexpr size_t kMaxHeld = 200000;  // outputs held during a commit before pausing input
+  static constexpr size_t kMaxInFlight = 1000000;  // in the producer's queue, likewise
 
   Transactor(EventLoop& loop, TransactionalProducer& producer, BlockingWork& work,
              DaemonMetrics& metrics, Logger& log, Hooks hooks);
@@ -80,7 +81,7 @@ class Transactor final : public streams::OutputSink {
   // A partition given away or to be restored: its offset is no longer ours to commit.
   void ForgetPartition(int32_t partition);
   // False while a commit has held too much: the loop stops consuming until it lands.
-  bool accepting() const { return held_.size() < kMaxHeld; }
+  bool accepting() const { return held_.size() < kMaxHeld && producer_.in_flight() < kMaxInFlight; }
   bool committing() const { return state_ == State::kCommitting; }
   // Commits what is open now and waits for it (revocation, shutdown): blocks the loop, so only
   // there. False when it could not commit.
