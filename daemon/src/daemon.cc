@@ -29,6 +29,7 @@
 #include "ontime/rules/engine.h"
 #include "ontime/streams/kafka_consumer.h"
 #include "ontime/streams/kafka_producer.h"
+#include "ontime/streams/partition_reader.h"
 
 #ifndef ONTIME_VERSION
 #define ONTIME_VERSION "dev"
@@ -134,11 +135,7 @@ struct Daemon::Impl {
     transactor = std::make_unique<Transactor>(
         loop, *transactions, *transaction_work, *daemon_metrics, log,
         Transactor::Hooks{[this] { return state ? state->Collect() : 0; },
-                          [this](const std::string& why) {
-                            // The engine is ahead of what Kafka holds: start again from Kafka.
-                            Fatal("transaction aborted (" + why +
-                                  "); restarting restores the state from the changelog");
-                          },
+                          [this](const std::string& why) { RecoverFromAbort(why); },
                           [this](const std::string& why) { Fatal(why); }});
     transactor->set_interval(config.kafka.commit_interval);
 
@@ -353,6 +350,36 @@ struct Daemon::Impl {
     transactions->set_consumer(consumer.get());
     notifier.Status("waiting for partitions");
     processor->Start(*consumer);
+  }
+
+  // An aborted transaction leaves the engine ahead of what Kafka holds: its partitions' dossiers
+  // are dropped, their input sought back to the offsets committed with their state, and the
+  // state restored from the changelog, all without a restart.
+  void RecoverFromAbort(const std::string& why) {
+    std::vector<int32_t> partitions(state->assigned().begin(), state->assigned().end());
+    log.Warning("kafka: transaction aborted; restoring the state Kafka holds",
+                {{"error", why}, {"partitions", std::to_string(partitions.size())}});
+    state->Drop(partitions);
+    auto committed =
+        std::make_shared<Result<streams::PartitionOffsets>>(streams::PartitionOffsets{});
+    setup_work->Submit(
+        [this, partitions, committed] {
+          *committed = consumer->Committed(partitions, std::chrono::milliseconds(10s));
+        },
+        [this, partitions, committed] {
+          if (stopping) return;
+          if (!committed->ok()) {
+            Fatal("after an aborted transaction, the committed offsets cannot be read: " +
+                  committed->error().message);
+            return;
+          }
+          for (int32_t p : partitions) {
+            auto it = committed->value().find(p);
+            consumer->Seek(p,
+                           it == committed->value().end() ? streams::kOffsetBeginning : it->second);
+          }
+          state->Restore(partitions);
+        });
   }
 
   // The backlog is consumed for the first time: from here on the wall clock fires timers.

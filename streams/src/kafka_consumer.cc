@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <set>
 #include <string>
 
 #include "kafka_util.h"
@@ -105,6 +106,7 @@ struct KafkaConsumer::Impl {
   // Paused partitions, with the offset to go back to on Resume when a message fetched before the
   // pause took effect had to be held back (-1: none).
   std::map<int32_t, int64_t> paused;
+  std::set<int32_t> pinned;  // sought while paused: Resume goes on from the seek
   std::optional<std::string> last_error;
   bool closed = false;
 
@@ -192,11 +194,13 @@ struct KafkaConsumer::Impl {
         std::erase(self->assignment, p);
         self->eof.erase(p);
         self->paused.erase(p);
+        self->pinned.erase(p);
       }
       if (!cooperative) {
         self->assignment.clear();
         self->eof.clear();
         self->paused.clear();
+        self->pinned.clear();
       }
     }
     if (options.assigned) options.assigned(self->assignment);
@@ -281,8 +285,11 @@ size_t KafkaConsumer::Poll(size_t max, const std::function<void(const KafkaMessa
     } else if (m->err) {
       impl_->last_error = rd_kafka_message_errstr(m);
     } else if (auto held = impl_->paused.find(m->partition); held != impl_->paused.end()) {
-      // Fetched before the pause took effect: handed out after Resume instead.
-      if (held->second < 0 || m->offset < held->second) held->second = m->offset;
+      // Fetched before the pause took effect: handed out after Resume instead (unless the
+      // partition was sought while paused: it goes on from there).
+      if (!impl_->pinned.contains(m->partition) && (held->second < 0 || m->offset < held->second)) {
+        held->second = m->offset;
+      }
     } else {
       impl_->eof[m->partition] = false;
       handle(ToKafkaMessage(m));
@@ -342,13 +349,20 @@ void KafkaConsumer::Resume(int32_t partition) {
   if (it == impl_->paused.end()) return;
   int64_t rewind = it->second;
   impl_->paused.erase(it);
+  impl_->pinned.erase(partition);
   impl_->PauseOrResume(partition, false);
   if (rewind >= 0) impl_->SeekTo(partition, rewind);
 }
 
 bool KafkaConsumer::paused(int32_t partition) const { return impl_->paused.contains(partition); }
 
-void KafkaConsumer::Seek(int32_t partition, int64_t offset) { impl_->SeekTo(partition, offset); }
+void KafkaConsumer::Seek(int32_t partition, int64_t offset) {
+  impl_->SeekTo(partition, offset);
+  if (auto held = impl_->paused.find(partition); held != impl_->paused.end()) {
+    held->second = offset;  // Resume goes on from here
+    impl_->pinned.insert(partition);
+  }
+}
 
 streams::GroupMetadata KafkaConsumer::GroupMetadata() const {
   auto impl = std::make_unique<streams::GroupMetadata::Impl>();

@@ -67,6 +67,21 @@ void ChangelogState::OnRevoked(const std::vector<int32_t>& revoked) {
   UpdateGauges();
 }
 
+void ChangelogState::Drop(const std::vector<int32_t>& partitions) {
+  for (int32_t p : partitions) {
+    if (hooks_.pause) hooks_.pause(p);
+    restorer_.Cancel(p);  // drops the engine's dossiers of p
+    if (hooks_.forget) hooks_.forget(p);
+  }
+}
+
+void ChangelogState::Restore(const std::vector<int32_t>& partitions) {
+  for (int32_t p : partitions) {
+    if (assigned_.contains(p)) restorer_.Restore(p);
+  }
+  UpdateGauges();
+}
+
 size_t ChangelogState::Collect() {
   size_t records = 0;
   engine_.DrainChanges([this, &records](const rules::Engine::DossierChange& c) {

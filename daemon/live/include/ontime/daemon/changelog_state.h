@@ -42,6 +42,13 @@ class ChangelogState {
   void OnAssigned(const std::vector<int32_t>& added);
   void OnRevoked(const std::vector<int32_t>& revoked);
 
+  // After an aborted transaction the engine is ahead of what Kafka holds: Drop forgets the
+  // partitions' dossiers at once (their input is paused), Restore brings them back from the
+  // changelog as committed and then resumes them (the caller has sought their input to the
+  // committed offsets meanwhile).
+  void Drop(const std::vector<int32_t>& partitions);
+  void Restore(const std::vector<int32_t>& partitions);
+
   // The engine's changes since the last call into the open transaction: one record (or
   // tombstone) per changed dossier. The Transactor's collect hook.
   size_t Collect();
