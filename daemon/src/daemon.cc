@@ -43,6 +43,7 @@ using namespace std::chrono_literals;
 
 constexpr auto kStallProbe = std::chrono::milliseconds(100);
 constexpr size_t kRestoreThreads = 4;
+constexpr int kRestoreNice = 5;  // restores yield the cores to the event loop
 
 streams::KafkaSettings Settings(const KafkaConfig& kafka) {
   streams::KafkaSettings s;
@@ -130,7 +131,7 @@ struct Daemon::Impl {
     setup_work = std::make_unique<WorkerThread>(post);
     transaction_work = std::make_unique<WorkerThread>(post);
     // Partitions restore in parallel: each read waits mostly on the broker.
-    restore_work = std::make_unique<WorkerPool>(kRestoreThreads, post);
+    restore_work = std::make_unique<WorkerPool>(kRestoreThreads, post, kRestoreNice);
     transactions = std::make_unique<KafkaTransactions>(*producer, config.kafka.topics.events);
     transactor = std::make_unique<Transactor>(
         loop, *transactions, *transaction_work, *daemon_metrics, log,

@@ -30,8 +30,9 @@ class BlockingWork {
 
 class WorkerThread final : public BlockingWork {
  public:
-  // `post` hands a function to the event loop's thread (asio::post: thread-safe).
-  explicit WorkerThread(std::function<void(std::function<void()>)> post);
+  // `post` hands a function to the event loop's thread (asio::post: thread-safe). `nice` > 0
+  // lowers the thread's priority (setpriority), so that bulk work yields the cores to the loop.
+  explicit WorkerThread(std::function<void(std::function<void()>)> post, int nice = 0);
   ~WorkerThread() override;  // Stop()s and joins
   WorkerThread(const WorkerThread&) = delete;
   WorkerThread& operator=(const WorkerThread&) = delete;
@@ -46,6 +47,7 @@ class WorkerThread final : public BlockingWork {
   void Run();
 
   std::function<void(std::function<void()>)> post_;
+  int nice_ = 0;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable idle_;
@@ -59,7 +61,7 @@ class WorkerThread final : public BlockingWork {
 // in parallel. No order between works.
 class WorkerPool final : public BlockingWork {
  public:
-  WorkerPool(size_t threads, const std::function<void(std::function<void()>)>& post);
+  WorkerPool(size_t threads, const std::function<void(std::function<void()>)>& post, int nice = 0);
   void Submit(std::function<void()> work, std::function<void()> done) override;
   bool stopping() const override { return workers_.front()->stopping(); }
   void WaitIdle() override;

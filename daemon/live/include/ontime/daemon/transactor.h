@@ -63,7 +63,9 @@ class Transactor final : public streams::OutputSink {
     // The producer cannot go on (fenced by another instance, or broken).
     std::function<void(const std::string&)> fatal;
   };
-  static constexpr size_t kMaxHeld = 200000;  // outputs held during a commit before pausing input
+  // Outputs held during a commit before the input pauses: they are produced in one loop turn
+  // when the next transaction begins, so few enough to keep that turn short.
+  static constexpr size_t kMaxHeld = 20000;
   static constexpr size_t kMaxInFlight = 1000000;  // in the producer's queue, likewise
 
   Transactor(EventLoop& loop, TransactionalProducer& producer, BlockingWork& work,
