@@ -361,6 +361,12 @@ struct Daemon::Impl {
     log.Warning("kafka: transaction aborted; restoring the state Kafka holds",
                 {{"error", why}, {"partitions", std::to_string(partitions.size())}});
     state->Drop(partitions);
+    SeekToCommittedAndRestore(partitions);
+  }
+
+  // The group's committed offsets asked off the loop, until the coordinator answers (it may be
+  // the very reason the transaction failed: a broker restarting).
+  void SeekToCommittedAndRestore(const std::vector<int32_t>& partitions) {
     auto committed =
         std::make_shared<Result<streams::PartitionOffsets>>(streams::PartitionOffsets{});
     setup_work->Submit(
@@ -370,8 +376,9 @@ struct Daemon::Impl {
         [this, partitions, committed] {
           if (stopping) return;
           if (!committed->ok()) {
-            Fatal("after an aborted transaction, the committed offsets cannot be read: " +
-                  committed->error().message);
+            LogSetupTrouble("committed offsets: " + committed->error().message);
+            setup_timer->Arm(std::chrono::milliseconds(1s),
+                             [this, partitions] { SeekToCommittedAndRestore(partitions); });
             return;
           }
           for (int32_t p : partitions) {
@@ -409,6 +416,12 @@ struct Daemon::Impl {
     daemon_metrics->SetEventLag(processor->last_event_lag_seconds());
     daemon_metrics->SetConsumerLagSeconds(processor->last_message_lag_seconds());
     if (consumer) {
+      if (auto fatal = consumer->fatal_error()) {
+        // After a broker outage longer than the session, librdkafka may fence its own static
+        // member; a new process (systemd restarts it) rejoins and restores from Kafka.
+        Fatal("kafka consumer: " + *fatal);
+        return;
+      }
       int64_t behind = 0;
       for (const auto& [p, lag] : consumer->Lag()) {
         daemon_metrics->SetConsumerLag(p, lag);

@@ -257,6 +257,9 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const KafkaSettings
   if (transactional) {
     rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
     rd_kafka_conf_set(conf, "isolation.level", "read_committed", err, sizeof err);
+    // A partition taken over from an instance that died while committing: its offsets are read
+    // only once that transaction is resolved (KIP-447), never the ones before it.
+    rd_kafka_conf_set(conf, "require.stable.offsets", "true", err, sizeof err);
   }
   rd_kafka_conf_set_opaque(conf, impl.get());
   rd_kafka_conf_set_rebalance_cb(conf, &Impl::OnRebalance);
@@ -422,6 +425,14 @@ PartitionOffsets KafkaConsumer::Lag() const {
   }
   rd_kafka_topic_partition_list_destroy(list);
   return lag;
+}
+
+std::optional<std::string> KafkaConsumer::fatal_error() const {
+  char reason[512];
+  if (rd_kafka_fatal_error(impl_->rk, reason, sizeof reason) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return std::nullopt;
+  }
+  return std::string(reason);
 }
 
 std::optional<std::string> KafkaConsumer::TakeError() {

@@ -467,6 +467,14 @@ TEST_F(DaemonKafkaTest, TimerFiresOnTheWallClockWithoutEvents) {
 // and consumes again.
 TEST_F(DaemonKafkaTest, SurvivesBrokerRestart) {
   CreateTopics(3);
+  {
+    // The consumer's session outlives the broker's restart (the default 45 s, not the other
+    // tests' 6 s): a static member whose session expired is fenced by librdkafka itself.
+    std::string config = ReadFile(ConfigPath());
+    const std::string session = "\"session.timeout.ms\": \"6000\"";
+    config.replace(config.find(session), session.size(), "\"session.timeout.ms\": \"45000\"");
+    std::ofstream(ConfigPath()) << config;
+  }
   auto daemon = StartDaemon();
   ASSERT_TRUE(WaitReady(*daemon)) << daemon->Log();
   Instant now = WallNow();
@@ -805,7 +813,6 @@ TEST_F(DaemonKafkaTest, TwoInstancesSplitTheStreamAndOneTakesOverTheOthersPartit
       << "missing: " << Missing(expected_first, AllOutputIds()) << "\n"
       << a->Log() << "\n---\n"
       << b->Log();
-  EXPECT_TRUE(a->Logged("partitions revoked")) << "the first gave some to the second\n" << a->Log();
 
   a->Signal(SIGKILL);
   a->Wait(10s);
