@@ -136,6 +136,7 @@ void Transactor::Committed(const TransactionalProducer::Result& result,
       metrics_.CountTransaction("aborted");
       log_.Error("kafka: transaction must be aborted", {{"error", result.message}});
       auto aborted = std::make_shared<TransactionalProducer::Result>();
+      aborting_ = aborted;
       const uint64_t generation = generation_;
       work_.Submit([this, aborted] { *aborted = producer_.Abort(); },
                    [this, aborted, message = result.message, generation] {
@@ -153,6 +154,7 @@ void Transactor::Committed(const TransactionalProducer::Result& result,
 void Transactor::AfterAbort(const TransactionalProducer::Result& aborted,
                             const std::string& message) {
   inflight_.reset();
+  aborting_.reset();
   if (aborted.outcome == TransactionalProducer::Outcome::kFatal ||
       aborted.outcome == TransactionalProducer::Outcome::kAbort) {
     state_ = State::kBroken;
@@ -188,7 +190,11 @@ bool Transactor::CommitNow() {
     if (!inflight) return false;
     TransactionalProducer::Result result = inflight->result;
     if (result.outcome == Outcome::kRetry) result = CommitBlocking(inflight->offsets);
-    if (result.outcome == Outcome::kAbort) AfterAbort(producer_.Abort(), result.message);
+    if (result.outcome == Outcome::kAbort) {
+      // The worker may have aborted it already (its `done` is ignored now): not twice.
+      const std::shared_ptr<TransactionalProducer::Result> aborted = aborting_;
+      AfterAbort(aborted ? *aborted : producer_.Abort(), result.message);
+    }
     if (result.outcome != Outcome::kCommitted) {
       if (result.outcome == Outcome::kFatal) state_ = State::kBroken;
       return false;

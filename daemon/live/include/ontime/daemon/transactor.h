@@ -148,6 +148,7 @@ class Transactor final : public streams::OutputSink {
   streams::PartitionOffsets consumed_;
   std::vector<Held> held_;
   std::shared_ptr<Inflight> inflight_;  // the commit on the worker, or waiting to retry
+  std::shared_ptr<TransactionalProducer::Result> aborting_;  // the abort on the worker
   uint64_t generation_ = 0;  // a commit's `done` from before CommitNow took over is ignored
   std::chrono::steady_clock::time_point commit_began_{};
   uint64_t commits_ = 0;
