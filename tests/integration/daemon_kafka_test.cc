@@ -781,13 +781,17 @@ TEST_F(DaemonKafkaTest, WithoutABrokerItServesHealthAndStopsOnSigterm) {
 // outputs is replay's, every id exactly once, and each overdue alert is detected at its due.
 TEST_F(DaemonKafkaTest, TwoInstancesSplitTheStreamAndOneTakesOverTheOthersPartitions) {
   CreateTopics(4);
-  // The second instance: its own HTTP port and static member id, the same group and topics.
+  // The second instance: its own HTTP port, static member id and state directory (the letters it
+  // serves), the same group and topics.
   const int second_port = FreePort();
   {
     std::string config = ReadFile(ConfigPath());
     const std::string listen = "127.0.0.1:" + std::to_string(http_port_);
     config.replace(config.find(listen), listen.size(), "127.0.0.1:" + std::to_string(second_port));
     config.replace(config.find("kafka:\n"), 7, "kafka:\n  instance_id: second\n");
+    const std::string state_dir = "state_dir: " + dir_ + "/state\n";
+    config.replace(config.find(state_dir), state_dir.size(),
+                   "state_dir: " + dir_ + "/state-second\n");
     std::ofstream(dir_ + "/second.yaml") << config;
   }
   std::vector<std::string> lines = Generate(12, 10, 60, 0.0);
