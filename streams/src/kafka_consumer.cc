@@ -13,13 +13,6 @@
 namespace ontime::streams {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-int RemainingMs(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  return static_cast<int>(std::max<int64_t>(left.count(), 0));
-}
-
 std::vector<std::pair<std::string, std::string>> ConsumerProperties(const KafkaSettings& settings) {
   std::vector<std::pair<std::string, std::string>> props = {
       {"bootstrap.servers", settings.brokers},
