@@ -95,7 +95,6 @@ kafka:
 http:
   listen: "127.0.0.1:$HTTP_PORT"
 state_dir: $WORK/state
-snapshot_interval: 30s
 log:
   level: info
 alertmanager:
@@ -155,7 +154,8 @@ for line in open(sys.argv[1]):
         at = datetime.datetime.fromisoformat(event["occurred_at"].replace("Z", "+00:00"))
         if at > now:
             continue
-        key = event.get("dossier_id", "unknown")
+        # Keyed by dossier (a CloudEvent names it `subject`): one dossier, one partition.
+        key = event.get("dossier_id") or event.get("subject") or "unknown"
     except Exception:
         key = "unknown"
     print(f"{key}\t{line}")

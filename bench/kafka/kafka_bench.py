@@ -227,7 +227,7 @@ def latency(args, tmp, broker, boot):
     broker_create(broker, [f"{t}:3" for t in tp.values()])
     port = h.free_port()
     cfg = h.small_config(
-        [{"code": "P-LONG", "name": "Long procedure", "department": "SXD", "sla": "8760h"}],
+        [{"code": "P-LONG", "name": "Long procedure", "department": "SXD", "sla": "2000h"}],
         **sections(boot, port, os.path.join(tmp, "lat-state"), "lat-daemon", tp))
     d, t = run_daemon(args, tmp, cfg, "lat-ontimed", timeout=120)
     try:
@@ -259,7 +259,7 @@ def restart(args, tmp, broker, boot):
     def config(state, group):
         port = h.free_port()
         return h.small_config(
-            [{"code": "P-LONG", "name": "Long procedure", "department": "SXD", "sla": "8760h"}],
+            [{"code": "P-LONG", "name": "Long procedure", "department": "SXD", "sla": "2000h"}],
             **sections(boot, port, os.path.join(tmp, state), group, tp))
 
     def report(tag, t):

@@ -29,6 +29,7 @@
 #include "ontime/rules/engine.h"
 #include "ontime/streams/kafka_consumer.h"
 #include "ontime/streams/kafka_producer.h"
+#include "ontime/streams/partition_reader.h"
 
 #ifndef ONTIME_VERSION
 #define ONTIME_VERSION "dev"
@@ -41,6 +42,8 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 constexpr auto kStallProbe = std::chrono::milliseconds(100);
+constexpr size_t kRestoreThreads = 4;
+constexpr int kRestoreNice = 5;  // restores yield the cores to the event loop
 
 streams::KafkaSettings Settings(const KafkaConfig& kafka) {
   streams::KafkaSettings s;
@@ -127,16 +130,13 @@ struct Daemon::Impl {
     auto post = [this](std::function<void()> f) { asio::post(io, std::move(f)); };
     setup_work = std::make_unique<WorkerThread>(post);
     transaction_work = std::make_unique<WorkerThread>(post);
-    restore_work = std::make_unique<WorkerThread>(post);
+    // Partitions restore in parallel: each read waits mostly on the broker.
+    restore_work = std::make_unique<WorkerPool>(kRestoreThreads, post, kRestoreNice);
     transactions = std::make_unique<KafkaTransactions>(*producer, config.kafka.topics.events);
     transactor = std::make_unique<Transactor>(
         loop, *transactions, *transaction_work, *daemon_metrics, log,
         Transactor::Hooks{[this] { return state ? state->Collect() : 0; },
-                          [this](const std::string& why) {
-                            // The engine is ahead of what Kafka holds: start again from Kafka.
-                            Fatal("transaction aborted (" + why +
-                                  "); restarting restores the state from the changelog");
-                          },
+                          [this](const std::string& why) { RecoverFromAbort(why); },
                           [this](const std::string& why) { Fatal(why); }});
     transactor->set_interval(config.kafka.commit_interval);
 
@@ -165,7 +165,8 @@ struct Daemon::Impl {
         LiveProcessor::Hooks{[this] { OnCaughtUp(); },
                              [this](const std::string& why) { Fatal(why); },
                              [this](int32_t p, int64_t next) { transactor->Consumed(p, next); },
-                             [this] { return transactor->accepting(); }});
+                             [this] { return transactor->accepting(); },
+                             [this] { daemon_metrics->CountChangelogRecords(state->Collect()); }});
     processor->set_max_clock_skew(config.ingest.max_clock_skew);
     processor->set_applied(
         [this](const rules::Event& e, rules::ApplyStatus status) { timeline->OnEvent(e, status); });
@@ -177,7 +178,8 @@ struct Daemon::Impl {
         ChangelogState::Hooks{
             [this](int32_t p) { consumer->Pause(p); }, [this](int32_t p) { consumer->Resume(p); },
             [this](int32_t p) { processor->ForgetPartition(p); },
-            [this](const std::string& why) { Fatal(why); }, [this](int32_t p) { SeedViews(p); }});
+            [this](const std::string& why) { Fatal(why); }, [this](int32_t p) { ViewsSeeded(p); },
+            [this](std::string_view id) { SeedView(id); }});
 
     if (pusher) pusher->Start();
     router = std::make_unique<Router>(
@@ -233,12 +235,16 @@ struct Daemon::Impl {
   // One walk over a partition's restored dossiers: the board's index and figures, and the alerts
   // still active re-sent to Alertmanager (which would otherwise forget them until they fire
   // again).
-  void SeedViews(int32_t partition) {
-    size_t resent = 0;
-    engine->ForEachDossierIn(partition, loop.clock().Now(), [&](const rules::DossierView& d) {
-      attention->Seed(d);
-      figures->Seed(d, *rules);
-      if (!pusher || d.state != rules::DossierState::kOpen || !(d.overdue || d.at_risk)) return;
+  // Called for each dossier as it is restored (a few thousand per loop turn), so that a large
+  // state never stalls the loop here.
+  void SeedView(std::string_view dossier_id) {
+    const auto view = engine->Find(dossier_id, loop.clock().Now());
+    if (!view) return;
+    const rules::DossierView& d = *view;
+    attention->Seed(d);
+    figures->Seed(d, *rules);
+    if (!pusher || d.state != rules::DossierState::kOpen || !(d.overdue || d.at_risk)) return;
+    {
       std::optional<LetterFields> last_letter;
       if (d.apology_letters > 0) {
         std::vector<std::string> ids = letters->IdsOf(d.dossier_id);
@@ -248,13 +254,16 @@ struct Daemon::Impl {
           }
         }
       }
-      resent += pusher->RestoreDossier(d, *rules, last_letter ? &*last_letter : nullptr,
-                                       loop.clock().Now());
-    });
+      alerts_resent += pusher->RestoreDossier(d, *rules, last_letter ? &*last_letter : nullptr,
+                                              loop.clock().Now());
+    }
+  }
+
+  void ViewsSeeded(int32_t partition) {
     log.Info("views seeded", {{"partition", std::to_string(partition)},
                               {"letters", std::to_string(letters->size())},
                               {"attention", std::to_string(attention->candidates())},
-                              {"alerts_resent", std::to_string(resent)}});
+                              {"alerts_resent", std::to_string(alerts_resent)}});
   }
 
   // --- start-up: topics, transactions, the consumer; each wait off the loop ---
@@ -344,6 +353,43 @@ struct Daemon::Impl {
     processor->Start(*consumer);
   }
 
+  // An aborted transaction leaves the engine ahead of what Kafka holds: its partitions' dossiers
+  // are dropped, their input sought back to the offsets committed with their state, and the
+  // state restored from the changelog, all without a restart.
+  void RecoverFromAbort(const std::string& why) {
+    std::vector<int32_t> partitions(state->assigned().begin(), state->assigned().end());
+    log.Warning("kafka: transaction aborted; restoring the state Kafka holds",
+                {{"error", why}, {"partitions", std::to_string(partitions.size())}});
+    state->Drop(partitions);
+    SeekToCommittedAndRestore(partitions);
+  }
+
+  // The group's committed offsets asked off the loop, until the coordinator answers (it may be
+  // the very reason the transaction failed: a broker restarting).
+  void SeekToCommittedAndRestore(const std::vector<int32_t>& partitions) {
+    auto committed =
+        std::make_shared<Result<streams::PartitionOffsets>>(streams::PartitionOffsets{});
+    setup_work->Submit(
+        [this, partitions, committed] {
+          *committed = consumer->Committed(partitions, std::chrono::milliseconds(10s));
+        },
+        [this, partitions, committed] {
+          if (stopping) return;
+          if (!committed->ok()) {
+            LogSetupTrouble("committed offsets: " + committed->error().message);
+            setup_timer->Arm(std::chrono::milliseconds(1s),
+                             [this, partitions] { SeekToCommittedAndRestore(partitions); });
+            return;
+          }
+          for (int32_t p : partitions) {
+            auto it = committed->value().find(p);
+            consumer->Seek(p,
+                           it == committed->value().end() ? streams::kOffsetBeginning : it->second);
+          }
+          state->Restore(partitions);
+        });
+  }
+
   // The backlog is consumed for the first time: from here on the wall clock fires timers.
   void OnCaughtUp() {
     log.Info("caught up with the input",
@@ -370,6 +416,12 @@ struct Daemon::Impl {
     daemon_metrics->SetEventLag(processor->last_event_lag_seconds());
     daemon_metrics->SetConsumerLagSeconds(processor->last_message_lag_seconds());
     if (consumer) {
+      if (auto fatal = consumer->fatal_error()) {
+        // After a broker outage longer than the session, librdkafka may fence its own static
+        // member; a new process (systemd restarts it) rejoins and restores from Kafka.
+        Fatal("kafka consumer: " + *fatal);
+        return;
+      }
       int64_t behind = 0;
       for (const auto& [p, lag] : consumer->Lag()) {
         daemon_metrics->SetConsumerLag(p, lag);
@@ -563,7 +615,7 @@ struct Daemon::Impl {
   std::unique_ptr<streams::KafkaProducer> producer;
   std::unique_ptr<WorkerThread> setup_work;
   std::unique_ptr<WorkerThread> transaction_work;
-  std::unique_ptr<WorkerThread> restore_work;
+  std::unique_ptr<WorkerPool> restore_work;
   std::unique_ptr<KafkaTransactions> transactions;
   std::unique_ptr<Transactor> transactor;
   std::unique_ptr<OutputWriter> writer;
@@ -587,6 +639,7 @@ struct Daemon::Impl {
 
   std::chrono::steady_clock::time_point started_at;
   std::chrono::steady_clock::time_point last_setup_log{};
+  size_t alerts_resent = 0;
   bool ready = false;
   bool stopping = false;
   int exit_code = 0;

@@ -210,7 +210,13 @@ cmd_start() {
   java="$(java_bin)"
   if [[ ! -f "$dir/data/meta.properties" ]]; then
     local cluster_id
-    cluster_id="$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
+    # Never one beginning with "-": the storage tool would take it for an option (1 in 64 ids).
+    cluster_id="$(python3 -c 'import base64, uuid
+while True:
+    c = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    if not c.startswith("-"):
+        break
+print(c)')"
     local cds=()
     mapfile -t cds < <(cds_opts "$java")
     if ! "$java" -Xmx256m -XX:TieredStopAtLevel=1 "${cds[@]}" -cp "$LIB/*" \

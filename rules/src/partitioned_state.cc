@@ -134,14 +134,3 @@ size_t Engine::dossiers_in(int32_t partition) const {
 }
 
 }  // namespace ontime::rules
-
-namespace ontime::rules {
-
-void Engine::ForEachDossierIn(int32_t partition, Instant now,
-                              const std::function<void(const DossierView&)>& visit) const {
-  for (const Dossier& d : state_->dossiers) {
-    if (d.in_use() && d.partition == partition) visit(state_->View(d, now));
-  }
-}
-
-}  // namespace ontime::rules

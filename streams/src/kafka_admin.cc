@@ -13,13 +13,6 @@
 namespace ontime::streams {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-int RemainingMs(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  return static_cast<int>(std::max<int64_t>(left.count(), 1));
-}
-
 // An admin client (a producer handle that never produces) with its own reply queue.
 struct AdminClient {
   rd_kafka_t* rk = nullptr;
@@ -59,7 +52,7 @@ Result<std::unique_ptr<AdminClient>> NewAdminClient(const KafkaSettings& setting
 rd_kafka_event_t* WaitResult(AdminClient& client, rd_kafka_event_type_t type,
                              Clock::time_point deadline, const std::string& what, Error& error) {
   while (true) {
-    rd_kafka_event_t* ev = rd_kafka_queue_poll(client.queue, RemainingMs(deadline));
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(client.queue, RemainingMsAtLeastOne(deadline));
     if (!ev) {
       error = Error{"kafka_admin", what + ": timed out"};
       return nullptr;
@@ -94,7 +87,7 @@ Result<std::map<std::string, std::optional<TopicInfo>>> DescribeTopics(
   const rd_kafka_metadata_t* md = nullptr;
   rd_kafka_resp_err_t err;
   do {
-    err = rd_kafka_metadata(admin.rk, 1, nullptr, &md, RemainingMs(deadline));
+    err = rd_kafka_metadata(admin.rk, 1, nullptr, &md, RemainingMsAtLeastOne(deadline));
   } while (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__TIMED_OUT &&
            Clock::now() < deadline);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -117,7 +110,8 @@ Result<std::map<std::string, std::optional<TopicInfo>>> DescribeTopics(
   rd_kafka_AdminOptions_t* options =
       rd_kafka_AdminOptions_new(admin.rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
   char errstr[512];
-  rd_kafka_AdminOptions_set_request_timeout(options, RemainingMs(deadline), errstr, sizeof errstr);
+  rd_kafka_AdminOptions_set_request_timeout(options, RemainingMsAtLeastOne(deadline), errstr,
+                                            sizeof errstr);
   rd_kafka_DescribeConfigs(admin.rk, resources.data(), resources.size(), options, admin.queue);
   rd_kafka_AdminOptions_destroy(options);
   rd_kafka_ConfigResource_destroy_array(resources.data(), resources.size());
@@ -187,7 +181,7 @@ Status CreateTopics(const KafkaSettings& settings, const std::vector<TopicSpec>&
   if (!failure) {
     rd_kafka_AdminOptions_t* options =
         rd_kafka_AdminOptions_new(admin.rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-    int ms = RemainingMs(deadline);
+    int ms = RemainingMsAtLeastOne(deadline);
     rd_kafka_AdminOptions_set_request_timeout(options, ms, errstr, sizeof errstr);
     // Wait for the controller to have created them, so that they can be used at once.
     rd_kafka_AdminOptions_set_operation_timeout(options, ms, errstr, sizeof errstr);
@@ -234,7 +228,7 @@ Status DeleteRecords(const KafkaSettings& settings, const std::string& topic,
   char errstr[512];
   rd_kafka_AdminOptions_t* options =
       rd_kafka_AdminOptions_new(admin.rk, RD_KAFKA_ADMIN_OP_DELETERECORDS);
-  const int ms = RemainingMs(deadline);
+  const int ms = RemainingMsAtLeastOne(deadline);
   rd_kafka_AdminOptions_set_request_timeout(options, ms, errstr, sizeof errstr);
   rd_kafka_AdminOptions_set_operation_timeout(options, ms, errstr, sizeof errstr);
   rd_kafka_DeleteRecords(admin.rk, &request, 1, options, admin.queue);

@@ -5,19 +5,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <set>
 #include <string>
 
 #include "kafka_util.h"
 
 namespace ontime::streams {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-int RemainingMs(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  return static_cast<int>(std::max<int64_t>(left.count(), 0));
-}
 
 std::vector<std::pair<std::string, std::string>> ConsumerProperties(const KafkaSettings& settings) {
   std::vector<std::pair<std::string, std::string>> props = {
@@ -105,6 +99,7 @@ struct KafkaConsumer::Impl {
   // Paused partitions, with the offset to go back to on Resume when a message fetched before the
   // pause took effect had to be held back (-1: none).
   std::map<int32_t, int64_t> paused;
+  std::set<int32_t> pinned;  // sought while paused: Resume goes on from the seek
   std::optional<std::string> last_error;
   bool closed = false;
 
@@ -192,11 +187,13 @@ struct KafkaConsumer::Impl {
         std::erase(self->assignment, p);
         self->eof.erase(p);
         self->paused.erase(p);
+        self->pinned.erase(p);
       }
       if (!cooperative) {
         self->assignment.clear();
         self->eof.clear();
         self->paused.clear();
+        self->pinned.clear();
       }
     }
     if (options.assigned) options.assigned(self->assignment);
@@ -253,6 +250,9 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const KafkaSettings
   if (transactional) {
     rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
     rd_kafka_conf_set(conf, "isolation.level", "read_committed", err, sizeof err);
+    // A partition taken over from an instance that died while committing: its offsets are read
+    // only once that transaction is resolved (KIP-447), never the ones before it.
+    rd_kafka_conf_set(conf, "require.stable.offsets", "true", err, sizeof err);
   }
   rd_kafka_conf_set_opaque(conf, impl.get());
   rd_kafka_conf_set_rebalance_cb(conf, &Impl::OnRebalance);
@@ -281,8 +281,11 @@ size_t KafkaConsumer::Poll(size_t max, const std::function<void(const KafkaMessa
     } else if (m->err) {
       impl_->last_error = rd_kafka_message_errstr(m);
     } else if (auto held = impl_->paused.find(m->partition); held != impl_->paused.end()) {
-      // Fetched before the pause took effect: handed out after Resume instead.
-      if (held->second < 0 || m->offset < held->second) held->second = m->offset;
+      // Fetched before the pause took effect: handed out after Resume instead (unless the
+      // partition was sought while paused: it goes on from there).
+      if (!impl_->pinned.contains(m->partition) && (held->second < 0 || m->offset < held->second)) {
+        held->second = m->offset;
+      }
     } else {
       impl_->eof[m->partition] = false;
       handle(ToKafkaMessage(m));
@@ -342,13 +345,20 @@ void KafkaConsumer::Resume(int32_t partition) {
   if (it == impl_->paused.end()) return;
   int64_t rewind = it->second;
   impl_->paused.erase(it);
+  impl_->pinned.erase(partition);
   impl_->PauseOrResume(partition, false);
   if (rewind >= 0) impl_->SeekTo(partition, rewind);
 }
 
 bool KafkaConsumer::paused(int32_t partition) const { return impl_->paused.contains(partition); }
 
-void KafkaConsumer::Seek(int32_t partition, int64_t offset) { impl_->SeekTo(partition, offset); }
+void KafkaConsumer::Seek(int32_t partition, int64_t offset) {
+  impl_->SeekTo(partition, offset);
+  if (auto held = impl_->paused.find(partition); held != impl_->paused.end()) {
+    held->second = offset;  // Resume goes on from here
+    impl_->pinned.insert(partition);
+  }
+}
 
 streams::GroupMetadata KafkaConsumer::GroupMetadata() const {
   auto impl = std::make_unique<streams::GroupMetadata::Impl>();
@@ -408,6 +418,14 @@ PartitionOffsets KafkaConsumer::Lag() const {
   }
   rd_kafka_topic_partition_list_destroy(list);
   return lag;
+}
+
+std::optional<std::string> KafkaConsumer::fatal_error() const {
+  char reason[512];
+  if (rd_kafka_fatal_error(impl_->rk, reason, sizeof reason) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return std::nullopt;
+  }
+  return std::string(reason);
 }
 
 std::optional<std::string> KafkaConsumer::TakeError() {

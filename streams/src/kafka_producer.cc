@@ -15,13 +15,6 @@
 namespace ontime::streams {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-int RemainingMs(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  return static_cast<int>(std::max<int64_t>(left.count(), 1));
-}
-
 // Takes ownership of `error` (null: success).
 TransactionResult ToResult(rd_kafka_error_t* error, TransactionResult::Kind unclassified) {
   if (!error) return {};
@@ -224,6 +217,9 @@ Result<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(const KafkaSettings
     props.push_back({"transactional.id", settings.transactional_id});
     props.push_back({"transaction.timeout.ms", "30000"});
     props.push_back({"message.timeout.ms", "30000"});
+    // Room for a busy stretch's outputs and changelog records: the daemon stops consuming when
+    // a million are in flight (Transactor::accepting) rather than wait here on a full queue.
+    props.push_back({"queue.buffering.max.messages", "2000000"});
   } else {
     props.push_back({"message.timeout.ms", "120000"});
   }
@@ -313,14 +309,14 @@ TransactionResult KafkaProducer::CommitTransaction(const std::string& input_topi
     }
     rd_kafka_error_t* error = impl_->Blocking([&] {
       return rd_kafka_send_offsets_to_transaction(impl_->rk, list, group.impl()->handle,
-                                                  RemainingMs(deadline));
+                                                  RemainingMsAtLeastOne(deadline));
     });
     rd_kafka_topic_partition_list_destroy(list);
     if (error) return ToResult(error, Kind::kAbortRequired);
     impl_->offsets_sent = true;
   }
   return ToResult(impl_->Blocking([&] {
-    return rd_kafka_commit_transaction(impl_->rk, RemainingMs(deadline));
+    return rd_kafka_commit_transaction(impl_->rk, RemainingMsAtLeastOne(deadline));
   }),
                   Kind::kAbortRequired);
 }

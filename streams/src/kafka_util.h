@@ -3,6 +3,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -13,6 +16,18 @@
 #include "ontime/streams/group_metadata.h"
 
 namespace ontime::streams {
+
+using Clock = std::chrono::steady_clock;
+
+// Milliseconds left until `deadline`, for librdkafka's int timeouts: 0 once passed (poll without
+// waiting), or at least 1 where 0 would mean "wait for ever" or "no time" to the call.
+inline int RemainingMs(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return static_cast<int>(std::max<int64_t>(left.count(), 0));
+}
+inline int RemainingMsAtLeastOne(Clock::time_point deadline) {
+  return std::max(RemainingMs(deadline), 1);
+}
 
 // Sets each property; the first one librdkafka rejects is the error.
 Status ApplyProperties(rd_kafka_conf_t* conf,

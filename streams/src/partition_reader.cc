@@ -12,13 +12,6 @@
 namespace ontime::streams {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-int RemainingMs(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  return static_cast<int>(std::max<int64_t>(left.count(), 0));
-}
-
 // Large fetches and a deep local queue: a restore reads millions of small records.
 constexpr std::array<std::pair<std::string_view, std::string_view>, 8> kReaderProperties = {{
     {"enable.auto.commit", "false"},

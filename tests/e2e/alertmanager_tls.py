@@ -9,7 +9,7 @@ Steps:
   - a dossier accepted with due_at 4 s ahead (24/7 calendar) goes overdue: its
     OntimeDossierOverdue alert (alert_id D:overdue:1) shows in Alertmanager's /api/v2/alerts,
     read over TLS with the same certificate as CA; no push failed;
-  - the daemon stops (SIGTERM: snapshot), the Alertmanager is replaced by a fresh one (empty
+  - the daemon stops (SIGTERM: the last transaction committed), the Alertmanager is replaced by a fresh one (empty
     storage: it knows no alert), the daemon starts again; with no new event and no timer due,
     the fresh Alertmanager receives the same alert (same labels) from the restored state;
   - a daemon trusting another CA cannot push (the failure counter moves, nothing arrives).

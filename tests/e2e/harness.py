@@ -300,7 +300,6 @@ def daemon_sections(bootstrap, http_port, state_dir, alertmanager_url="", group=
         "alertmanager": {"url": alertmanager_url, "resend_interval": "1s", "timeout": "2s"},
         "log": {"level": "info"},
         "state_dir": state_dir,
-        "snapshot_interval": "60s",
     }
 
 

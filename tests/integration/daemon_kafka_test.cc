@@ -43,28 +43,11 @@ using testing::WaitFor;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-std::string EnvOr(const char* name, const std::string& fallback) {
-  const char* value = std::getenv(name);
-  return value && *value ? value : fallback;
-}
-
-// ctest sets both; run by hand, they follow from this file's path and the test binary's.
-std::string SourceDir() {
-  return EnvOr("ONTIME_SOURCE_DIR", fs::path(__FILE__).parent_path().parent_path().parent_path());
-}
-std::string KafkaScript() { return SourceDir() + "/deploy/kafka-dev/kafka.sh"; }
+std::string KafkaScript() { return BrokerEnvironment::Script(); }
 
 // Runs a shell command; returns its exit status and, if asked, its standard output.
 int Shell(const std::string& command, std::string* out = nullptr) {
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return -1;
-  std::string text;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) text.append(buf, n);
-  int status = pclose(pipe);
-  if (out) *out = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return BrokerEnvironment::Run(command, out);
 }
 
 std::string Trim(std::string s) {
@@ -484,6 +467,14 @@ TEST_F(DaemonKafkaTest, TimerFiresOnTheWallClockWithoutEvents) {
 // and consumes again.
 TEST_F(DaemonKafkaTest, SurvivesBrokerRestart) {
   CreateTopics(3);
+  {
+    // The consumer's session outlives the broker's restart (the default 45 s, not the other
+    // tests' 6 s): a static member whose session expired is fenced by librdkafka itself.
+    std::string config = ReadFile(ConfigPath());
+    const std::string session = "\"session.timeout.ms\": \"6000\"";
+    config.replace(config.find(session), session.size(), "\"session.timeout.ms\": \"45000\"");
+    std::ofstream(ConfigPath()) << config;
+  }
   auto daemon = StartDaemon();
   ASSERT_TRUE(WaitReady(*daemon)) << daemon->Log();
   Instant now = WallNow();
@@ -783,6 +774,78 @@ TEST_F(DaemonKafkaTest, WithoutABrokerItServesHealthAndStopsOnSigterm) {
   daemon->Signal(SIGTERM);
   EXPECT_EQ(daemon->Wait(10s), 0) << daemon->Log();
   EXPECT_LT(std::chrono::steady_clock::now() - asked, 5s) << daemon->Log();
+}
+
+// Two instances in one group split the input's partitions; one is killed (SIGKILL) and the other
+// takes its partitions over, restoring their dossiers from the changelog: the union of their
+// outputs is replay's, every id exactly once, and each overdue alert is detected at its due.
+TEST_F(DaemonKafkaTest, TwoInstancesSplitTheStreamAndOneTakesOverTheOthersPartitions) {
+  CreateTopics(4);
+  // The second instance: its own HTTP port, static member id and state directory (the letters it
+  // serves), the same group and topics.
+  const int second_port = FreePort();
+  {
+    std::string config = ReadFile(ConfigPath());
+    const std::string listen = "127.0.0.1:" + std::to_string(http_port_);
+    config.replace(config.find(listen), listen.size(), "127.0.0.1:" + std::to_string(second_port));
+    config.replace(config.find("kafka:\n"), 7, "kafka:\n  instance_id: second\n");
+    const std::string state_dir = "state_dir: " + dir_ + "/state\n";
+    config.replace(config.find(state_dir), state_dir.size(),
+                   "state_dir: " + dir_ + "/state-second\n");
+    std::ofstream(dir_ + "/second.yaml") << config;
+  }
+  std::vector<std::string> lines = Generate(12, 10, 60, 0.0);
+  std::vector<std::string> first_half;
+  std::vector<std::string> second_half;
+  std::map<std::string, bool> early;
+  for (const std::string& line : lines) {
+    std::string id = Field(line, "dossier_id");
+    if (id.empty()) id = Field(line, "subject");
+    auto [it, fresh] = early.emplace(id, early.size() % 2 == 0);
+    (it->second ? first_half : second_half).push_back(line);
+  }
+  auto a = StartDaemon();
+  auto b = std::make_unique<OntimedProcess>(
+      std::vector<std::string>{"run", "--config", dir_ + "/second.yaml"}, dir_ + "/second.log");
+  // Both hold some partitions.
+  ASSERT_TRUE(WaitFor([&] { return a->Logged("views seeded") && b->Logged("views seeded"); }, 90s))
+      << a->Log() << "\n---\n"
+      << b->Log();
+  Produce(first_half);
+  const std::set<std::string> expected_first = Replay(first_half, WallNow());
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(expected_first); }, 90s))
+      << "missing: " << Missing(expected_first, AllOutputIds()) << "\n"
+      << a->Log() << "\n---\n"
+      << b->Log();
+
+  a->Signal(SIGKILL);
+  a->Wait(10s);
+  Produce(second_half);
+  const std::set<std::string> expected = Replay(lines, WallNow());
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(expected); }, 120s))
+      << "missing: " << Missing(expected, AllOutputIds()) << "\n"
+      << b->Log();
+  std::vector<std::string> values;
+  std::vector<std::string> got = Ids(Topic("alerts"), "alert_id", nullptr, &values);
+  for (auto& id : Ids(Topic("letters"), "letter_id")) got.push_back(std::move(id));
+  ExpectNoDuplicates(got);
+  ExpectSubset(got, expected);
+  for (const std::string& value : values) {
+    if (Field(value, "kind") == "overdue") {
+      EXPECT_EQ(Field(value, "detected_at"), Field(value, "due_at")) << value;
+    }
+  }
+  // The second restored the first's partitions, with their dossiers, after the kill.
+  const std::string log = b->Log();
+  size_t restored_after = 0;
+  for (size_t at = log.find("partition restored"); at != std::string::npos;
+       at = log.find("partition restored", at + 1)) {
+    const std::string line = log.substr(at, log.find('\n', at) - at);
+    if (line.find("dossiers=0 ") == std::string::npos) ++restored_after;
+  }
+  EXPECT_GE(restored_after, 1u) << log;
+  b->Signal(SIGTERM);
+  EXPECT_EQ(b->Wait(60s), 0) << b->Log();
 }
 
 }  // namespace

@@ -8,7 +8,9 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <optional>
+#include <string_view>
 
 #include "ontime/daemon/backtest.h"
 #include "ontime/daemon/config.h"
@@ -97,14 +99,20 @@ std::optional<Config> LoadOrReport(const Flags& flags, std::ostream& err) {
   return std::move(loaded.config);
 }
 
+// The configuration's rules compiled, or their error written to `err` after `prefix`.
+std::shared_ptr<const rules::CompiledRules> CompileOrReport(const Config& config, std::ostream& err,
+                                                            std::string_view prefix = "") {
+  auto rules = rules::CompiledRules::Compile(config.rules);
+  if (rules.ok()) return rules.value();
+  err << prefix << rules.error().message << "\n";
+  return nullptr;
+}
+
 int CheckConfig(const Flags& flags, std::ostream& out, std::ostream& err) {
   auto config = LoadOrReport(flags, err);
   if (!config) return kExitConfig;
-  auto rules = rules::CompiledRules::Compile(config->rules);
-  if (!rules.ok()) {
-    err << *flags.Get("--config") << ": " << rules.error().message << "\n";
-    return kExitConfig;
-  }
+  auto rules = CompileOrReport(*config, err, *flags.Get("--config") + ": ");
+  if (!rules) return kExitConfig;
   out << *flags.Get("--config") << ": ok (" << config->rules.departments.size() << " departments, "
       << config->rules.procedures.size() << " procedures, time zone "
       << config->rules.calendar.timezone << ")\n";
@@ -125,22 +133,19 @@ int Due(const Flags& flags, std::ostream& out, std::ostream& err) {
   }
   auto config = LoadOrReport(flags, err);
   if (!config) return kExitConfig;
-  auto rules = rules::CompiledRules::Compile(config->rules);
-  if (!rules.ok()) {
-    err << rules.error().message << "\n";
-    return kExitConfig;
-  }
-  auto index = (*rules)->FindProcedure(*procedure);
+  auto rules = CompileOrReport(*config, err);
+  if (!rules) return kExitConfig;
+  auto index = rules->FindProcedure(*procedure);
   if (!index) {
     err << "ontimed due: unknown procedure \"" << *procedure << "\"\n";
     return kExitUsage;
   }
-  const auto& calendar = (*rules)->calendar();
+  const auto& calendar = rules->calendar();
   if (!rules::InEventTimeRange(*at)) {
     err << "ontimed due: --accepted must lie in 1970-01-01T00:00Z..2200-01-01T00:00Z\n";
     return kExitUsage;
   }
-  std::optional<Instant> due = calendar.Add(*at, (*rules)->procedure_rules(*index).sla);
+  std::optional<Instant> due = calendar.Add(*at, rules->procedure_rules(*index).sla);
   if (!due) {
     err << "ontimed due: the due lies past the calendar's end\n";
     return kExitUsage;
@@ -322,11 +327,8 @@ int Letter(const Flags& flags, std::ostream& out, std::ostream& err) {
   }
   auto config = LoadOrReport(flags, err);
   if (!config) return kExitConfig;
-  auto rules = rules::CompiledRules::Compile(config->rules);
-  if (!rules.ok()) {
-    err << rules.error().message << "\n";
-    return kExitConfig;
-  }
+  auto rules = CompileOrReport(*config, err);
+  if (!rules) return kExitConfig;
   std::string json;
   if (*file == "-") {
     json.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
@@ -343,7 +345,7 @@ int Letter(const Flags& flags, std::ostream& out, std::ostream& err) {
     err << "ontimed letter: " << *file << ": " << letter.error().message << "\n";
     return 1;
   }
-  out << RenderLetterHtml(*letter, **rules, config->letters);
+  out << RenderLetterHtml(*letter, *rules, config->letters);
   return 0;
 }
 

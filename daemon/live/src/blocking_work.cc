@@ -1,9 +1,15 @@
 #include "ontime/daemon/blocking_work.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+
 namespace ontime::daemon {
 
-WorkerThread::WorkerThread(std::function<void(std::function<void()>)> post)
-    : post_(std::move(post)), thread_([this] { Run(); }) {}
+WorkerThread::WorkerThread(std::function<void(std::function<void()>)> post, int nice)
+    : post_(std::move(post)), nice_(nice), thread_([this] { Run(); }) {}
 
 WorkerThread::~WorkerThread() {
   Stop();
@@ -31,6 +37,10 @@ void WorkerThread::Stop() {
 }
 
 void WorkerThread::Run() {
+  if (nice_ > 0) {
+    // Linux: a thread's nice value is its own (best effort: refused, it runs at the default).
+    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), nice_);
+  }
   std::unique_lock lock(mutex_);
   while (true) {
     wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -48,6 +58,26 @@ void WorkerThread::Run() {
     busy_ = false;
     idle_.notify_all();
   }
+}
+
+WorkerPool::WorkerPool(size_t threads, const std::function<void(std::function<void()>)>& post,
+                       int nice) {
+  for (size_t i = 0; i < std::max<size_t>(threads, 1); ++i) {
+    workers_.push_back(std::make_unique<WorkerThread>(post, nice));
+  }
+}
+
+void WorkerPool::Submit(std::function<void()> work, std::function<void()> done) {
+  workers_[next_]->Submit(std::move(work), std::move(done));
+  next_ = (next_ + 1) % workers_.size();
+}
+
+void WorkerPool::WaitIdle() {
+  for (auto& w : workers_) w->WaitIdle();
+}
+
+void WorkerPool::Stop() {
+  for (auto& w : workers_) w->Stop();
 }
 
 }  // namespace ontime::daemon

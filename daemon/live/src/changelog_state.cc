@@ -29,6 +29,11 @@ ChangelogState::ChangelogState(EventLoop& loop, rules::Engine& engine, Transacto
                                                           std::to_string(partition) + " from " +
                                                           topic_ + ": " + error);
                                            }
+                                         },
+                                         [this](std::string_view id) {
+                                           if (hooks_.restored_dossier) {
+                                             hooks_.restored_dossier(id);
+                                           }
                                          }}) {}
 
 void ChangelogState::OnAssigned(const std::vector<int32_t>& added) {
@@ -59,6 +64,21 @@ void ChangelogState::OnRevoked(const std::vector<int32_t>& revoked) {
   }
   log_.Info("kafka: partitions revoked",
             {{"partitions", List(revoked)}, {"dossiers_dropped", std::to_string(dropped)}});
+  UpdateGauges();
+}
+
+void ChangelogState::Drop(const std::vector<int32_t>& partitions) {
+  for (int32_t p : partitions) {
+    if (hooks_.pause) hooks_.pause(p);
+    restorer_.Cancel(p);  // drops the engine's dossiers of p
+    if (hooks_.forget) hooks_.forget(p);
+  }
+}
+
+void ChangelogState::Restore(const std::vector<int32_t>& partitions) {
+  for (int32_t p : partitions) {
+    if (assigned_.contains(p)) restorer_.Restore(p);
+  }
   UpdateGauges();
 }
 

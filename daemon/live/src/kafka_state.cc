@@ -1,6 +1,9 @@
 #include "ontime/daemon/kafka_state.h"
 
+#include <thread>
+
 #include "ontime/streams/kafka_admin.h"
+#include "ontime/streams/kafka_consumer.h"
 #include "ontime/streams/partition_reader.h"
 
 namespace ontime::daemon {
@@ -91,17 +94,37 @@ Status EnsureTopics(const streams::KafkaSettings& settings, const TopicPlan& pla
   return Ok{};
 }
 
+// Reads to the partition's committed end; while an open transaction holds it back (an instance
+// that died committing to this partition, until the broker resolves it: at most the transaction
+// timeout), waits and reads on, so that the state is never older than the offsets committed
+// with it.
 Status KafkaChangelogReader::Read(int32_t partition, const Visit& visit,
                                   const std::function<bool()>& cancelled) {
-  // Generous: a large partition takes a while; cancellation is checked between fetches.
-  auto reached = streams::ReadPartition(
-      settings_, topic_, partition, streams::kOffsetBeginning,
-      [&visit](const streams::KafkaMessage& m) {
-        visit(m.key, m.null_value ? std::nullopt : std::optional<std::string_view>(m.value));
-      },
-      cancelled, std::chrono::milliseconds(30min));
-  if (!reached.ok()) return reached.error();
-  return Ok{};
+  streams::KafkaSettings uncommitted = settings_;
+  uncommitted.properties.emplace_back("isolation.level", "read_uncommitted");
+  const auto deadline = std::chrono::steady_clock::now() + kOpenTransactionWait;
+  int64_t from = streams::kOffsetBeginning;
+  while (true) {
+    auto reached = streams::ReadPartition(
+        settings_, topic_, partition, from,
+        [&visit](const streams::KafkaMessage& m) {
+          visit(m.key, m.null_value ? std::nullopt : std::optional<std::string_view>(m.value));
+        },
+        cancelled, std::chrono::milliseconds(30min));
+    if (!reached.ok()) return reached.error();
+    auto ends = streams::EndOffsets(uncommitted, topic_, 10s);
+    if (!ends.ok()) return ends.error();
+    auto end = ends->find(partition);
+    if (end == ends->end() || *reached >= end->second) return Ok{};
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Error{"changelog_open_transaction",
+                   topic_ + "[" + std::to_string(partition) + "] has had an open transaction for " +
+                       "more than a minute: is another instance with this partition still alive?"};
+    }
+    if (cancelled && cancelled()) return Error{"cancelled", "restore cancelled"};
+    std::this_thread::sleep_for(500ms);
+    from = *reached;
+  }
 }
 
 }  // namespace ontime::daemon

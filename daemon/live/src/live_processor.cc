@@ -54,6 +54,7 @@ void LiveProcessor::PollLoop() {
       accepting
           ? source_->Poll(kPollBatch, [this](const streams::KafkaMessage& m) { HandleMessage(m); })
           : 0;
+  if (n > 0 && hooks_.changed) hooks_.changed();
   sink_.Poll();
   if (const auto& fatal = sink_.fatal_error()) {
     hooks_.fatal("kafka producer: " + *fatal);
@@ -112,6 +113,7 @@ void LiveProcessor::AdvanceToWatermark() {
 void LiveProcessor::OnCaughtUp() {
   caught_up_once_ = true;
   engine_.AdvanceTo(loop_.clock().Now());
+  if (hooks_.changed) hooks_.changed();
   if (hooks_.caught_up) hooks_.caught_up();
   ArmEngineTimer();
 }
@@ -130,7 +132,10 @@ void LiveProcessor::ArmEngineTimer() {
   engine_wake_ = wake;
   engine_timer_->Arm(wait, [this] {
     engine_wake_.reset();
-    if (caught_up_once_ && source_->caught_up()) engine_.AdvanceTo(loop_.clock().Now());
+    if (caught_up_once_ && source_->caught_up()) {
+      engine_.AdvanceTo(loop_.clock().Now());
+      if (hooks_.changed) hooks_.changed();
+    }
     ArmEngineTimer();
   });
 }

@@ -1,5 +1,7 @@
 #include "ontime/daemon/partition_restorer.h"
 
+#include <malloc.h>
+
 namespace ontime::daemon {
 
 PartitionRestorer::PartitionRestorer(EventLoop& loop, rules::Engine& engine,
@@ -68,6 +70,8 @@ void PartitionRestorer::LoadSome(int32_t partition, const std::shared_ptr<Task>&
       log_.Error("changelog record not restored", {{"partition", std::to_string(partition)},
                                                    {"dossier_id", entry->first},
                                                    {"error", restored.error().message}});
+    } else if (hooks_.restored_dossier) {
+      hooks_.restored_dossier(entry->first);
     }
     entry->second.clear();
     entry->second.shrink_to_fit();
@@ -86,6 +90,16 @@ void PartitionRestorer::LoadSome(int32_t partition, const std::shared_ptr<Task>&
              {"invalid", std::to_string(task->invalid)},
              {"seconds", LogSeconds(loop_.clock().Monotonic() - task->began)}});
   tasks_.erase(partition);
+  // The read's table goes away on the worker (a few hundred thousand frees), and the memory it
+  // held back to the system.
+  work_.Submit(
+      [held = std::shared_ptr<Task>(task)]() mutable {
+        held->order.clear();
+        held->latest = {};
+        held.reset();
+        malloc_trim(0);
+      },
+      {});
   if (hooks_.restored) hooks_.restored(partition);
 }
 

@@ -67,9 +67,17 @@ Status Transactor::Produce(std::string_view topic, std::string_view key, std::st
 
 Status Transactor::ProduceState(std::string_view topic, int32_t partition, std::string_view key,
                                 std::optional<std::string_view> value) {
-  ONTIME_CHECK(state_ == State::kOpen, "state records are written into an open transaction");
-  dirty_ = true;
-  return producer_.ProduceState(topic, partition, key, value);
+  if (state_ == State::kOpen) {
+    dirty_ = true;
+    return producer_.ProduceState(topic, partition, key, value);
+  }
+  if (state_ == State::kBroken) return Error{"transaction", "the producer is broken"};
+  Held held{std::string(topic), std::string(key), std::string(value.value_or("")), {}};
+  held.state = true;
+  held.partition = partition;
+  held.tombstone = !value.has_value();
+  held_.push_back(std::move(held));
+  return Ok{};
 }
 
 void Transactor::Arm() {
@@ -128,6 +136,7 @@ void Transactor::Committed(const TransactionalProducer::Result& result,
       metrics_.CountTransaction("aborted");
       log_.Error("kafka: transaction must be aborted", {{"error", result.message}});
       auto aborted = std::make_shared<TransactionalProducer::Result>();
+      aborting_ = aborted;
       const uint64_t generation = generation_;
       work_.Submit([this, aborted] { *aborted = producer_.Abort(); },
                    [this, aborted, message = result.message, generation] {
@@ -145,6 +154,7 @@ void Transactor::Committed(const TransactionalProducer::Result& result,
 void Transactor::AfterAbort(const TransactionalProducer::Result& aborted,
                             const std::string& message) {
   inflight_.reset();
+  aborting_.reset();
   if (aborted.outcome == TransactionalProducer::Outcome::kFatal ||
       aborted.outcome == TransactionalProducer::Outcome::kAbort) {
     state_ = State::kBroken;
@@ -180,7 +190,11 @@ bool Transactor::CommitNow() {
     if (!inflight) return false;
     TransactionalProducer::Result result = inflight->result;
     if (result.outcome == Outcome::kRetry) result = CommitBlocking(inflight->offsets);
-    if (result.outcome == Outcome::kAbort) AfterAbort(producer_.Abort(), result.message);
+    if (result.outcome == Outcome::kAbort) {
+      // The worker may have aborted it already (its `done` is ignored now): not twice.
+      const std::shared_ptr<TransactionalProducer::Result> aborted = aborting_;
+      AfterAbort(aborted ? *aborted : producer_.Abort(), result.message);
+    }
     if (result.outcome != Outcome::kCommitted) {
       if (result.outcome == Outcome::kFatal) state_ = State::kBroken;
       return false;
@@ -221,7 +235,11 @@ bool Transactor::Reopen() {
   held.swap(held_);
   for (const Held& h : held) {
     dirty_ = true;
-    if (Status s = producer_.Produce(h.topic, h.key, h.value, h.headers); !s.ok()) {
+    Status s = h.state ? producer_.ProduceState(
+                             h.topic, h.partition, h.key,
+                             h.tombstone ? std::nullopt : std::optional<std::string_view>(h.value))
+                       : producer_.Produce(h.topic, h.key, h.value, h.headers);
+    if (!s.ok()) {
       state_ = State::kBroken;
       if (hooks_.fatal) hooks_.fatal("producing to " + h.topic + ": " + s.error().message);
       return false;

@@ -70,7 +70,7 @@ class World {
           engine_metrics(registry, *t.rules),
           transactor(t.loop, t.kafka, work, metrics, log,
                      daemon::Transactor::Hooks{[this] { return state->Collect(); },
-                                               [this](const std::string& why) { aborted = why; },
+                                               [this](const std::string& why) { Recover(why); },
                                                [this](const std::string& why) { fatal = why; }}),
           writer(transactor, t.loop.clock(), log, [](const std::string&) {}),
           fresh(t.loop.clock(), log, metrics, writer),
@@ -87,13 +87,14 @@ class World {
           daemon::LiveProcessor::Hooks{
               [] {}, [this](const std::string& why) { fatal = why; },
               [this](int32_t p, int64_t next) { transactor.Consumed(p, next); },
-              [this] { return transactor.accepting(); }});
+              [this] { return transactor.accepting(); }, [this] { state->Collect(); }});
       processor->set_max_clock_skew(5min);
       state = std::make_unique<daemon::ChangelogState>(
           t.loop, *engine, transactor, reader, work, metrics, log, std::string(kChangelog),
           daemon::ChangelogState::Hooks{[this](int32_t p) { source->Pause(p); },
                                         [this](int32_t p) { source->Resume(p); },
                                         [this](int32_t p) { processor->ForgetPartition(p); },
+                                        {},
                                         {},
                                         {}});
     }
@@ -110,6 +111,20 @@ class World {
       ASSERT_TRUE(transactor.Start().ok());
       state->OnAssigned(input.assignment());  // as a consumer's first poll does, before messages
       processor->Start(input);
+    }
+    // What the Daemon does after an aborted transaction: drop, seek back to the committed
+    // offsets, restore.
+    void Recover(const std::string& why) {
+      aborted = why;
+      std::vector<int32_t> partitions(state->assigned().begin(), state->assigned().end());
+      state->Drop(partitions);
+      std::map<int32_t, int64_t> from;
+      for (int32_t p : partitions) {
+        auto it = world.kafka.group_offsets.find(p);
+        from[p] = it == world.kafka.group_offsets.end() ? 0 : it->second;
+      }
+      source->StartAt(from);
+      state->Restore(partitions);
     }
     // SIGKILL: the open transaction is lost with the process.
     void Kill() {
@@ -180,12 +195,14 @@ TEST_F(LivePathTest, OutputsChangelogAndOffsetsAreCommittedTogether) {
   EXPECT_EQ(dead[0].value, "{bad json");
   EXPECT_EQ(dead[0].Header("error.reason"), "invalid_json");
   EXPECT_EQ(dead[0].Header("source.offset"), "1");
-  // One record per dossier changed, on the partition its events came on.
+  // Records of the dossiers changed, on the partition their events came on (a dossier's record is
+  // written again when it changes again: compaction keeps the last).
   auto records = kafka.Committed(std::string(kChangelog));
   std::map<std::string, int32_t> partition_of;
   for (const Produced& r : records) partition_of[r.key] = r.partition;
   EXPECT_EQ(partition_of, (std::map<std::string, int32_t>{{"A", 0}, {"B", 1}}));
-  EXPECT_EQ(records.size(), 2u);
+  EXPECT_GE(records.size(), 2u);
+  EXPECT_LE(records.size(), 4u);
 
   loop.RunFor(1s);
   EXPECT_EQ(kafka.commits, 1) << "nothing happened: no empty transactions";
@@ -266,16 +283,31 @@ TEST_F(LivePathTest, ARetriedCommitHoldsTheNextOutputsAndLosesNothing) {
             std::string::npos);
 }
 
-TEST_F(LivePathTest, AnAbortedTransactionIsInvisibleAndSaysTheStateMustBeRestored) {
-  FakeEventSource source(1);
+// An aborted transaction is invisible; the instance then drops what it derived, goes back to the
+// committed offsets and state, and derives it again: committed once, as if nothing happened.
+TEST_F(LivePathTest, AnAbortedTransactionIsInvisibleAndItsWorkIsDoneAgainOnce) {
+  FakeEventSource source(2);
   source.Add(0, "A", Accepted("A", kT0 - 150min));
+  source.Add(1, "B", Accepted("B", kT0 - 10min));
   auto daemon = Launch();
   daemon->Start(source);
-  kafka.abort_next = true;
   loop.RunFor(150ms);
-  EXPECT_TRUE(kafka.committed.empty());
-  EXPECT_TRUE(kafka.group_offsets.empty());
+  ASSERT_EQ(kafka.commits, 1);
+  source.Add(0, "C", Accepted("C", kT0 - 140min));
+  source.Add(1, "B", Resolved("B", kT0 - 5min));
+  kafka.abort_next = true;
+  loop.RunFor(100ms);
   EXPECT_EQ(daemon->aborted, "the transaction timed out");
+  EXPECT_EQ(kafka.group_offsets, (std::map<int32_t, int64_t>{{0, 1}, {1, 1}}))
+      << "the aborted transaction's offsets are not committed";
+  loop.RunFor(500ms);
+  EXPECT_EQ(kafka.group_offsets, (std::map<int32_t, int64_t>{{0, 2}, {1, 2}}));
+  EXPECT_EQ(CommittedIds(),
+            (std::vector<std::string>{"A:at_risk:1", "A:overdue:1", "A:apology:1", "C:at_risk:1",
+                                      "C:overdue:1", "C:apology:1"}));
+  auto view = daemon->engine->Find("B", kT0);
+  ASSERT_TRUE(view);
+  EXPECT_EQ(view->state, rules::DossierState::kResolved) << "B's close derived again";
 }
 
 // A partition comes back from its changelog before any of its input is read: its dossiers, their

@@ -210,8 +210,6 @@ class Engine {
   // Forgets every dossier of `partition` (given away, or to be restored anew); returns how many.
   size_t DropPartition(int32_t partition);
   size_t dossiers_in(int32_t partition) const;
-  void ForEachDossierIn(int32_t partition, Instant now,
-                        const std::function<void(const DossierView&)>& visit) const;
 
   struct State;
 

@@ -108,6 +108,9 @@ class KafkaConsumer final : public EventSource {
   PartitionOffsets Lag() const override;
   // The most recent error from the client (broker down...), for a rate-limited log line.
   std::optional<std::string> TakeError() override;
+  // Set once librdkafka reports a fatal consumer error (a static member fenced by another with
+  // its group.instance.id): the consumer is unusable, the caller must start anew.
+  std::optional<std::string> fatal_error() const;
 
   struct Impl;
 

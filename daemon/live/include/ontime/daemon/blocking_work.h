@@ -8,8 +8,10 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "ontime/daemon/event_loop.h"
 
@@ -28,8 +30,9 @@ class BlockingWork {
 
 class WorkerThread final : public BlockingWork {
  public:
-  // `post` hands a function to the event loop's thread (asio::post: thread-safe).
-  explicit WorkerThread(std::function<void(std::function<void()>)> post);
+  // `post` hands a function to the event loop's thread (asio::post: thread-safe). `nice` > 0
+  // lowers the thread's priority (setpriority), so that bulk work yields the cores to the loop.
+  explicit WorkerThread(std::function<void(std::function<void()>)> post, int nice = 0);
   ~WorkerThread() override;  // Stop()s and joins
   WorkerThread(const WorkerThread&) = delete;
   WorkerThread& operator=(const WorkerThread&) = delete;
@@ -44,6 +47,7 @@ class WorkerThread final : public BlockingWork {
   void Run();
 
   std::function<void(std::function<void()>)> post_;
+  int nice_ = 0;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable idle_;
@@ -51,6 +55,21 @@ class WorkerThread final : public BlockingWork {
   bool busy_ = false;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
+};
+
+// Several WorkerThreads, work handed round-robin: independent work (one restore per partition)
+// in parallel. No order between works.
+class WorkerPool final : public BlockingWork {
+ public:
+  WorkerPool(size_t threads, const std::function<void(std::function<void()>)>& post, int nice = 0);
+  void Submit(std::function<void()> work, std::function<void()> done) override;
+  bool stopping() const override { return workers_.front()->stopping(); }
+  void WaitIdle() override;
+  void Stop();
+
+ private:
+  std::vector<std::unique_ptr<WorkerThread>> workers_;
+  size_t next_ = 0;
 };
 
 }  // namespace ontime::daemon

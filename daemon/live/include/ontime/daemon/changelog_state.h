@@ -31,6 +31,7 @@ class ChangelogState {
     std::function<void(int32_t partition)> forget;  // given away: the watermark lets it go
     std::function<void(const std::string& why)> fatal;
     std::function<void(int32_t partition)> restored;  // its dossiers are in the engine
+    std::function<void(std::string_view dossier_id)> restored_dossier;  // one, as it comes in
   };
 
   ChangelogState(EventLoop& loop, rules::Engine& engine, Transactor& transactor,
@@ -40,6 +41,13 @@ class ChangelogState {
   // The consumer's rebalance, as it happens (inside its poll, on the loop).
   void OnAssigned(const std::vector<int32_t>& added);
   void OnRevoked(const std::vector<int32_t>& revoked);
+
+  // After an aborted transaction the engine is ahead of what Kafka holds: Drop forgets the
+  // partitions' dossiers at once (their input is paused), Restore brings them back from the
+  // changelog as committed and then resumes them (the caller has sought their input to the
+  // committed offsets meanwhile).
+  void Drop(const std::vector<int32_t>& partitions);
+  void Restore(const std::vector<int32_t>& partitions);
 
   // The engine's changes since the last call into the open transaction: one record (or
   // tombstone) per changed dossier. The Transactor's collect hook.

@@ -64,6 +64,7 @@ Status EnsureTopics(const streams::KafkaSettings& settings, const TopicPlan& pla
 
 class KafkaChangelogReader final : public ChangelogReader {
  public:
+  static constexpr std::chrono::seconds kOpenTransactionWait{60};
   KafkaChangelogReader(streams::KafkaSettings settings, std::string topic)
       : settings_(std::move(settings)), topic_(std::move(topic)) {}
   Status Read(int32_t partition, const Visit& visit,

@@ -35,6 +35,9 @@ class LiveProcessor {
     std::function<void(int32_t partition, int64_t next_offset)> consumed;
     // False while the outputs cannot take more (a commit holds too much): polling waits.
     std::function<bool()> accepting;
+    // After each batch of events and each firing of timers: the engine's changes go out as they
+    // come (a few hundred at a time), never all at a commit.
+    std::function<void()> changed;
   };
 
   LiveProcessor(EventLoop& loop, rules::Engine& engine, streams::OutputSink& sink,

@@ -42,6 +42,7 @@ class PartitionRestorer {
   struct Hooks {
     std::function<void(int32_t partition)> restored;  // its state is in the engine: consume it
     std::function<void(int32_t partition, const std::string& error)> failed;
+    std::function<void(std::string_view dossier_id)> restored_dossier;  // each, as it goes in
   };
   static constexpr size_t kRecordsPerTurn = 4000;
 

@@ -63,7 +63,10 @@ class Transactor final : public streams::OutputSink {
     // The producer cannot go on (fenced by another instance, or broken).
     std::function<void(const std::string&)> fatal;
   };
-  static constexpr size_t kMaxHeld = 200000;  // outputs held during a commit before pausing input
+  // Outputs held during a commit before the input pauses: they are produced in one loop turn
+  // when the next transaction begins, so few enough to keep that turn short.
+  static constexpr size_t kMaxHeld = 20000;
+  static constexpr size_t kMaxInFlight = 1000000;  // in the producer's queue, likewise
 
   Transactor(EventLoop& loop, TransactionalProducer& producer, BlockingWork& work,
              DaemonMetrics& metrics, Logger& log, Hooks hooks);
@@ -80,7 +83,7 @@ class Transactor final : public streams::OutputSink {
   // A partition given away or to be restored: its offset is no longer ours to commit.
   void ForgetPartition(int32_t partition);
   // False while a commit has held too much: the loop stops consuming until it lands.
-  bool accepting() const { return held_.size() < kMaxHeld; }
+  bool accepting() const { return held_.size() < kMaxHeld && producer_.in_flight() < kMaxInFlight; }
   bool committing() const { return state_ == State::kCommitting; }
   // Commits what is open now and waits for it (revocation, shutdown): blocks the loop, so only
   // there. False when it could not commit.
@@ -112,6 +115,9 @@ class Transactor final : public streams::OutputSink {
     std::string key;
     std::string value;
     std::vector<streams::KafkaHeader> headers;
+    bool state = false;  // a state record (ProduceState): on `partition`, maybe a tombstone
+    int32_t partition = streams::kAnyPartition;
+    bool tombstone = false;
   };
 
   void Arm();
@@ -142,6 +148,7 @@ class Transactor final : public streams::OutputSink {
   streams::PartitionOffsets consumed_;
   std::vector<Held> held_;
   std::shared_ptr<Inflight> inflight_;  // the commit on the worker, or waiting to retry
+  std::shared_ptr<TransactionalProducer::Result> aborting_;  // the abort on the worker
   uint64_t generation_ = 0;  // a commit's `done` from before CommitNow took over is ignored
   std::chrono::steady_clock::time_point commit_began_{};
   uint64_t commits_ = 0;
