@@ -23,12 +23,12 @@ class FirstAlerts final : public rules::EngineListener {
   };
   void OnAlert(const rules::Alert& a) override {
     if (a.cycle != 1 || a.detected_at >= a.due_at) return;
-    auto* seen = a.kind == rules::AlertKind::kAtRisk          ? &at_risk_
-                 : a.kind == rules::AlertKind::kPredictedLate ? &predicted_
+    auto* seen = a.kind == rules::AlertKind::kAtRisk          ? &at_risk
+                 : a.kind == rules::AlertKind::kPredictedLate ? &predicted
                                                               : nullptr;
     if (seen) seen->try_emplace(std::string(a.dossier_id), Seen{a.detected_at, a.due_at});
   }
-  std::unordered_map<std::string, Seen> at_risk_, predicted_;
+  std::unordered_map<std::string, Seen> at_risk, predicted;
 };
 
 struct Judged {
@@ -103,9 +103,8 @@ Run Replay(const std::shared_ptr<const rules::CompiledRules>& rules,
     j.late = *d.outcome == rules::Outcome::kLate;
     j.first_part = position < first_part;
     const std::string id(d.dossier_id);
-    if (auto it = alerts.at_risk_.find(id); it != alerts.at_risk_.end()) j.at_risk = it->second;
-    if (auto it = alerts.predicted_.find(id); it != alerts.predicted_.end())
-      j.predicted = it->second;
+    if (auto it = alerts.at_risk.find(id); it != alerts.at_risk.end()) j.at_risk = it->second;
+    if (auto it = alerts.predicted.find(id); it != alerts.predicted.end()) j.predicted = it->second;
     run.dossiers.push_back(std::move(j));
   });
   return run;
