@@ -12,7 +12,7 @@ packages=(
   prometheus prometheus-alertmanager kcat
   libssl-dev openssl chromium
   maven default-jre-headless
-  systemd dpkg-dev fakeroot python3 python3-yaml
+  systemd dpkg-dev fakeroot python3 python3-yaml python3-matplotlib
   clang-format-16 clang-tidy-16
 )
 
