@@ -185,11 +185,12 @@ Status DecodeDossierRecord(std::string_view record, const CompiledRules& rules, 
   return Ok{};
 }
 
-void EncodeHistoryRecord(std::string_view procedure, const QuantileSketch& sketch,
-                         std::string& out) {
+void EncodeHistoryRecord(std::string_view procedure, std::string_view department,
+                         const QuantileSketch& sketch, std::string& out) {
   RecordWriter w(out);
   w.U8(kHistoryRecordFormat);
   w.Text(procedure);
+  w.Text(department);
   std::string body;
   sketch.Encode(body);
   w.Text(body);
@@ -197,7 +198,7 @@ void EncodeHistoryRecord(std::string_view procedure, const QuantileSketch& sketc
 }
 
 Status DecodeHistoryRecord(std::string_view record, const CompiledRules& rules, uint32_t& procedure,
-                           QuantileSketch& sketch) {
+                           uint32_t& department, QuantileSketch& sketch) {
   auto fail = [](const std::string& what) { return Error{"history_record", what}; };
   if (record.size() < 5 || record.size() > kMaxDossierRecordBytes) {
     return fail("a history record of " + std::to_string(record.size()) + " bytes");
@@ -209,15 +210,25 @@ Status DecodeHistoryRecord(std::string_view record, const CompiledRules& rules, 
   RecordReader r(record.substr(0, record.size() - 4));
   if (r.U8() != kHistoryRecordFormat) return fail("not a history record");
   const std::string_view code = r.Text(kMaxCodeBytes);
+  const std::string_view department_code = r.Text(kMaxCodeBytes);
   const std::string_view body = r.Text(static_cast<uint32_t>(kMaxDossierRecordBytes));
   if (!r.ok() || !r.done()) return fail("truncated history record, or bytes after it");
   const auto index = rules.FindProcedure(code);
   if (!index) {
     return fail("history of a procedure the configuration lacks (" + std::string(code) + ")");
   }
+  std::optional<uint32_t> holder;
+  if (!department_code.empty()) {
+    holder = rules.FindDepartment(department_code);
+    if (!holder) {
+      return fail("history of a department the configuration lacks (" +
+                  std::string(department_code) + ")");
+    }
+  }
   auto decoded = QuantileSketch::Decode(body);
   if (!decoded.ok()) return fail("procedure " + std::string(code) + ": " + decoded.error().message);
   procedure = *index;
+  department = holder.value_or(kAnyDepartment);
   sketch = std::move(decoded).value();
   return Ok{};
 }

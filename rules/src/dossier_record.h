@@ -19,9 +19,9 @@
 // code is checked, and the checksum must match. Format 2 (written only once prediction has moved
 // a dossier's predict points) adds u8 predict points after the outcome.
 //
-// A procedure's learned history (predicted_late) on one partition is a record of its own:
-//   u8 kHistoryRecordFormat ('S')  text procedure code  text sketch (QuantileSketch::Encode)
-//   u32 crc32c
+// A learned history (predicted_late) on one partition is a record of its own:
+//   u8 kHistoryRecordFormat ('S')  text procedure code  text department code (empty: the
+//   procedure's, every department)  text sketch (QuantileSketch::Encode)  u32 crc32c
 
 #include <string>
 #include <string_view>
@@ -41,9 +41,11 @@ void EncodeDossierRecord(const Dossier& d, const CompiledRules& rules, std::stri
 Status DecodeDossierRecord(std::string_view record, const CompiledRules& rules, Dossier& d);
 
 inline constexpr uint8_t kHistoryRecordFormat = 'S';
-void EncodeHistoryRecord(std::string_view procedure, const QuantileSketch& sketch,
-                         std::string& out);
+void EncodeHistoryRecord(std::string_view procedure, std::string_view department,
+                         const QuantileSketch& sketch, std::string& out);
+// `department` is set to kAnyDepartment for a procedure's history.
 Status DecodeHistoryRecord(std::string_view record, const CompiledRules& rules, uint32_t& procedure,
-                           QuantileSketch& sketch);
+                           uint32_t& department, QuantileSketch& sketch);
+inline constexpr uint32_t kAnyDepartment = ~0u;
 
 }  // namespace ontime::rules

@@ -40,17 +40,17 @@ Instant Engine::State::PredictAt(const Dossier& d) const {
   return calendar().Add(d.run_since, target - d.working_run).value_or(kNever);
 }
 
-QuantileSketch& Engine::State::HistoryOf(uint32_t procedure, int32_t partition) {
-  if (history.size() <= procedure) history.resize(rules->config().procedures.size());
-  History& h = history[procedure];
+QuantileSketch& Engine::State::HistoryOf(uint32_t slot, int32_t partition) {
+  if (history.size() < slot_count()) history.resize(slot_count());
+  History& h = history[slot];
   const size_t p = static_cast<size_t>(std::max(partition, 0));
   if (h.by_partition.size() <= p) h.by_partition.resize(p + 1);
   return h.by_partition[p];
 }
 
-const QuantileSketch& Engine::State::MergedHistory(uint32_t procedure) {
-  if (history.size() <= procedure) history.resize(rules->config().procedures.size());
-  History& h = history[procedure];
+const QuantileSketch& Engine::State::MergedHistory(uint32_t slot) {
+  if (history.size() < slot_count()) history.resize(slot_count());
+  History& h = history[slot];
   if (h.stale) {
     // In partition order, whatever order they were learned or restored in: the same sums.
     h.merged.Clear();
@@ -64,42 +64,56 @@ void Engine::State::SettleHistory(Instant before) {
   if (pending_closes.empty()) return;
   std::erase_if(pending_closes, [&](const PendingClose& c) {
     if (c.closed_at >= before) return false;
-    HistoryOf(c.procedure, c.partition).Add(c.working_time);
-    history[c.procedure].stale = true;
+    for (const uint32_t slot : {c.procedure, HistorySlot(c.procedure, c.department)}) {
+      HistoryOf(slot, c.partition).Add(c.working_time);
+      history[slot].stale = true;
+    }
     return true;
   });
 }
 
-QuantileSketch Engine::State::PersistedHistory(uint32_t procedure, int32_t partition) {
-  QuantileSketch h = HistoryOf(procedure, partition);
+QuantileSketch Engine::State::PersistedHistory(uint32_t slot, int32_t partition) {
+  QuantileSketch h = HistoryOf(slot, partition);
   for (const PendingClose& c : pending_closes) {
-    if (c.procedure == procedure && c.partition == partition) h.Add(c.working_time);
+    if (InSlot(c, slot) && c.partition == partition) h.Add(c.working_time);
   }
   return h;
 }
 
-std::optional<Engine::Prediction> Engine::State::PredictFor(uint32_t procedure, Duration used,
-                                                            Duration budget, Instant at) {
+const QuantileSketch& Engine::State::HistoryAsOf(uint32_t slot, Instant at,
+                                                 QuantileSketch& scratch) {
+  const QuantileSketch* merged = &MergedHistory(slot);
+  for (const PendingClose& c : pending_closes) {
+    if (!InSlot(c, slot) || c.closed_at >= at) continue;
+    if (merged != &scratch) {
+      scratch = *merged;
+      merged = &scratch;
+    }
+    scratch.Add(c.working_time);
+  }
+  return *merged;
+}
+
+std::optional<Engine::Prediction> Engine::State::PredictFor(uint32_t procedure, uint32_t department,
+                                                            Duration used, Duration budget,
+                                                            Instant at) {
   const PredictConfig* config = predict();
   if (!config || used >= budget) return std::nullopt;
-  const QuantileSketch* merged = &MergedHistory(procedure);
-  QuantileSketch with_pending;
-  for (const PendingClose& c : pending_closes) {
-    if (c.procedure != procedure || c.closed_at >= at) continue;
-    if (merged != &with_pending) {
-      with_pending = *merged;
-      merged = &with_pending;
-    }
-    with_pending.Add(c.working_time);
+  const auto enough = static_cast<uint64_t>(config->min_history);
+  QuantileSketch scratch;
+  const QuantileSketch* h = nullptr;
+  if (department != kAnyDepartment) {
+    const QuantileSketch& own = HistoryAsOf(HistorySlot(procedure, department), at, scratch);
+    if (own.count() >= enough) h = &own;
   }
-  const QuantileSketch& h = *merged;
-  if (h.count() < static_cast<uint64_t>(config->min_history)) return std::nullopt;
-  const uint64_t above_used = h.CountAbove(used);
+  if (!h) h = &HistoryAsOf(procedure, at, scratch);
+  if (h->count() < enough) return std::nullopt;
+  const uint64_t above_used = h->CountAbove(used);
   if (above_used == 0) return std::nullopt;
   Prediction p;
-  p.probability = static_cast<double>(h.CountAbove(budget)) / static_cast<double>(above_used);
-  p.median = std::max(h.QuantileAbove(used, 0.5).value_or(used), used);
-  p.history = h.count();
+  p.probability = static_cast<double>(h->CountAbove(budget)) / static_cast<double>(above_used);
+  p.median = std::max(h->QuantileAbove(used, 0.5).value_or(used), used);
+  p.history = h->count();
   return p;
 }
 
@@ -107,11 +121,13 @@ void Engine::State::Learn(const Dossier& d) {
   if (!predict()) return;
   const auto outcome = static_cast<Outcome>(d.outcome);
   if (outcome != Outcome::kOnTime && outcome != Outcome::kLate) return;
-  pending_closes.push_back({d.closed_at, d.working_run, d.procedure, d.partition});
+  pending_closes.push_back({d.closed_at, d.working_run, d.procedure, d.holder, d.partition});
   if (!track_changes) return;
-  const std::pair<int32_t, uint32_t> key{d.partition, d.procedure};
-  if (std::find(history_changed.begin(), history_changed.end(), key) == history_changed.end()) {
-    history_changed.push_back(key);
+  for (const uint32_t slot : {d.procedure, HistorySlot(d.procedure, d.holder)}) {
+    const std::pair<int32_t, uint32_t> key{d.partition, slot};
+    if (std::find(history_changed.begin(), history_changed.end(), key) == history_changed.end()) {
+      history_changed.push_back(key);
+    }
   }
 }
 
@@ -124,7 +140,7 @@ void Engine::State::Predict(uint32_t i, Instant at, bool timer) {
   while (d.predict_points < points && FractionTarget(d, d.predict_points) <= used) {
     ++d.predict_points;
   }
-  const std::optional<Prediction> p = PredictFor(d.procedure, used, d.budget, at);
+  const std::optional<Prediction> p = PredictFor(d.procedure, d.holder, used, d.budget, at);
   if (!p || p->probability < predict()->threshold) return;
   d.set(kPredictedSent, true);
   CountPredicted(d, +1);
@@ -633,10 +649,17 @@ const std::vector<int64_t>& Engine::predicted_late_counts() const {
 }
 
 std::optional<Engine::Prediction> Engine::PredictFor(std::string_view procedure, Duration used,
-                                                     Duration budget) const {
+                                                     Duration budget,
+                                                     std::string_view department) const {
   auto index = state_->rules->FindProcedure(procedure);
   if (!index) return std::nullopt;
-  return state_->PredictFor(*index, used, budget, kNever);
+  uint32_t holder = State::kAnyDepartment;
+  if (!department.empty()) {
+    auto found = state_->rules->FindDepartment(department);
+    if (!found) return std::nullopt;
+    holder = *found;
+  }
+  return state_->PredictFor(*index, holder, used, budget, kNever);
 }
 
 uint64_t Engine::history_count(std::string_view procedure) const {
@@ -675,16 +698,35 @@ Result<size_t> Engine::Reconfigure(std::shared_ptr<const CompiledRules> rules) {
   const BusinessCalendar& cal = s.calendar();
   s.open_counts.assign(s.rules->department_count(), {});
   s.predicted_counts.assign(s.rules->department_count(), 0);
-  // The learned histories follow their procedures' codes; a vanished procedure's are forgotten.
-  std::vector<State::History> history(s.rules->config().procedures.size());
-  for (uint32_t p = 0; p < s.history.size() && p < procedure_map.size(); ++p) {
-    if (procedure_map[p] != kNotInHeap) history[procedure_map[p]] = std::move(s.history[p]);
+  // The learned histories follow their procedures' and departments' codes; a vanished one's are
+  // forgotten.
+  const size_t old_procedures = procedure_map.size();  // `old` is gone with s.rules' move
+  const size_t old_departments = department_map.size();
+  auto new_slot = [&](uint32_t slot) {
+    auto [procedure, department] = State::SlotKey(old_procedures, old_departments, slot);
+    if (procedure_map[procedure] == kNotInHeap) return kNotInHeap;
+    if (department != State::kAnyDepartment) {
+      if (department_map[department] == kNotInHeap) return kNotInHeap;
+      department = department_map[department];
+    }
+    return s.HistorySlot(procedure_map[procedure], department);
+  };
+  std::vector<State::History> history(s.slot_count());
+  for (uint32_t slot = 0; slot < s.history.size(); ++slot) {
+    if (const uint32_t to = new_slot(slot); to != kNotInHeap) {
+      history[to] = std::move(s.history[slot]);
+    }
   }
   s.history = std::move(history);
-  for (auto& [partition, procedure] : s.history_changed) procedure = procedure_map[procedure];
-  for (auto& c : s.pending_closes) c.procedure = procedure_map[c.procedure];
-  std::erase_if(s.pending_closes, [](const auto& c) { return c.procedure == kNotInHeap; });
+  for (auto& [partition, slot] : s.history_changed) slot = new_slot(slot);
   std::erase_if(s.history_changed, [](const auto& c) { return c.second == kNotInHeap; });
+  std::erase_if(s.pending_closes, [&](const auto& c) {
+    return procedure_map[c.procedure] == kNotInHeap || department_map[c.department] == kNotInHeap;
+  });
+  for (auto& c : s.pending_closes) {
+    c.procedure = procedure_map[c.procedure];
+    c.department = department_map[c.department];
+  }
   size_t recomputed = 0;
   for (uint32_t i = 0; i < s.dossiers.size(); ++i) {
     Dossier& d = s.dossiers[i];

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dossier.h"
+#include "dossier_record.h"
 #include "flat_index.h"
 #include "ontime/rules/engine.h"
 #include "ontime/rules/quantile_sketch.h"
@@ -38,15 +39,17 @@ struct Engine::State {
   std::vector<std::pair<int32_t, std::string>> removed;  // (partition, id) left since then
   std::string record_buffer;
 
-  // predicted_late: working times to close learned per procedure (index), per input partition;
-  // predictions merge the partitions held.
+  // predicted_late: working times to close learned per history slot, per input partition;
+  // predictions merge the partitions held. A slot is a procedure (every department's closes) or
+  // a procedure and the department that closed the dossier (HistorySlot).
   struct History {
     std::vector<QuantileSketch> by_partition;
     QuantileSketch merged;
     bool stale = false;
   };
-  std::vector<History> history;
-  std::vector<std::pair<int32_t, uint32_t>> history_changed;  // (partition, procedure) to drain
+  static constexpr uint32_t kAnyDepartment = rules::kAnyDepartment;
+  std::vector<History> history;                               // by slot
+  std::vector<std::pair<int32_t, uint32_t>> history_changed;  // (partition, slot) to drain
   // Closes not yet in `history`: a prediction at instant t counts only the closes before t,
   // whatever order the live daemon's partitions delivered them in. They join the history once
   // AdvanceTo passes them (no later prediction can be at or before their instant).
@@ -54,12 +57,40 @@ struct Engine::State {
     Instant closed_at{};
     Duration working_time{};
     uint32_t procedure = 0;
+    uint32_t department = 0;  // the one holding the dossier when it closed
     int32_t partition = 0;
   };
   std::vector<PendingClose> pending_closes;  // in the order they closed
   void SettleHistory(Instant before);
-  // The partition's history of `procedure` with its pending closes: what is persisted.
-  QuantileSketch PersistedHistory(uint32_t procedure, int32_t partition);
+  // Slots: [0, P) the procedures, then P + procedure x D + department.
+  static uint32_t HistorySlot(size_t procedures, size_t departments, uint32_t procedure,
+                              uint32_t department) {
+    return department == kAnyDepartment
+               ? procedure
+               : static_cast<uint32_t>(procedures + procedure * departments + department);
+  }
+  // (procedure, department or kAnyDepartment) of a slot.
+  static std::pair<uint32_t, uint32_t> SlotKey(size_t procedures, size_t departments,
+                                               uint32_t slot) {
+    if (slot < procedures) return {slot, kAnyDepartment};
+    const size_t k = slot - procedures;
+    return {static_cast<uint32_t>(k / departments), static_cast<uint32_t>(k % departments)};
+  }
+  uint32_t HistorySlot(uint32_t procedure, uint32_t department) const {
+    return HistorySlot(rules->config().procedures.size(), rules->department_count(), procedure,
+                       department);
+  }
+  std::pair<uint32_t, uint32_t> SlotKey(uint32_t slot) const {
+    return SlotKey(rules->config().procedures.size(), rules->department_count(), slot);
+  }
+  size_t slot_count() const {
+    return rules->config().procedures.size() * (1 + rules->department_count());
+  }
+  bool InSlot(const PendingClose& c, uint32_t slot) const {
+    return slot == c.procedure || slot == HistorySlot(c.procedure, c.department);
+  }
+  // The partition's history of `slot` with its pending closes: what is persisted.
+  QuantileSketch PersistedHistory(uint32_t slot, int32_t partition);
   std::vector<int64_t> predicted_counts;  // open dossiers with kPredictedSent, by department
 
   const BusinessCalendar& calendar() const { return rules->calendar(); }
@@ -123,11 +154,15 @@ struct Engine::State {
     return predict() && d.running() && !d.has(kFirstBreached) && !d.has(kPredictedSent);
   }
   Instant PredictAt(const Dossier& d) const;
-  QuantileSketch& HistoryOf(uint32_t procedure, int32_t partition);
-  const QuantileSketch& MergedHistory(uint32_t procedure);
-  // As of instant `at` (closes before it); kNever: every close known.
-  std::optional<Engine::Prediction> PredictFor(uint32_t procedure, Duration used, Duration budget,
-                                               Instant at);
+  QuantileSketch& HistoryOf(uint32_t slot, int32_t partition);
+  const QuantileSketch& MergedHistory(uint32_t slot);
+  // The merged history of `slot` as of instant `at` (closes before it; kNever: every close
+  // known), in `scratch` when pending closes have to be added.
+  const QuantileSketch& HistoryAsOf(uint32_t slot, Instant at, QuantileSketch& scratch);
+  // From the history of the procedure and `department` when it has min_history closes, else
+  // from the procedure's (kAnyDepartment: the procedure's), as of `at`.
+  std::optional<Engine::Prediction> PredictFor(uint32_t procedure, uint32_t department,
+                                               Duration used, Duration budget, Instant at);
   void Learn(const Dossier& d);
   // Evaluates P(late) for dossier i at `at` (an event, or its fraction timer when `timer`).
   void Predict(uint32_t i, Instant at, bool timer);

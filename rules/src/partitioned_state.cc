@@ -47,12 +47,22 @@ void Engine::DrainChanges(const std::function<void(const DossierChange&)>& visit
   }
   s.changed.clear();
   std::string key;
-  for (auto [partition, procedure] : s.history_changed) {
+  for (auto [partition, slot] : s.history_changed) {
+    const auto [procedure, department] = s.SlotKey(slot);
     const std::string& code = s.rules->procedure(procedure).code;
+    const std::string_view department_code =
+        department == State::kAnyDepartment
+            ? std::string_view{}
+            : std::string_view{s.rules->department(department).code};
     key.assign(kHistoryKeyPrefix);
     key.append(code);
+    if (!department_code.empty()) {
+      key.append(kHistoryKeySeparator);
+      key.append(department_code);
+    }
     s.record_buffer.clear();
-    EncodeHistoryRecord(code, s.PersistedHistory(procedure, partition), s.record_buffer);
+    EncodeHistoryRecord(code, department_code, s.PersistedHistory(slot, partition),
+                        s.record_buffer);
     visit({partition, key, s.record_buffer});
   }
   s.history_changed.clear();
@@ -62,15 +72,19 @@ Status Engine::RestoreDossier(int32_t partition, std::string_view record) {
   State& s = *state_;
   if (!record.empty() && static_cast<uint8_t>(record[0]) == kHistoryRecordFormat) {
     uint32_t procedure = 0;
+    uint32_t department = 0;
     QuantileSketch sketch;
-    if (Status decoded = DecodeHistoryRecord(record, *s.rules, procedure, sketch); !decoded.ok()) {
+    if (Status decoded = DecodeHistoryRecord(record, *s.rules, procedure, department, sketch);
+        !decoded.ok()) {
       return decoded;
     }
-    s.HistoryOf(procedure, partition) = std::move(sketch);
+    const uint32_t slot = s.HistorySlot(procedure, department);
+    s.HistoryOf(slot, partition) = std::move(sketch);
+    // The record holds them (PersistedHistory), in both of their slots' records.
     std::erase_if(s.pending_closes, [&](const auto& c) {
       return c.procedure == procedure && c.partition == partition;
     });
-    s.history[procedure].stale = true;
+    s.history[slot].stale = true;
     return Ok{};
   }
   Dossier restored;

@@ -129,19 +129,25 @@ void Engine::Save(std::ostream& out) const {
   Writer w(out);
   // (partition, history record), with the closes still pending.
   std::vector<std::pair<int32_t, std::string>> histories;
-  std::vector<std::pair<uint32_t, int32_t>> keys;  // (procedure, partition)
+  std::vector<std::pair<uint32_t, int32_t>> keys;  // (slot, partition)
   for (uint32_t p = 0; p < s.history.size(); ++p) {
     for (size_t k = 0; k < s.history[p].by_partition.size(); ++k) {
       if (!s.history[p].by_partition[k].empty()) keys.emplace_back(p, static_cast<int32_t>(k));
     }
   }
-  for (const auto& c : s.pending_closes) keys.emplace_back(c.procedure, c.partition);
+  for (const auto& c : s.pending_closes) {
+    keys.emplace_back(c.procedure, c.partition);
+    keys.emplace_back(s.HistorySlot(c.procedure, c.department), c.partition);
+  }
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-  for (auto [procedure, partition] : keys) {
+  for (auto [slot, partition] : keys) {
+    const auto [procedure, department] = s.SlotKey(slot);
     std::string history;
-    EncodeHistoryRecord(s.rules->procedure(procedure).code,
-                        state_->PersistedHistory(procedure, partition), history);
+    EncodeHistoryRecord(
+        s.rules->procedure(procedure).code,
+        department == State::kAnyDepartment ? "" : s.rules->department(department).code,
+        state_->PersistedHistory(slot, partition), history);
     histories.emplace_back(partition, std::move(history));
   }
   w.Raw(kMagic);
@@ -216,8 +222,10 @@ Status Engine::Load(std::istream& in) {
   }
   for (const auto& [partition, history] : histories) {
     uint32_t procedure = 0;
+    uint32_t department = 0;
     QuantileSketch sketch;
-    if (Status decoded = DecodeHistoryRecord(history, *s.rules, procedure, sketch); !decoded.ok()) {
+    if (Status decoded = DecodeHistoryRecord(history, *s.rules, procedure, department, sketch);
+        !decoded.ok()) {
       return Error{"snapshot", decoded.error().message};
     }
   }

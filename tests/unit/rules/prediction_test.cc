@@ -116,7 +116,8 @@ class Driver {
   Driver(const RulesConfig& config, EngineListener* listener)
       : engine_(CompiledRules::Compile(config).value(), listener) {}
   ApplyStatus Send(const std::string& id, EventType type, Duration at,
-                   Engine::TimersBefore timers = Engine::TimersBefore::kAll) {
+                   Engine::TimersBefore timers = Engine::TimersBefore::kAll,
+                   std::string_view department = {}) {
     ids_.push_back(id + ":" + std::to_string(static_cast<int>(type)) + ":" +
                    std::to_string(at.count()));
     Event e;
@@ -125,11 +126,14 @@ class Driver {
     e.type = type;
     e.occurred_at = kStart + at;
     e.procedure = "P";
+    e.department = department;
     return engine_.Apply(e, timers);
   }
-  // A dossier accepted at `at` that closes after `working` (resolved).
-  void Closed(const std::string& id, Duration at, Duration working) {
-    Send(id, EventType::kAccepted, at);
+  // A dossier accepted at `at` (by `department`, else the procedure's) that closes after
+  // `working` (resolved).
+  void Closed(const std::string& id, Duration at, Duration working,
+              std::string_view department = {}) {
+    Send(id, EventType::kAccepted, at, Engine::TimersBefore::kAll, department);
     Send(id, EventType::kResolved, at + working);
   }
   Engine& engine() { return engine_; }
@@ -164,6 +168,47 @@ TEST(Prediction, ConditionalProbabilityOnAHandBuiltHistory) {
   EXPECT_FALSE(d.engine().PredictFor("P", hours(99), hours(300)).has_value() &&
                d.engine().PredictFor("P", hours(250), hours(300)).has_value());
   EXPECT_FALSE(d.engine().PredictFor("P", hours(250), hours(300)));
+}
+
+TEST(Prediction, TheDepartmentsOwnHistoryOnceItHasTheMinimum) {
+  RulesConfig config = Config(PredictConfig{.threshold = 0.7, .min_history = 3});
+  config.departments.push_back({"E", "Experts", {"Head E", "Head", "e@example.org"}});
+  Driver d(config, nullptr);
+  // In D, quick closes; in E, two slow ones so far.
+  for (int k = 0; k < 4; ++k) d.Closed("D" + std::to_string(k), hours(k), hours(10));
+  d.Closed("E0", hours(5), hours(150), "E");
+  d.Closed("E1", hours(6), hours(160), "E");
+  d.engine().AdvanceTo(kStart + hours(1000));
+  // E has fewer than min_history closes: the procedure's (2 of 6 late); D has its own (0 of 4).
+  EXPECT_DOUBLE_EQ(d.engine().PredictFor("P", Duration::zero(), hours(100), "E")->probability,
+                   2.0 / 6);
+  EXPECT_DOUBLE_EQ(d.engine().PredictFor("P", Duration::zero(), hours(100), "D")->probability, 0.0);
+  // The third in E: E's own history now (3 of 3 late); the procedure's is 3 of 7.
+  d.Closed("E2", hours(1000), hours(120), "E");
+  d.engine().AdvanceTo(kStart + hours(2000));
+  EXPECT_DOUBLE_EQ(d.engine().PredictFor("P", Duration::zero(), hours(100), "E")->probability, 1.0);
+  EXPECT_DOUBLE_EQ(d.engine().PredictFor("P", Duration::zero(), hours(100), "D")->probability, 0.0);
+  EXPECT_DOUBLE_EQ(d.engine().PredictFor("P", Duration::zero(), hours(100))->probability, 3.0 / 7);
+  EXPECT_EQ(d.engine().history_count("P"), 7u);
+  EXPECT_FALSE(d.engine().PredictFor("P", Duration::zero(), hours(100), "X"));  // unknown
+  // An open dossier in E is alerted at once (P = 1); one in D is not.
+  Recorder recorder;
+  Driver live(config, &recorder);
+  for (int k = 0; k < 4; ++k) live.Closed("D" + std::to_string(k), hours(k), hours(10));
+  // Each accepted after the one before closed (E1 and E2 are alerted from the procedure's
+  // history once they outlast D's quick closes).
+  for (int k = 0; k < 3; ++k) {
+    live.Closed("E" + std::to_string(k), hours(200 * k), hours(150), "E");
+  }
+  live.engine().AdvanceTo(kStart + hours(700));
+  live.Send("NE", EventType::kAccepted, hours(700), Engine::TimersBefore::kAll, "E");
+  live.Send("ND", EventType::kAccepted, hours(701), Engine::TimersBefore::kAll, "D");
+  ASSERT_FALSE(recorder.lines.empty());
+  EXPECT_EQ(recorder.lines.back().substr(0, 23), "NE:predicted_late:1 at ");
+  EXPECT_NE(recorder.lines.back().find(" at 1770091200000 "), std::string::npos)  // 700 h
+      << recorder.lines.back();
+  live.engine().AdvanceTo(kStart + hours(800));  // past ND's fractions up to 0.9
+  for (const std::string& line : recorder.lines) EXPECT_NE(line.substr(0, 2), "ND") << line;
 }
 
 TEST(Prediction, NoPredictionBelowTheMinimumHistory) {
@@ -281,17 +326,19 @@ TEST(Prediction, TheHistoryIsSavedLoadedAndInTheChangelog) {
   std::stringstream bad(corrupt);
   EXPECT_FALSE(loaded.engine().Load(bad).ok());
 
-  // The changelog: one history record under its reserved key, restored into another engine.
+  // The changelog: two history records under their reserved keys (the procedure's, and the
+  // procedure's in department D where they closed), restored into another engine.
   Driver restored(Config(predict), nullptr);
-  int histories = 0;
+  std::vector<std::string> histories;
   d.engine().DrainChanges([&](const Engine::DossierChange& c) {
     if (c.dossier_id.starts_with(Engine::kHistoryKeyPrefix)) {
-      ++histories;
-      EXPECT_EQ(c.dossier_id.substr(Engine::kHistoryKeyPrefix.size()), "P");
+      histories.emplace_back(c.dossier_id.substr(Engine::kHistoryKeyPrefix.size()));
     }
     ASSERT_TRUE(restored.engine().RestoreDossier(c.partition, c.record).ok());
   });
-  EXPECT_EQ(histories, 1);
+  EXPECT_EQ(histories, (std::vector<std::string>{"P",
+                                                 "P\x1f"
+                                                 "D"}));
   EXPECT_EQ(restored.engine().history_count("P"), 5u);
   EXPECT_DOUBLE_EQ(restored.engine().PredictFor("P", hours(30), hours(100))->probability,
                    before->probability);

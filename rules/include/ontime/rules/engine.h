@@ -158,11 +158,13 @@ class Engine {
     Duration median{};       // the conditional median of T (>= used)
     uint64_t history = 0;    // closed dossiers it is learned from
   };
-  // What the engine would predict for a dossier of `procedure` that has used `used` of `budget`:
-  // nullopt when prediction is off, the procedure unknown, its history under min_history or no
-  // closed dossier ran longer than `used` (no prediction, never a guess).
-  std::optional<Prediction> PredictFor(std::string_view procedure, Duration used,
-                                       Duration budget) const;
+  // What the engine would predict for a dossier of `procedure` that has used `used` of `budget`,
+  // held by `department` (empty: any). The history is that of the dossiers of the procedure
+  // closed in that department when there are min_history of them, else the procedure's. nullopt
+  // when prediction is off, the procedure or department unknown, the history under min_history
+  // or no closed dossier ran longer than `used` (no prediction, never a guess).
+  std::optional<Prediction> PredictFor(std::string_view procedure, Duration used, Duration budget,
+                                       std::string_view department = {}) const;
   // Closed dossiers learned from, for `procedure` (every partition held).
   uint64_t history_count(std::string_view procedure) const;
 
@@ -196,10 +198,13 @@ class Engine {
   void DrainChanges(const std::function<void(const DossierChange&)>& visit);
   size_t changes_pending() const;
 
-  // With prediction on, DrainChanges also hands out each procedure's learned history of the
-  // partition when it changed, under the key kHistoryKeyPrefix + procedure code (never a
-  // dossier id); RestoreDossier takes those records back (they replace that partition's history).
+  // With prediction on, DrainChanges also hands out each learned history of the partition when it
+  // changed, under the key kHistoryKeyPrefix + procedure code for the procedure's, and
+  // kHistoryKeyPrefix + procedure code + kHistoryKeySeparator + department code for the
+  // procedure's in one department (never a dossier id); RestoreDossier takes those records back
+  // (they replace that partition's history).
   static constexpr std::string_view kHistoryKeyPrefix = "\x01sketch/";
+  static constexpr std::string_view kHistoryKeySeparator = "\x1f";
 
   // Adds, or replaces, a dossier from a record DrainChanges gave, on `partition`. Checked like a
   // snapshot (format, checksum, every field and code); an error changes nothing. Its timers are
