@@ -62,6 +62,13 @@ std::optional<Error> GetInstant(const Fields& f, std::string_view key,
 std::optional<Error> CheckId(std::string_view key, std::string_view value) {
   if (value.empty()) return Missing(key);
   if (value.size() > 128) return Invalid(key, "is longer than 128 characters");
+  // Ids are keys of the changelog, where "\x01..." names the engine's own records: no control
+  // characters, which no office system puts in an id.
+  for (const char c : value) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return Invalid(key, "contains a control character");
+    }
+  }
   return std::nullopt;
 }
 

@@ -125,6 +125,18 @@ TEST(EventDecoder, RejectsWhatCannotBeProcessedWithAReason) {
                           R"(","occurred_at":"2026-03-02T09:00:00Z"})");
   ASSERT_FALSE(e.ok());
   EXPECT_EQ(e.error().code, "invalid_field");
+  // A control character in an id (the changelog's own records are keyed "\x01..."): refused.
+  for (const char* field : {"dossier_id", "event_id"}) {
+    std::string json = R"({"event_id":"e","type":"resolved","dossier_id":"D",)"
+                       R"("occurred_at":"2026-03-02T09:00:00Z"})";
+    const std::string plain = std::string("\"") + field + "\":\"";
+    json.insert(json.find(plain) + plain.size(), "\\u0001sketch/");
+    auto bad = decoder.Decode(json);
+    ASSERT_FALSE(bad.ok()) << json;
+    EXPECT_EQ(bad.error().code, "invalid_field") << json;
+    EXPECT_NE(bad.error().message.find("control character"), std::string::npos)
+        << bad.error().message;
+  }
 }
 
 }  // namespace
