@@ -233,6 +233,26 @@ def inspector():
             "Apology letters (Circular 03/2025 form 04) generated in the last day.", "short",
             [prom(f'department:dossier_apology_letters:increase1d{{{D}}}', "{{department}}")],
             w=24, h=7, decimals=0)
+    b.row("Predicted lateness (predict:)")
+    b.panel("bargauge", "Predicted late by department (now)",
+            "Open dossiers whose predicted_late alert went out this cycle "
+            "(dossier_predicted_late): the procedure's own history gives P(late) at or above "
+            "predict.threshold. 0 everywhere when the configuration has no predict: section.",
+            "short", [prom(f'sum by (department) (dossier_predicted_late{{{D}}})',
+                           "{{department}}", instant=True)],
+            w=8, h=8, decimals=0, options={"orientation": "horizontal",
+                                           "displayMode": "basic"})
+    b.panel("stat", "Predicted late (selected departments)",
+            "Open dossiers predicted late now, summed over the selected departments.", "short",
+            [prom(f'sum(dossier_predicted_late{{{D}}})', "predicted late")], w=4, h=8,
+            decimals=0, options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": "",
+                                                   "values": False},
+                                 "colorMode": "value", "graphMode": "area"})
+    b.panel("timeseries", "predicted_late alerts per day",
+            "predicted_late alerts raised in the preceding day (at most one a dossier and "
+            "cycle), selected departments together.", "short",
+            [prom(f'sum(increase(dossier_alerts_total{{{D},kind="predicted_late"}}[1d]))',
+                  "predicted_late alerts")], w=12, h=8, decimals=0)
     b.row("Live: at-risk and overdue dossiers")
     b.panel("table", "Overdue dossiers (live)",
             "From the ontimed JSON API (Infinity): open dossiers past their due.", "none",
@@ -301,6 +321,21 @@ def department():
                   "alerts {{kind}}", ref="B"),
              prom(f'department:dossier_apology_letters:increase1d{{{D1}}}',
                   "apology letters", ref="C")], w=12, h=8, decimals=0)
+    b.row("Predicted lateness (predict:)")
+    b.panel("timeseries", "Open dossiers predicted late",
+            "dossier_predicted_late: open dossiers of the department whose predicted_late alert "
+            "went out this cycle (cleared when they close, go overdue or start a new cycle). "
+            "0 when the configuration has no predict: section.", "short",
+            [prom(f'sum by (department) (dossier_predicted_late{{{D1}}})', "{{department}}")],
+            w=12, h=8, decimals=0)
+    b.panel("timeseries", "predicted_late alerts per day",
+            "predicted_late alerts raised in the preceding day, next to the at_risk alerts "
+            "they try to anticipate.", "short",
+            [prom(f'sum by (department) (increase(dossier_alerts_total'
+                  f'{{{D1},kind="predicted_late"}}[1d]))', "predicted_late {{department}}"),
+             prom(f'sum by (department) (increase(dossier_alerts_total'
+                  f'{{{D1},kind="at_risk"}}[1d]))', "at_risk {{department}}", ref="B")],
+            w=12, h=8, decimals=0)
     b.row("Channels, fees, satisfaction")
     b.panel("timeseries", "Shares (1d window)",
             "Online share of accepted, postal share of returned, non-cash share of fees, "

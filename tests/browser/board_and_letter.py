@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """browser_board_and_letter: the board, a dossier page and an apology letter in a real browser.
 
-A real broker and the real daemon (24/7 calendar, a bearer token); events for a few dossiers:
-two go overdue (each gets an apology letter), two are at risk from the start, one closes on time
-and one late. Then Debian's chromium, headless:
+A real broker and the real daemon (24/7 calendar, a bearer token, `predict:` with min_history 3);
+events for a few dossiers: two go overdue (each gets an apology letter), two are at risk from
+the start, one closes on time and one late; three of a 10-hour procedure took 30 hours, and once
+the daemon has them one more of it is accepted and predicted late. Then Debian's chromium,
+headless:
   - loads the board (`/?token=...`: the page sets the cookie its JavaScript then polls with),
     lets the JavaScript run (--virtual-time-budget), and the numbers and rows it shows equal
-    GET /api/v1/board's: province tiles, every department row, the at-risk/overdue rows in due
-    order with a countdown close to the API's remaining working time; a screenshot is saved;
-  - loads the overdue dossier's page: it links to its letter;
+    GET /api/v1/board's: province tiles (predicted late too, shown), every department row with
+    its predicted-late column (UBND: 1), the at-risk/overdue rows in due order with a countdown
+    close to the API's remaining working time; a screenshot is saved;
+  - loads the overdue dossier's page: it links to its letter; the predicted dossier's page shows
+    the P(late) and expected close of its predicted_late alert as the API's timeline has them;
   - loads the letter: addressee, address, phone, dossier id, letter number, Vietnamese dates;
   - prints the letter to PDF: the file exists and has exactly one A4 page.
 Without the token the API answers 401. Artifacts: BUILD/browser-artifacts/.
@@ -37,6 +41,7 @@ class Dom(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
         self.by_id, self.tables, self.links, self.body = {}, {}, [], {}
+        self.attrs = {}  # attributes by element id
         self._open_ids, self._table, self._row, self._cell = [], None, None, None
 
     def handle_starttag(self, tag, attrs):
@@ -54,6 +59,7 @@ class Dom(html.parser.HTMLParser):
         elif tag in ("td", "th") and self._row is not None:
             self._cell = ""
         if a.get("id"):
+            self.attrs[a["id"]] = a
             self._open_ids.append([a["id"], tag, ""])
             self.by_id[a["id"]] = ""
 
@@ -140,21 +146,31 @@ def vn_date(rfc3339, with_time=False):
 def check_board(dom, board):
     p = board["province"]
     shown = {k: dom.by_id.get(f"province-{k}") for k in
-             ("rate", "closed", "handling", "reception", "open", "at-risk", "overdue", "paused")}
+             ("rate", "closed", "handling", "reception", "open", "at-risk", "overdue", "paused",
+              "predicted-late")}
     expected = {"rate": pct(p["on_time_rate"]),
                 "closed": str(p["closed_on_time"] + p["closed_late"]),
                 "handling": minutes(p["avg_handling_working_minutes"]),
                 "reception": minutes(p["avg_reception_minutes"]),
                 "open": str(p["open"]), "at-risk": str(p["at_risk"]),
-                "overdue": str(p["overdue"]), "paused": str(p["paused"])}
+                "overdue": str(p["overdue"]), "paused": str(p["paused"]),
+                "predicted-late": str(p["predicted_late"])}
     h.check(shown == expected, f"province tiles {shown} != API {expected}")
+    # Prediction is on: the tile and the column are shown (hidden without `predict:`).
+    h.check(board["prediction"] is True, f"the board's prediction is {board['prediction']}")
+    for ident in ("province-predicted-late-tile", "predicted-late-head"):
+        h.check(ident in dom.attrs and "hidden" not in dom.attrs[ident],
+                f"#{ident} is missing or hidden: {dom.attrs.get(ident)}")
+    h.check(dom.by_id.get("predicted-late-head") == "predicted late",
+            f"column head {dom.by_id.get('predicted-late-head')!r}")
     rows = dom.tables.get("departments", [])
     h.check([r["data"]["code"] for r in rows] == [d["code"] for d in board["departments"]],
             f"department rows {[r['data'] for r in rows]}")
     for row, d in zip(rows, board["departments"]):
         want = [d["code"], d["name"], pct(d["on_time_rate"]), pct(d["on_time_target"]),
                 minutes(d["avg_handling_working_minutes"]), minutes(d["avg_reception_minutes"]),
-                str(d["open"]), str(d["at_risk"]), str(d["overdue"]), str(d["paused"])]
+                str(d["open"]), str(d["at_risk"]), str(d["overdue"]), str(d["paused"]),
+                str(d["predicted_late"])]
         h.check(row["cells"] == want, f"department row {row['cells']} != API {want}")
     rows = dom.tables.get("attention", [])
     listed = board["attention"]["dossiers"]
@@ -203,13 +219,24 @@ def body(args, tmp):
              "sla": "10h"},
             {"code": "P-STP", "name": "Chứng thực bản sao", "department": "STP", "sla": "1h",
              "at_risk_remaining": "2h"},
-            {"code": "P-UB", "name": "UBND procedure", "department": "UBND", "sla": "10h"}],
-            **sections)
+            {"code": "P-UB", "name": "UBND procedure", "department": "UBND", "sla": "10h"},
+            {"code": "P-PRED", "name": "UBND procedure with a late history",
+             "department": "UBND", "sla": "10h"}],
+            predict={"min_history": 3, "threshold": 0.7}, **sections)
         daemon = h.start_daemon(args, tmp, cfg, port)
         daemon.wait_ready()
         daemon.wait_caught_up()
 
+        # The history first (three of P-PRED took 30 hours, late), so that B-PRED-1's partition
+        # is not ahead of it.
         now = time.time()
+        history = []
+        for k in range(3):
+            history += [h.event(f"h{k}a", "accepted", f"B-HIST-{k}", now - 30 * 3600,
+                                procedure="P-PRED", department="UBND"),
+                        h.event(f"h{k}r", "resolved", f"B-HIST-{k}", now - 60)]
+        h.produce(boot, "dossier.events", history)
+        daemon.wait_events(len(history), timeout=60)
         applicant = {"name": "Trần Văn <Bình>", "address": "45 Bạch Đằng, Hải Châu",
                      "phone": "0905 000 111", "email": ""}
         h.produce(boot, "dossier.events", [
@@ -223,7 +250,8 @@ def body(args, tmp):
             h.event("b6", "resolved", "B-OK-1", now),
             h.event("b7", "accepted", "B-LATE-1", now - 600, procedure="P-UB", department="UBND",
                     due_at=h.iso(now - 300)),
-            h.event("b8", "resolved", "B-LATE-1", now)])
+            h.event("b8", "resolved", "B-LATE-1", now),
+            h.event("b9", "accepted", "B-PRED-1", now, procedure="P-PRED", department="UBND")])
 
         def settled():
             status, text = api(daemon, "/api/v1/board")
@@ -231,10 +259,12 @@ def body(args, tmp):
                 return None
             b = json.loads(text)
             p = b["province"]
-            done = (p["overdue"], p["at_risk"], p["closed_late"], b["attention"]["total"]) == \
-                (2, 2, 1, 4)
+            ubnd = [d["predicted_late"] for d in b["departments"] if d["code"] == "UBND"]
+            done = (p["overdue"], p["at_risk"], p["closed_late"], b["attention"]["total"],
+                    p["predicted_late"], ubnd) == (2, 2, 4, 4, 1, [1])
             return b if done else None
-        h.wait_until("the board API to list 2 overdue and 2 at-risk dossiers", settled, 60)
+        h.wait_until("the board API to list 2 overdue and 2 at-risk dossiers, 1 predicted late",
+                     settled, 60)
 
         status, _ = api(daemon, "/api/v1/board", token=None)
         h.check(status == 401, f"/api/v1/board without the token: HTTP {status}")
@@ -262,6 +292,16 @@ def body(args, tmp):
         dossier = parse_dom(chromium.dom(daemon.base + f"/dossiers/B-OVER-1?token={TOKEN}"))
         link = "/letters/B-OVER-1%3Aapology%3A1"
         h.check(link in dossier.links, f"the dossier page does not link {link}: {dossier.links}")
+        # The predicted dossier's page: its predicted_late alert's odds, as in the API.
+        _, text = api(daemon, "/api/v1/dossiers/B-PRED-1")
+        alerts = [e for e in json.loads(text)["timeline"] if e["type"] == "predicted_late"]
+        h.check(len(alerts) == 1 and "probability" in alerts[0],
+                f"B-PRED-1's timeline has no predicted_late alert with its odds: {text}")
+        predicted = parse_dom(chromium.dom(daemon.base + f"/dossiers/B-PRED-1?token={TOKEN}", 500))
+        shown = (predicted.by_id.get("predicted-probability"), predicted.by_id.get("predicted-close"))
+        want = (f"{alerts[0]['probability'] * 100:.0f}%", alerts[0]["expected_close_at"])
+        h.check(shown == want, f"B-PRED-1's page shows {shown}, the API {want}")
+        h.log(f"B-PRED-1 predicted late: P(late) {want[0]}, expected close {want[1]}")
         letters = [json.loads(v) for k, v in h.consume(boot, "dossier.apology-letters")
                    if k == "B-OVER-1"]
         h.check(letters, "no letter for B-OVER-1 in dossier.apology-letters")

@@ -49,6 +49,7 @@ COUNTERS_GAUGES = {
     "ontime_deadline_recomputations_total": set(),
     "dossier_open_within_time": {"department"},
     "ontime_department_on_time_target": {"department"},
+    "dossier_predicted_late": {"department"},
     # Prometheus itself.
     "up": set(),
 }

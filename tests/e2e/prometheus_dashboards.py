@@ -8,7 +8,10 @@ deploy/prometheus/rules/*.yml (group `interval:` shortened to 1s). Prometheus fi
 idle daemon (every counter at 0, so increase() sees the traffic), then the output of
 `ontimed generate --config province.yaml --days 5 --per-day 200 --start <10 days ago>` goes to
 dossier.events and the test waits until the daemon has processed every event and Prometheus has
-scraped the final counts.
+scraped the final counts. The configuration has a `predict:` section (min_history 5, threshold
+0.5), and a purpose-made history goes first: 30 dossiers of SXD's 5-day procedure 1.009796
+accepted 20 days ago and resolved an hour ago (late); once the daemon has them, one more is
+accepted now, which the history predicts late at once.
 
 Checks:
   (a) every metric name of contract section 6 exists in Prometheus (histograms as _bucket,
@@ -18,7 +21,10 @@ Checks:
   (c) every metric name a dashboard query uses exists in Prometheus;
   (d) every panel has a unit (fieldConfig.defaults.unit), row panels excepted;
   (e) the recording rules produce series: the SXD on-time ratio and within-time ratio are in
-      [0, 1], the SXD average handling minutes are > 0.
+      [0, 1], the SXD average handling minutes are > 0;
+  (f) every query of the predicted_late panels (dossier_predicted_late, dossier_alerts_total
+      {kind="predicted_late"}; at least one on each board but health) has a value > 0, not only
+      the zeros every series starts with, and the board's JSON counts the dossier predicted late.
 """
 import datetime
 import glob
@@ -57,6 +63,11 @@ ALLOWED_EMPTY = {}
 
 # The contract, when this checkout sits beside it: section 6's metric names are checked too.
 CONTRACT_FILE = "/work/shared/contract/README.md"
+PREDICT = {"threshold": 0.5, "min_history": 5}
+PREDICT_PROCEDURE = "1.009796"  # SXD, 5 working days
+HISTORY = 30
+PREDICTED = "E2E-PRED-1"
+
 HISTOGRAMS = ("dossier_resolution_seconds", "dossier_resolution_working_seconds",
               "dossier_reception_seconds")
 
@@ -161,6 +172,17 @@ def generate_events(args, tmp):
     return records
 
 
+def prediction_history(now):
+    """HISTORY dossiers of PREDICT_PROCEDURE, 20 days to close (late whatever the holidays)."""
+    records = []
+    for k in range(HISTORY):
+        dossier = f"E2E-PRED-H{k}"
+        records.append(h.event(f"{dossier}-a", "accepted", dossier, now - 20 * 86400,
+                               procedure=PREDICT_PROCEDURE, department=DEPARTMENT))
+        records.append(h.event(f"{dossier}-r", "resolved", dossier, now - 3600))
+    return records
+
+
 def body(args, tmp):
     sys.path.insert(0, os.path.join(args.source, "tests", "deploy"))
     import dashboard_queries as dq
@@ -168,14 +190,16 @@ def body(args, tmp):
 
     prom_bin = shutil.which("prometheus")
     h.check(prom_bin, "prometheus not installed")
-    records = generate_events(args, tmp)
+    now = time.time()
+    records = prediction_history(now) + generate_events(args, tmp)
     broker = h.Broker(args.source, tmp)
     daemon = prom = None
     try:
         boot = broker.start()
         port = h.free_port()
-        text = h.province_config_text(
-            args.source, h.daemon_sections(boot, port, os.path.join(tmp, "state")))
+        sections = h.daemon_sections(boot, port, os.path.join(tmp, "state"))
+        sections["predict"] = PREDICT
+        text = h.province_config_text(args.source, sections)
         daemon = h.start_daemon(args, tmp, text, port)
 
         prom_port = h.free_port()
@@ -202,6 +226,12 @@ def body(args, tmp):
         t0 = time.monotonic()
         h.produce(boot, "dossier.events", records)
         daemon.wait_events(len(records), timeout=120)
+        # The history is in (on every partition): a dossier accepted now is predicted late at
+        # its acceptance.
+        records.append(h.event(f"{PREDICTED}-a", "accepted", PREDICTED, time.time() - 5,
+                               procedure=PREDICT_PROCEDURE, department=DEPARTMENT))
+        h.produce(boot, "dossier.events", records[-1:])
+        daemon.wait_events(len(records), timeout=60)
         h.log(f"daemon processed {len(records)} events in {time.monotonic() - t0:.1f} s")
         h.wait_until("Prometheus to scrape every event", lambda: (p.scalar(
             "sum(ontime_events_total) + sum(ontime_events_invalid_total)") or 0) >= len(records),
@@ -271,6 +301,34 @@ def body(args, tmp):
                      f'{{department="{DEPARTMENT}"}}')
         if len(v) != 1 or not v[0] > 0:
             errors.append(f"(e) department:dossier_resolution_minutes:avg_rate1d = {v}")
+        # (f) predicted_late.
+        predicted = [q for q in queries if "predicted_late" in q["raw"]]
+        for uid in ("ontime-inspector", "ontime-department"):
+            if not any(q["dashboard"] == uid for q in predicted):
+                errors.append(f"(f) {uid} has no predicted_late panel")
+        for q in predicted:
+            ok, res = p.query(q["expr"])
+            shown = [float(r["value"][1]) for r in res] if ok else []
+            if not any(v > 0 for v in shown):
+                errors.append(f"(f) {q['dashboard']} panel {q['panel_id']} {q['panel']!r} "
+                              f"{q['ref']}: {shown}, expected a value > 0\n    {q['expr']}")
+            else:
+                h.log(f"(f) {q['dashboard']} {q['panel']!r} {q['ref']}: {shown}")
+        status, text = daemon.get("/api/v1/board")
+        board = json.loads(text) if status == 200 else {}
+        sxd = [d for d in board.get("departments", []) if d["code"] == DEPARTMENT]
+        if not (board.get("prediction") is True and sxd and sxd[0]["predicted_late"] >= 1
+                and board["province"]["predicted_late"] >= sxd[0]["predicted_late"]):
+            errors.append(f"(f) /api/v1/board: HTTP {status}, prediction "
+                          f"{board.get('prediction')}, {DEPARTMENT} {sxd}")
+        status, text = daemon.get(f"/api/v1/dossiers/{PREDICTED}")
+        timeline = json.loads(text).get("timeline", []) if status == 200 else []
+        alert = [e for e in timeline if e.get("type") == "predicted_late"]
+        if not (alert and 0.5 <= alert[0].get("probability", 0) <= 1
+                and "expected_close_at" in alert[0]):
+            errors.append(f"(f) {PREDICTED}: no predicted_late alert with its odds in its "
+                          f"timeline: HTTP {status} {timeline}")
+
         ok, res = p.query("ALERTS")
         h.log(f"Prometheus alerts now: {sorted({r['metric'].get('alertname') for r in res})}"
               if ok else f"ALERTS query failed: {res}")

@@ -385,9 +385,13 @@ HttpResponse Router::DossierPage(std::string_view encoded_id) {
   std::optional<rules::DossierView> dossier = engine_.Find(*id, now);
   if (!dossier) return Html(404, MessagePage("Unknown dossier", "no dossier \"" + *id + "\""));
   std::vector<TimelineEntry> timeline;
-  if (views_.timeline != nullptr) timeline = views_.timeline->Get(*id);
-  return Html(
-      200, ontime::daemon::DossierPage(*dossier, timeline, LettersOf(*id), engine_.rules(), now));
+  std::optional<PredictedLate> predicted;
+  if (views_.timeline != nullptr) {
+    timeline = views_.timeline->Get(*id);
+    predicted = views_.timeline->LatestPrediction(*id);
+  }
+  return Html(200, ontime::daemon::DossierPage(*dossier, timeline, LettersOf(*id), predicted,
+                                               engine_.rules(), now));
 }
 
 HttpResponse Router::Letter(std::string_view encoded_id) {

@@ -7,7 +7,11 @@
 namespace ontime::daemon {
 
 void AttentionIndex::OnAlert(const rules::Alert& alert) {
-  if (alert.kind == rules::AlertKind::kStepOverdue) return;  // the dossier itself may be in time
+  // A step's breach leaves the dossier itself in time, and a prediction is not a breach yet.
+  if (alert.kind == rules::AlertKind::kStepOverdue ||
+      alert.kind == rules::AlertKind::kPredictedLate) {
+    return;
+  }
   if (auto it = ids_.find(alert.dossier_id); it == ids_.end()) ids_.emplace(alert.dossier_id);
 }
 
@@ -79,7 +83,8 @@ void BoardFigures::Resize(size_t departments) {
 namespace {
 
 BoardSnapshot::Figures MakeFigures(const BoardFigures::Department& d,
-                                   const std::array<int64_t, rules::kOpenStateCount>& open) {
+                                   const std::array<int64_t, rules::kOpenStateCount>& open,
+                                   std::optional<int64_t> predicted_late) {
   BoardSnapshot::Figures f;
   f.closed_on_time = d.closed_on_time;
   f.closed_late = d.closed_late;
@@ -93,6 +98,7 @@ BoardSnapshot::Figures MakeFigures(const BoardFigures::Department& d,
     f.avg_reception_minutes = d.reception_seconds / 60.0 / static_cast<double>(d.receptions);
   }
   f.open = open;
+  f.predicted_late = predicted_late;
   return f;
 }
 
@@ -116,6 +122,12 @@ void WriteFigures(streams::JsonWriter& w, const BoardSnapshot::Figures& f) {
   w.Key("at_risk").Int(f.count(rules::OpenState::kAtRisk));
   w.Key("overdue").Int(f.count(rules::OpenState::kOverdue));
   w.Key("paused").Int(f.count(rules::OpenState::kPaused));
+  w.Key("predicted_late");
+  if (f.predicted_late) {
+    w.Int(*f.predicted_late);
+  } else {
+    w.Null();
+  }
 }
 
 }  // namespace
@@ -125,12 +137,16 @@ BoardSnapshot TakeBoardSnapshot(const rules::Engine& engine, const AttentionInde
   const rules::CompiledRules& rules = engine.rules();
   const rules::BusinessCalendar& calendar = rules.calendar();
   const auto& open = engine.open_counts();
+  const std::vector<int64_t>& predicted = engine.predicted_late_counts();
   BoardSnapshot board;
   board.now = now;
   board.limit = limit;
   board.working_now = calendar.Between(now, now + std::chrono::seconds(1)) > Duration{};
+  board.prediction = rules.config().predict.has_value();
   BoardFigures::Department province;
   std::array<int64_t, rules::kOpenStateCount> province_open{};
+  std::optional<int64_t> province_predicted;
+  if (board.prediction) province_predicted = 0;
   for (size_t i = 0; i < rules.department_count(); ++i) {
     const BoardFigures::Department d =
         i < figures.departments().size() ? figures.departments()[i] : BoardFigures::Department{};
@@ -142,11 +158,16 @@ BoardSnapshot TakeBoardSnapshot(const rules::Engine& engine, const AttentionInde
     province.receptions += d.receptions;
     province.reception_seconds += d.reception_seconds;
     for (int s = 0; s < rules::kOpenStateCount; ++s) province_open[s] += counts[s];
+    std::optional<int64_t> predicted_late;
+    if (board.prediction) {
+      predicted_late = i < predicted.size() ? predicted[i] : 0;
+      *province_predicted += *predicted_late;
+    }
     const rules::Department& department = rules.department(static_cast<uint32_t>(i));
-    board.departments.push_back(
-        {department.code, department.name, department.on_time_target, MakeFigures(d, counts)});
+    board.departments.push_back({department.code, department.name, department.on_time_target,
+                                 MakeFigures(d, counts, predicted_late)});
   }
-  board.province = MakeFigures(province, province_open);
+  board.province = MakeFigures(province, province_open, province_predicted);
   for (const rules::DossierView& d : index.Rows(engine, now, limit, &board.total)) {
     board.rows.push_back({std::string(d.dossier_id), std::string(d.procedure),
                           std::string(d.department), d.overdue, d.paused, d.cycle, d.due_at,
@@ -162,6 +183,7 @@ std::string BoardJson(const BoardSnapshot& board, const rules::BusinessCalendar&
   w.Key("now").Time(board.now, calendar);
   w.Key("limit").Int(static_cast<int64_t>(board.limit));
   w.Key("working_now").Bool(board.working_now);
+  w.Key("prediction").Bool(board.prediction);
   w.Key("province").BeginObject();
   WriteFigures(w, board.province);
   w.EndObject();

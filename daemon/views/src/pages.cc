@@ -54,6 +54,7 @@ constexpr std::string_view kBoardScript = R"JS(<script>
   function pct(x) { return x === null ? "–" : (x * 100).toFixed(2) + "%"; }
   function minutes(x) { return x === null ? "–" : x.toFixed(1); }
   function set(id, text) { document.getElementById(id).textContent = text; }
+  function show(id, on) { document.getElementById(id).hidden = !on; }
   function cell(tr, text, cls) {
     var td = document.createElement("td");
     td.textContent = text;
@@ -81,6 +82,10 @@ constexpr std::string_view kBoardScript = R"JS(<script>
     set("province-at-risk", String(p.at_risk));
     set("province-overdue", String(p.overdue));
     set("province-paused", String(p.paused));
+    // Only with `predict:` configured: no zero the daemon never measured.
+    show("province-predicted-late-tile", data.prediction);
+    show("predicted-late-head", data.prediction);
+    set("province-predicted-late", p.predicted_late === null ? "–" : String(p.predicted_late));
     var body = document.querySelector("#departments tbody");
     body.textContent = "";
     data.departments.forEach(function (d) {
@@ -98,6 +103,7 @@ constexpr std::string_view kBoardScript = R"JS(<script>
       cell(tr, String(d.at_risk), "num at_risk");
       cell(tr, String(d.overdue), "num overdue");
       cell(tr, String(d.paused), "num paused");
+      if (data.prediction) cell(tr, String(d.predicted_late), "num predicted_late");
       body.appendChild(tr);
     });
     set("attention-total", String(data.attention.total));
@@ -205,6 +211,13 @@ std::string Percent(std::optional<double> value) {
   return buffer;
 }
 
+// P(late) on the dossier page: "83%".
+std::string Probability(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.0f%%", value * 100);
+  return buffer;
+}
+
 std::string Minutes(std::optional<double> value) {
   if (!value) return "–";
   char buffer[32];
@@ -242,9 +255,11 @@ std::string BoardPage(const BoardSnapshot& board, const rules::BusinessCalendar&
   // The same markup the script renders, so the page reads the same before and after it runs.
   const BoardSnapshot::Figures& p = board.province;
   out += "<section><h2>Province</h2><div class=\"tiles\">\n";
-  auto tile = [&](std::string_view id, const std::string& value, std::string_view label) {
-    out += "<div class=\"tile\"><div class=\"value\" id=\"" + std::string(id) + "\">" + value +
-           "</div><div class=\"label\">" + std::string(label) + "</div></div>\n";
+  auto tile = [&](std::string_view id, const std::string& value, std::string_view label,
+                  std::string_view attributes = {}) {
+    out += "<div class=\"tile\"" + std::string(attributes) + "><div class=\"value\" id=\"" +
+           std::string(id) + "\">" + value + "</div><div class=\"label\">" + std::string(label) +
+           "</div></div>\n";
   };
   tile("province-rate", Percent(p.on_time_rate), "on time (closed)");
   tile("province-closed", std::to_string(p.closed_on_time + p.closed_late), "closed");
@@ -255,6 +270,10 @@ std::string BoardPage(const BoardSnapshot& board, const rules::BusinessCalendar&
   tile("province-at-risk", std::to_string(p.count(rules::OpenState::kAtRisk)), "at risk");
   tile("province-overdue", std::to_string(p.count(rules::OpenState::kOverdue)), "overdue");
   tile("province-paused", std::to_string(p.count(rules::OpenState::kPaused)), "paused");
+  // Kept in the markup, hidden, without `predict:`: a reload may turn prediction on.
+  const std::string hidden = board.prediction ? "" : " hidden";
+  tile("province-predicted-late", p.predicted_late ? std::to_string(*p.predicted_late) : "–",
+       "predicted late", " id=\"province-predicted-late-tile\"" + hidden);
   out += "</div></section>\n";
 
   out +=
@@ -262,7 +281,9 @@ std::string BoardPage(const BoardSnapshot& board, const rules::BusinessCalendar&
       "<th>department</th><th class=\"num\">on time</th><th class=\"num\">target</th>"
       "<th class=\"num\">avg handling (working min)</th><th class=\"num\">avg reception "
       "(min)</th><th class=\"num\">open</th><th class=\"num\">at risk</th>"
-      "<th class=\"num\">overdue</th><th class=\"num\">paused</th></tr></thead><tbody>";
+      "<th class=\"num\">overdue</th><th class=\"num\">paused</th>"
+      "<th class=\"num\" id=\"predicted-late-head\"" +
+      hidden + ">predicted late</th></tr></thead><tbody>";
   auto cell = [&](std::string_view text, std::string_view css) {
     out += "<td class=\"" + std::string(css) + "\">";
     AppendHtmlEscaped(out, text);
@@ -283,6 +304,7 @@ std::string BoardPage(const BoardSnapshot& board, const rules::BusinessCalendar&
     cell(std::to_string(f.count(rules::OpenState::kAtRisk)), "num at_risk");
     cell(std::to_string(f.count(rules::OpenState::kOverdue)), "num overdue");
     cell(std::to_string(f.count(rules::OpenState::kPaused)), "num paused");
+    if (f.predicted_late) cell(std::to_string(*f.predicted_late), "num predicted_late");
     out += "</tr>";
   }
   out += "</tbody></table>\n</section>\n";
@@ -338,8 +360,9 @@ std::string MessagePage(std::string_view title, std::string_view message) {
 }
 
 std::string DossierPage(const rules::DossierView& d, const std::vector<TimelineEntry>& timeline,
-                        const std::vector<LetterFields>& letters, const rules::CompiledRules& rules,
-                        Instant now) {
+                        const std::vector<LetterFields>& letters,
+                        const std::optional<PredictedLate>& predicted,
+                        const rules::CompiledRules& rules, Instant now) {
   const rules::BusinessCalendar& calendar = rules.calendar();
   std::string out;
   out.reserve(8192);
@@ -373,6 +396,14 @@ std::string DossierPage(const rules::DossierView& d, const std::vector<TimelineE
   Row(out, "working time run", WorkingHours(d.working_time));
   Row(out, "step", std::to_string(d.step));
   Row(out, "supplements", std::to_string(d.supplements));
+  if (predicted) {
+    out += "<dt>predicted late (cycle " + std::to_string(predicted->cycle) +
+           ")</dt><dd id=\"predicted-late\">P(late) <span id=\"predicted-probability\">" +
+           Probability(predicted->probability) + "</span>, expected close <span " +
+           "id=\"predicted-close\">" + Time(predicted->expected_close_at, calendar) +
+           "</span> <span class=\"muted\">(alert of " + Time(predicted->detected_at, calendar) +
+           ")</span></dd>\n";
+  }
   Row(out, "as of", Time(now, calendar));
   out += "</dl></section>\n";
 
@@ -439,6 +470,10 @@ std::string DossierPage(const rules::DossierView& d, const std::vector<TimelineE
       out += "</a>";
     } else if (e.kind == TimelineKind::kAlert) {
       out += (e.type == "step_overdue" ? "step " : "cycle ") + std::to_string(e.number);
+      if (e.probability) {
+        out += ", P(late) " + Probability(*e.probability) + ", expected close " +
+               Time(e.expected_close_at, calendar);
+      }
     } else {
       AppendHtmlEscaped(out, e.reason);
     }
@@ -475,6 +510,10 @@ void WriteTimelineJson(streams::JsonWriter& w, std::string_view dossier_id,
       w.Key(e.type == "step_overdue" ? "step" : "cycle").Int(e.number);
       w.Field("alert_id",
               std::string(dossier_id) + ":" + std::string(e.type) + ":" + std::to_string(e.number));
+      if (e.probability) {
+        w.Key("probability").Number(*e.probability);
+        w.Key("expected_close_at").Time(e.expected_close_at, calendar);
+      }
     } else if (e.kind == TimelineKind::kLetter) {
       w.Key("cycle").Int(e.number);
       w.Field("letter_id", std::string(dossier_id) + ":apology:" + std::to_string(e.number));

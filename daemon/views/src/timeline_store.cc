@@ -49,6 +49,16 @@ void TimelineStore::RecordAlert(const rules::Alert& alert) {
   Add(alert.dossier_id, Entry{alert.detected_at.time_since_epoch().count(),
                               static_cast<uint32_t>(number), Department(alert.department),
                               static_cast<uint8_t>(kAlertCode + static_cast<uint8_t>(alert.kind))});
+  if (alert.kind != rules::AlertKind::kPredictedLate || limit_ == 0) return;
+  auto it = predictions_.find(alert.dossier_id);
+  if (it == predictions_.end()) it = predictions_.emplace(std::string(alert.dossier_id), 0).first;
+  std::vector<PredictedLate>& kept = it->second;
+  // One a cycle: a re-derived alert (an aborted transaction's stretch) replaces its cycle's.
+  std::erase_if(kept, [&](const PredictedLate& p) { return p.cycle == alert.cycle; });
+  if (kept.size() >= limit_) kept.erase(kept.begin());
+  kept.push_back({alert.cycle, alert.detected_at, alert.probability, alert.expected_close_at});
+  std::sort(kept.begin(), kept.end(),
+            [](const PredictedLate& a, const PredictedLate& b) { return a.cycle < b.cycle; });
 }
 
 void TimelineStore::RecordLetter(const rules::ApologyLetter& letter) {
@@ -62,6 +72,7 @@ void TimelineStore::Forget(std::string_view dossier_id) {
   if (it == dossiers_.end()) return;
   entries_ -= it->second.size();
   dossiers_.erase(it);
+  if (auto p = predictions_.find(dossier_id); p != predictions_.end()) predictions_.erase(p);
 }
 
 void TimelineStore::OnEvent(const rules::Event& event, rules::ApplyStatus status) {
@@ -69,10 +80,17 @@ void TimelineStore::OnEvent(const rules::Event& event, rules::ApplyStatus status
   RecordEvent(event.dossier_id, event.type, event.occurred_at, event.department, event.reason);
 }
 
+std::optional<PredictedLate> TimelineStore::LatestPrediction(std::string_view dossier_id) const {
+  auto it = predictions_.find(dossier_id);
+  if (it == predictions_.end() || it->second.empty()) return std::nullopt;
+  return it->second.back();
+}
+
 std::vector<TimelineEntry> TimelineStore::Get(std::string_view dossier_id) const {
   std::vector<TimelineEntry> out;
   auto it = dossiers_.find(dossier_id);
   if (it == dossiers_.end()) return out;
+  const auto predicted = predictions_.find(dossier_id);
   out.reserve(it->second.size());
   for (const Entry& e : it->second) {
     TimelineEntry t;
@@ -84,8 +102,16 @@ std::vector<TimelineEntry> TimelineStore::Get(std::string_view dossier_id) const
       t.number = static_cast<int>(e.value);
     } else if (e.code >= kAlertCode) {
       t.kind = TimelineKind::kAlert;
-      t.type = rules::ToString(static_cast<rules::AlertKind>(e.code - kAlertCode));
+      const auto kind = static_cast<rules::AlertKind>(e.code - kAlertCode);
+      t.type = rules::ToString(kind);
       t.number = static_cast<int>(e.value);
+      if (kind == rules::AlertKind::kPredictedLate && predicted != predictions_.end()) {
+        for (const PredictedLate& p : predicted->second) {
+          if (p.cycle != t.number || p.detected_at != t.at) continue;
+          t.probability = p.probability;
+          t.expected_close_at = p.expected_close_at;
+        }
+      }
     } else {
       t.kind = TimelineKind::kEvent;
       t.type = rules::ToString(static_cast<rules::EventType>(e.code));

@@ -116,6 +116,66 @@ TEST_F(TimelineTest, BoundedPerDossierKeepingTheAcceptance) {
   EXPECT_EQ(small.dossiers(), 0u);
 }
 
+rules::Alert Predicted(std::string_view dossier, int cycle, const std::string& at, double p,
+                       const std::string& close) {
+  rules::Alert a;
+  a.kind = rules::AlertKind::kPredictedLate;
+  a.dossier_id = dossier;
+  a.department = "UBND";
+  a.cycle = cycle;
+  a.detected_at = At(at);
+  a.probability = p;
+  a.expected_close_at = At(close);
+  return a;
+}
+
+TEST_F(TimelineTest, PredictedLateOddsKeptBesideTheEntryOneACycle) {
+  TimelineStore store(32);
+  store.RecordEvent("D3", rules::EventType::kAccepted, At("2026-03-02T08:00:00"), "UBND", {});
+  EXPECT_FALSE(store.LatestPrediction("D3").has_value());
+  store.RecordAlert(Predicted("D3", 1, "2026-03-02T09:00:00", 0.75, "2026-03-03T10:00:00"));
+  store.RecordAlert(Predicted("D3", 2, "2026-03-04T09:00:00", 0.9, "2026-03-05T11:00:00"));
+  std::optional<PredictedLate> latest = store.LatestPrediction("D3");
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->cycle, 2);
+  EXPECT_EQ(latest->probability, 0.9);
+  EXPECT_EQ(latest->expected_close_at, At("2026-03-05T11:00:00"));
+
+  // Each predicted_late entry carries its own cycle's odds.
+  const std::vector<TimelineEntry> story = store.Get("D3");
+  ASSERT_EQ(story.size(), 3u);
+  EXPECT_FALSE(story[0].probability.has_value());
+  EXPECT_EQ(story[1].type, "predicted_late");
+  EXPECT_EQ(story[1].probability, 0.75);
+  EXPECT_EQ(story[1].expected_close_at, At("2026-03-03T10:00:00"));
+  EXPECT_EQ(story[2].probability, 0.9);
+  std::string json;
+  streams::JsonWriter w(json);
+  WriteTimelineJson(w, "D3", story, rules_->calendar());
+  EXPECT_NE(json.find(R"("cycle":1,"alert_id":"D3:predicted_late:1","probability":0.75,)"
+                      R"("expected_close_at":"2026-03-03T10:00:00+07:00"})"),
+            std::string::npos)
+      << json;
+
+  // The same cycle's alert derived again replaces its odds; other alerts carry none.
+  store.RecordAlert(Predicted("D3", 2, "2026-03-04T09:00:00", 0.8, "2026-03-05T10:00:00"));
+  EXPECT_EQ(store.LatestPrediction("D3")->probability, 0.8);
+  EXPECT_EQ(store.predictions(), 1u);
+  rules::Alert overdue = Predicted("D3", 2, "2026-03-05T09:00:00", 0, "2026-03-05T09:00:00");
+  overdue.kind = rules::AlertKind::kOverdue;
+  store.RecordAlert(overdue);
+  EXPECT_FALSE(store.Get("D3").back().probability.has_value());
+
+  store.Forget("D3");
+  EXPECT_FALSE(store.LatestPrediction("D3").has_value());
+  EXPECT_EQ(store.predictions(), 0u);
+
+  // No timeline kept (limit 0): no odds either.
+  TimelineStore none(0);
+  none.RecordAlert(Predicted("D3", 1, "2026-03-02T09:00:00", 0.75, "2026-03-03T10:00:00"));
+  EXPECT_FALSE(none.LatestPrediction("D3").has_value());
+}
+
 TEST_F(TimelineTest, InvalidDuplicateAndOrphanEventsAreNotPartOfTheStory) {
   rules::Event orphan;
   orphan.event_id = "x";

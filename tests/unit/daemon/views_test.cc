@@ -28,6 +28,13 @@ bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// One department's object in the board's JSON, from its code to its closing brace.
+std::string DepartmentJson(const std::string& board, const std::string& code) {
+  const size_t begin = board.find(R"({"code":")" + code + "\"");
+  if (begin == std::string::npos) return {};
+  return board.substr(begin, board.find('}', begin) + 1 - begin);
+}
+
 std::string TempDir() {
   std::string dir = std::filesystem::temp_directory_path() /
                     ("ontime-views-" + std::to_string(::getpid()) + "-" +
@@ -39,8 +46,8 @@ std::string TempDir() {
 
 class ViewsTest : public ::testing::Test {
  protected:
-  ViewsTest()
-      : rules_(Compile(SmallRules())),
+  explicit ViewsTest(rules::RulesConfig config = SmallRules())
+      : rules_(Compile(std::move(config))),
         metrics_(registry_, *rules_),
         daemon_metrics_(registry_, "0.1.0"),
         dir_(TempDir()),
@@ -119,8 +126,12 @@ TEST_F(ViewsTest, BoardShowsFiguresAndTheDossiersAtRiskOrOverdueByDue) {
   // Province: 1 on time, 1 late; handling 3 and 4.5 working hours (the lunch hour does not count).
   EXPECT_TRUE(Contains(b, R"("province":{"closed_on_time":1,"closed_late":1,"on_time_rate":0.5,)"
                           R"("avg_handling_working_minutes":225.0,"avg_reception_minutes":4.0,)"
-                          R"("open":3,"on_track":1,"at_risk":1,"overdue":1,"paused":0})"))
+                          R"("open":3,"on_track":1,"at_risk":1,"overdue":1,"paused":0,)"
+                          R"("predicted_late":null})"))
       << b;
+  // No `predict:` in these rules: predicted late is marked absent, not a zero.
+  EXPECT_TRUE(Contains(b, R"("working_now":true,"prediction":false,)")) << b;
+  EXPECT_FALSE(Contains(b, R"("predicted_late":0)")) << b;
   EXPECT_TRUE(Contains(b, R"({"code":"UBND","name":"People's Committee","on_time_target":0.95,)"
                           R"("closed_on_time":1,"closed_late":1,"on_time_rate":0.5,)"))
       << b;
@@ -154,10 +165,122 @@ TEST_F(ViewsTest, BoardShowsFiguresAndTheDossiersAtRiskOrOverdueByDue) {
       Contains(page.body,
                R"(<tr data-dossier="LATE"><td class="id"><a href="/dossiers/LATE">LATE</a></td>)"));
   EXPECT_FALSE(Contains(page.body, "data-dossier=\"RISK\""));
+  // The predicted-late tile and column are in the markup for the script, hidden, with no cells.
+  EXPECT_TRUE(Contains(page.body, R"(<div class="tile" id="province-predicted-late-tile" hidden>)"
+                                  R"(<div class="value" id="province-predicted-late">–</div>)"));
+  EXPECT_TRUE(Contains(page.body, R"(<th class="num" id="predicted-late-head" hidden>)"));
+  EXPECT_FALSE(Contains(page.body, "<td class=\"num predicted_late\">"));
   EXPECT_TRUE(Contains(page.body, "<script type=\"application/json\" id=\"board-data\">{"));
   EXPECT_TRUE(Contains(page.body, "fetch(\"/api/v1/board?limit=\""));
   EXPECT_FALSE(Contains(page.body, "http://")) << "the board loads nothing from elsewhere";
   EXPECT_EQ(router.Handle("/api/v1/board?limit=0").status, 400);
+}
+
+rules::RulesConfig PredictingRules() {
+  rules::RulesConfig c = SmallRules();
+  rules::PredictConfig predict;
+  predict.min_history = 4;
+  predict.threshold = 0.7;
+  c.predict = predict;
+  return c;
+}
+
+// The small rules with `predict:`: 4 closed dossiers of a procedure are enough to predict.
+class PredictionViewsTest : public ViewsTest {
+ protected:
+  PredictionViewsTest() : ViewsTest(PredictingRules()) {}
+
+  // Monday: three P4H dossiers take 8 working hours (late), one takes 2 (on time). Tuesday 09:00:
+  // NEXT (P4H) is accepted; 3 of the 4 closed ran past 4 hours, so P(late) = 0.75 at once.
+  void History() {
+    for (const char* id : {"H1", "H2", "H3"}) {
+      Apply(id, rules::EventType::kAccepted, "2026-03-02T08:00:00", "P4H");
+      Apply(id, rules::EventType::kResolved, "2026-03-03T08:00:00");
+    }
+    Apply("H4", rules::EventType::kAccepted, "2026-03-02T08:00:00", "P4H");
+    Apply("H4", rules::EventType::kResolved, "2026-03-02T10:00:00");
+    Apply("NEXT", rules::EventType::kAccepted, "2026-03-03T09:00:00", "P4H");
+    Apply("CALM", rules::EventType::kAccepted, "2026-03-03T09:00:00", "1.004227");  // no history
+    now_ = At("2026-03-03T09:30:00");
+    engine_->AdvanceTo(now_);
+  }
+
+  // The expected close the engine gives NEXT: acceptance + the conditional median, in working
+  // time (the sketch's median of 8 hours, within 1%).
+  std::string ExpectedClose() {
+    auto p = engine_->PredictFor("P4H", Duration::zero(), std::chrono::hours(4));
+    EXPECT_TRUE(p.has_value());
+    const Instant close =
+        rules_->calendar().Add(At("2026-03-03T09:00:00"), p ? p->median : Duration{}).value();
+    return FormatRfc3339(close, std::chrono::hours(7));
+  }
+};
+
+TEST_F(PredictionViewsTest, BoardCountsThePredictedLatePerDepartmentAndInTheProvince) {
+  History();
+  Router router = MakeRouter();
+  std::string b = router.Handle("/api/v1/board").body;
+  EXPECT_TRUE(Contains(b, R"("working_now":true,"prediction":true,)")) << b;
+  EXPECT_TRUE(Contains(b, R"("open":2,"on_track":2,"at_risk":0,"overdue":0,"paused":0,)"
+                          R"("predicted_late":1},"departments":)"))
+      << b;
+  EXPECT_TRUE(DepartmentJson(b, "SXD").ends_with(R"("open":1,"on_track":1,"at_risk":0,)"
+                                                 R"("overdue":0,"paused":0,"predicted_late":0})"))
+      << b;
+  EXPECT_TRUE(DepartmentJson(b, "UBND").ends_with(R"("open":1,"on_track":1,"at_risk":0,)"
+                                                  R"("overdue":0,"paused":0,"predicted_late":1})"))
+      << b;
+  // A prediction is not a breach: NEXT is on track, not among the at-risk and overdue.
+  EXPECT_TRUE(Contains(b, R"("attention":{"total":0,)")) << b;
+  EXPECT_EQ(attention_.candidates(), 0u);
+
+  const HttpResponse page = router.Handle("/");
+  EXPECT_TRUE(Contains(page.body, R"(<div class="tile" id="province-predicted-late-tile">)"
+                                  R"(<div class="value" id="province-predicted-late">1</div>)"));
+  EXPECT_TRUE(
+      Contains(page.body, R"(<th class="num" id="predicted-late-head">predicted late</th>)"));
+  EXPECT_TRUE(Contains(page.body, R"(<td class="num paused">0</td><td class="num predicted_late">)"
+                                  R"(1</td></tr>)"));
+  EXPECT_TRUE(Contains(page.body, R"(<td class="num paused">0</td><td class="num predicted_late">)"
+                                  R"(0</td></tr>)"));
+
+  // NEXT closes: no longer counted.
+  Apply("NEXT", rules::EventType::kResolved, "2026-03-03T09:45:00");
+  b = router.Handle("/api/v1/board").body;
+  EXPECT_TRUE(Contains(b, R"("paused":0,"predicted_late":0},"departments":)")) << b;
+  EXPECT_FALSE(Contains(b, R"("predicted_late":1)")) << b;
+}
+
+TEST_F(PredictionViewsTest, DossierPageShowsTheLatestPredictionWithItsOdds) {
+  History();
+  Router router = MakeRouter();
+  const std::string close = ExpectedClose();
+  const HttpResponse api = router.Handle("/api/v1/dossiers/NEXT");
+  ASSERT_EQ(api.status, 200);
+  EXPECT_TRUE(Contains(
+      api.body,
+      R"({"kind":"alert","type":"predicted_late","at":"2026-03-03T09:00:00+07:00","department":"UBND",)"
+      R"("cycle":1,"alert_id":"NEXT:predicted_late:1","probability":0.75,"expected_close_at":")" +
+          close + R"("})"))
+      << api.body;
+
+  const HttpResponse page = router.Handle("/dossiers/NEXT");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_TRUE(
+      Contains(page.body, R"(<dt>predicted late (cycle 1)</dt><dd id="predicted-late">P(late) )"
+                          R"(<span id="predicted-probability">75%</span>, expected close )"
+                          R"(<span id="predicted-close">)" +
+                              close + "</span>"))
+      << page.body;
+  EXPECT_TRUE(Contains(page.body,
+                       "<td>predicted_late</td><td>UBND</td><td>cycle 1, P(late) 75%, "
+                       "expected close " +
+                           close + "</td>"))
+      << page.body;
+  // CALM's procedure has no history: no prediction, nothing on its page.
+  const std::string calm = router.Handle("/dossiers/CALM").body;
+  EXPECT_FALSE(Contains(calm, "id=\"predicted-late\"")) << calm;
+  EXPECT_FALSE(Contains(calm, "P(late)")) << calm;
 }
 
 TEST_F(ViewsTest, RestartSeedsTheBoardFromTheRestoredState) {

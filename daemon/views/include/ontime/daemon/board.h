@@ -4,7 +4,8 @@
 // escalated alert and have not closed or been extended since (a few per cent of the open ones),
 // and a request looks only those up and sorts them by due; BoardFigures counts closes (on time,
 // late, handling working time) and reception times by department as the engine reports them.
-// Open / at risk / overdue / paused counts are the engine's own gauges (Engine::open_counts).
+// Open / at risk / overdue / paused counts are the engine's own gauges (Engine::open_counts), and
+// so is "predicted late" (Engine::predicted_late_counts) when the rules have `predict:`.
 // After a restart both are seeded from the restored state by one walk (Seed). Single-threaded:
 // the engine's thread.
 
@@ -79,6 +80,9 @@ struct BoardSnapshot {
     std::optional<double> avg_handling_working_minutes;
     std::optional<double> avg_reception_minutes;
     std::array<int64_t, rules::kOpenStateCount> open{};  // by rules::OpenState
+    // Open dossiers with this cycle's predicted_late alert out; none when prediction is off (no
+    // `predict:`), so that the board shows no zero it never measured.
+    std::optional<int64_t> predicted_late;
     int64_t open_total() const { return open[0] + open[1] + open[2] + open[3]; }
     int64_t count(rules::OpenState state) const { return open[static_cast<int>(state)]; }
   };
@@ -102,6 +106,7 @@ struct BoardSnapshot {
   Instant now{};
   size_t limit = 0;
   bool working_now = false;  // whether a countdown of working time runs at `now`
+  bool prediction = false;   // the rules have `predict:` (the figures carry predicted_late)
   Figures province;
   std::vector<Department> departments;
   size_t total = 0;  // at risk or overdue, of which `rows` are the first `limit` by due

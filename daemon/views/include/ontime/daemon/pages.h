@@ -6,6 +6,7 @@
 // rendered on the server: its figures, deadlines per cycle, steps, timeline and letters. Every
 // text from data is HTML-escaped (server) or set as text (JavaScript). Pure functions.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,16 +22,19 @@ namespace ontime::daemon {
 // The board page, rendered with `board`, which is also embedded (as BoardJson) for the script.
 std::string BoardPage(const BoardSnapshot& board, const rules::BusinessCalendar& calendar);
 
+// `predicted`: the dossier's latest predicted_late alert, shown with the figures when there is one.
 std::string DossierPage(const rules::DossierView& dossier,
                         const std::vector<TimelineEntry>& timeline,
-                        const std::vector<LetterFields>& letters, const rules::CompiledRules& rules,
-                        Instant now);
+                        const std::vector<LetterFields>& letters,
+                        const std::optional<PredictedLate>& predicted,
+                        const rules::CompiledRules& rules, Instant now);
 
 // A page for errors (404 of a page route): a heading and a line of text.
 std::string MessagePage(std::string_view title, std::string_view message);
 
 // The timeline as the API's "timeline" array: {kind, type, at, department?, reason?, cycle |
-// step?, letter_id?} per entry, oldest first.
+// step?, alert_id?, probability?, expected_close_at?, letter_id?} per entry, oldest first
+// (probability and expected_close_at: predicted_late alerts).
 void WriteTimelineJson(streams::JsonWriter& w, std::string_view dossier_id,
                        const std::vector<TimelineEntry>& timeline,
                        const rules::BusinessCalendar& calendar);

@@ -5,11 +5,14 @@
 // Kept outside the engine's hot records and compact: 16 bytes an entry (instant, interned reason
 // or cycle number, interned department, kind) in a vector per dossier, plus its hash-map node and
 // key: measured 270 bytes a dossier with 6 to 8 entries, 654 with 32 (the vector's capacity
-// rounds up to a power of two). Fed by the engine (alerts, letters: an EngineListener in the
-// daemon's fan-out) and by the live path (events: an EventObserver). Memory only: after a restart
-// it holds what was seen since. Single-threaded: the engine's thread.
+// rounds up to a power of two). A predicted_late alert's figures (P(late), expected close) do not
+// fit an entry: they are kept beside, one per cycle, for the dossiers that had one. Fed by the
+// engine (alerts, letters: an EngineListener in the daemon's fan-out) and by the live path (events:
+// an EventObserver). Memory only: after a restart it holds what was seen since. Single-threaded:
+// the engine's thread.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -37,6 +40,18 @@ struct TimelineEntry {
   std::string_view department;  // empty when the event named none
   std::string_view reason;      // events only; empty when none was given
   int number = 0;               // alerts: the cycle (step_overdue: the step); letters: the cycle
+  // predicted_late alerts: P(late) when it was detected and the expected close instant; none
+  // when not kept.
+  std::optional<double> probability;
+  Instant expected_close_at{};
+};
+
+// A dossier's predicted_late alert as kept beside its timeline.
+struct PredictedLate {
+  int cycle = 1;
+  Instant detected_at{};
+  double probability = 0;
+  Instant expected_close_at{};
 };
 
 class TimelineStore final : public rules::EngineListener, public EventObserver {
@@ -51,6 +66,8 @@ class TimelineStore final : public rules::EngineListener, public EventObserver {
   void RecordLetter(const rules::ApologyLetter& letter);
   void Forget(std::string_view dossier_id);
   std::vector<TimelineEntry> Get(std::string_view dossier_id) const;
+  // The dossier's latest predicted_late alert (the highest cycle), if it had one.
+  std::optional<PredictedLate> LatestPrediction(std::string_view dossier_id) const;
 
   // Applied events and events after close (a late `returned`) only: invalid, duplicate and
   // orphan events are not part of a dossier's story.
@@ -60,6 +77,7 @@ class TimelineStore final : public rules::EngineListener, public EventObserver {
 
   size_t dossiers() const { return dossiers_.size(); }
   size_t entries() const { return entries_; }
+  size_t predictions() const { return predictions_.size(); }
 
  private:
   struct Entry {
@@ -84,6 +102,8 @@ class TimelineStore final : public rules::EngineListener, public EventObserver {
   size_t limit_;
   size_t entries_ = 0;
   std::unordered_map<std::string, std::vector<Entry>, Hash, std::equal_to<>> dossiers_;
+  // By cycle, oldest first, at most `limit_` a dossier.
+  std::unordered_map<std::string, std::vector<PredictedLate>, Hash, std::equal_to<>> predictions_;
   std::vector<std::string> departments_{""};
   std::unordered_map<std::string, uint16_t, Hash, std::equal_to<>> department_ids_;
   std::vector<std::string> reasons_{""};
