@@ -186,7 +186,9 @@ Status DecodeDossierRecord(std::string_view record, const CompiledRules& rules, 
 }
 
 void EncodeHistoryRecord(std::string_view procedure, std::string_view department,
-                         const QuantileSketch& sketch, std::string& out) {
+                         const QuantileSketch& sketch,
+                         const std::vector<std::pair<Instant, Duration>>& pending,
+                         std::string& out) {
   RecordWriter w(out);
   w.U8(kHistoryRecordFormat);
   w.Text(procedure);
@@ -194,11 +196,18 @@ void EncodeHistoryRecord(std::string_view procedure, std::string_view department
   std::string body;
   sketch.Encode(body);
   w.Text(body);
+  if (!department.empty()) {
+    w.U32(static_cast<uint32_t>(pending.size()));
+    for (const auto& [closed_at, working] : pending) {
+      w.I64(closed_at.time_since_epoch().count());
+      w.I64(working.count());
+    }
+  }
   w.Checksum();
 }
 
-Status DecodeHistoryRecord(std::string_view record, const CompiledRules& rules, uint32_t& procedure,
-                           uint32_t& department, QuantileSketch& sketch) {
+Status DecodeHistoryRecord(std::string_view record, const CompiledRules& rules,
+                           HistoryRecord& decoded_record) {
   auto fail = [](const std::string& what) { return Error{"history_record", what}; };
   if (record.size() < 5 || record.size() > kMaxDossierRecordBytes) {
     return fail("a history record of " + std::to_string(record.size()) + " bytes");
@@ -212,6 +221,22 @@ Status DecodeHistoryRecord(std::string_view record, const CompiledRules& rules, 
   const std::string_view code = r.Text(kMaxCodeBytes);
   const std::string_view department_code = r.Text(kMaxCodeBytes);
   const std::string_view body = r.Text(static_cast<uint32_t>(kMaxDossierRecordBytes));
+  std::vector<std::pair<Instant, Duration>> pending;
+  if (!department_code.empty() && r.ok()) {
+    const uint32_t n = r.U32();
+    // Each takes 16 bytes: a count the record cannot hold is corrupt, whatever it claims.
+    if (n > record.size() / 16) return fail("history record with " + std::to_string(n) + " closes");
+    pending.reserve(n);
+    for (uint32_t k = 0; k < n && r.ok(); ++k) {
+      const Instant closed_at{Duration{r.I64()}};
+      const Duration working{r.I64()};
+      if (closed_at < kEarliestEventTime || closed_at > kLatestEventTime ||
+          working < Duration::zero()) {
+        return fail("history record with a close out of range");
+      }
+      pending.emplace_back(closed_at, working);
+    }
+  }
   if (!r.ok() || !r.done()) return fail("truncated history record, or bytes after it");
   const auto index = rules.FindProcedure(code);
   if (!index) {
@@ -227,9 +252,10 @@ Status DecodeHistoryRecord(std::string_view record, const CompiledRules& rules, 
   }
   auto decoded = QuantileSketch::Decode(body);
   if (!decoded.ok()) return fail("procedure " + std::string(code) + ": " + decoded.error().message);
-  procedure = *index;
-  department = holder.value_or(kAnyDepartment);
-  sketch = std::move(decoded).value();
+  decoded_record.procedure = *index;
+  decoded_record.department = holder.value_or(kAnyDepartment);
+  decoded_record.sketch = std::move(decoded).value();
+  decoded_record.pending = std::move(pending);
   return Ok{};
 }
 

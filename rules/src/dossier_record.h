@@ -21,10 +21,15 @@
 //
 // A learned history (predicted_late) on one partition is a record of its own:
 //   u8 kHistoryRecordFormat ('S')  text procedure code  text department code (empty: the
-//   procedure's, every department)  text sketch (QuantileSketch::Encode)  u32 crc32c
+//   procedure's, every department)  text sketch (QuantileSketch::Encode, the settled closes)
+//   department's only: u32 n  n x (i64 closed_at ms, i64 working time ms), the closes not yet
+//   settled (Engine::State::pending_closes), which count only for predictions after them
+//   u32 crc32c
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "dossier.h"
 #include "ontime/base/result.h"
@@ -41,11 +46,19 @@ void EncodeDossierRecord(const Dossier& d, const CompiledRules& rules, std::stri
 Status DecodeDossierRecord(std::string_view record, const CompiledRules& rules, Dossier& d);
 
 inline constexpr uint8_t kHistoryRecordFormat = 'S';
+struct HistoryRecord {
+  uint32_t procedure = 0;
+  uint32_t department = 0;  // kAnyDepartment for a procedure's history
+  QuantileSketch sketch;
+  std::vector<std::pair<Instant, Duration>> pending;  // (closed_at, working time)
+};
+// `pending` is written for a department's history only.
 void EncodeHistoryRecord(std::string_view procedure, std::string_view department,
-                         const QuantileSketch& sketch, std::string& out);
-// `department` is set to kAnyDepartment for a procedure's history.
-Status DecodeHistoryRecord(std::string_view record, const CompiledRules& rules, uint32_t& procedure,
-                           uint32_t& department, QuantileSketch& sketch);
+                         const QuantileSketch& sketch,
+                         const std::vector<std::pair<Instant, Duration>>& pending,
+                         std::string& out);
+Status DecodeHistoryRecord(std::string_view record, const CompiledRules& rules,
+                           HistoryRecord& decoded);
 inline constexpr uint32_t kAnyDepartment = ~0u;
 
 }  // namespace ontime::rules

@@ -72,12 +72,42 @@ void Engine::State::SettleHistory(Instant before) {
   });
 }
 
-QuantileSketch Engine::State::PersistedHistory(uint32_t slot, int32_t partition) {
-  QuantileSketch h = HistoryOf(slot, partition);
+std::vector<std::pair<Instant, Duration>> Engine::State::PendingOf(uint32_t slot,
+                                                                   int32_t partition) const {
+  std::vector<std::pair<Instant, Duration>> pending;
+  const auto [procedure, department] = SlotKey(slot);
+  if (department == kAnyDepartment) return pending;  // the department's record carries them
   for (const PendingClose& c : pending_closes) {
-    if (InSlot(c, slot) && c.partition == partition) h.Add(c.working_time);
+    if (c.procedure == procedure && c.department == department && c.partition == partition) {
+      pending.emplace_back(c.closed_at, c.working_time);
+    }
   }
-  return h;
+  return pending;
+}
+
+void Engine::State::EncodeHistory(uint32_t slot, int32_t partition, std::string& out) {
+  const auto [procedure, department] = SlotKey(slot);
+  EncodeHistoryRecord(rules->procedure(procedure).code,
+                      department == kAnyDepartment
+                          ? std::string_view{}
+                          : std::string_view{rules->department(department).code},
+                      HistoryOf(slot, partition), PendingOf(slot, partition), out);
+}
+
+Status Engine::State::RestoreHistory(int32_t partition, std::string_view record) {
+  HistoryRecord h;
+  if (Status decoded = DecodeHistoryRecord(record, *rules, h); !decoded.ok()) return decoded;
+  const uint32_t slot = HistorySlot(h.procedure, h.department);
+  HistoryOf(slot, partition) = std::move(h.sketch);
+  history[slot].stale = true;
+  if (h.department == kAnyDepartment) return Ok{};
+  std::erase_if(pending_closes, [&](const PendingClose& c) {
+    return c.procedure == h.procedure && c.department == h.department && c.partition == partition;
+  });
+  for (const auto& [closed_at, working] : h.pending) {
+    pending_closes.push_back({closed_at, working, h.procedure, h.department, partition});
+  }
+  return Ok{};
 }
 
 const QuantileSketch& Engine::State::HistoryAsOf(uint32_t slot, Instant at,

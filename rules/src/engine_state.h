@@ -89,8 +89,12 @@ struct Engine::State {
   bool InSlot(const PendingClose& c, uint32_t slot) const {
     return slot == c.procedure || slot == HistorySlot(c.procedure, c.department);
   }
-  // The partition's history of `slot` with its pending closes: what is persisted.
-  QuantileSketch PersistedHistory(uint32_t slot, int32_t partition);
+  // What a history record of `slot` on `partition` persists: the settled sketch, and for a
+  // department's slot the pending closes of that procedure, department and partition.
+  std::vector<std::pair<Instant, Duration>> PendingOf(uint32_t slot, int32_t partition) const;
+  void EncodeHistory(uint32_t slot, int32_t partition, std::string& out);
+  // Takes a history record back on `partition` (RestoreDossier, Load).
+  Status RestoreHistory(int32_t partition, std::string_view record);
   std::vector<int64_t> predicted_counts;  // open dossiers with kPredictedSent, by department
 
   const BusinessCalendar& calendar() const { return rules->calendar(); }

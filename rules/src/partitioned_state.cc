@@ -49,20 +49,14 @@ void Engine::DrainChanges(const std::function<void(const DossierChange&)>& visit
   std::string key;
   for (auto [partition, slot] : s.history_changed) {
     const auto [procedure, department] = s.SlotKey(slot);
-    const std::string& code = s.rules->procedure(procedure).code;
-    const std::string_view department_code =
-        department == State::kAnyDepartment
-            ? std::string_view{}
-            : std::string_view{s.rules->department(department).code};
     key.assign(kHistoryKeyPrefix);
-    key.append(code);
-    if (!department_code.empty()) {
+    key.append(s.rules->procedure(procedure).code);
+    if (department != State::kAnyDepartment) {
       key.append(kHistoryKeySeparator);
-      key.append(department_code);
+      key.append(s.rules->department(department).code);
     }
     s.record_buffer.clear();
-    EncodeHistoryRecord(code, department_code, s.PersistedHistory(slot, partition),
-                        s.record_buffer);
+    s.EncodeHistory(slot, partition, s.record_buffer);
     visit({partition, key, s.record_buffer});
   }
   s.history_changed.clear();
@@ -71,21 +65,7 @@ void Engine::DrainChanges(const std::function<void(const DossierChange&)>& visit
 Status Engine::RestoreDossier(int32_t partition, std::string_view record) {
   State& s = *state_;
   if (!record.empty() && static_cast<uint8_t>(record[0]) == kHistoryRecordFormat) {
-    uint32_t procedure = 0;
-    uint32_t department = 0;
-    QuantileSketch sketch;
-    if (Status decoded = DecodeHistoryRecord(record, *s.rules, procedure, department, sketch);
-        !decoded.ok()) {
-      return decoded;
-    }
-    const uint32_t slot = s.HistorySlot(procedure, department);
-    s.HistoryOf(slot, partition) = std::move(sketch);
-    // The record holds them (PersistedHistory), in both of their slots' records.
-    std::erase_if(s.pending_closes, [&](const auto& c) {
-      return c.procedure == procedure && c.partition == partition;
-    });
-    s.history[slot].stale = true;
-    return Ok{};
+    return s.RestoreHistory(partition, record);
   }
   Dossier restored;
   if (Status decoded = DecodeDossierRecord(record, *s.rules, restored); !decoded.ok()) {

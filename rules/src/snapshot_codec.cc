@@ -142,12 +142,8 @@ void Engine::Save(std::ostream& out) const {
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   for (auto [slot, partition] : keys) {
-    const auto [procedure, department] = s.SlotKey(slot);
     std::string history;
-    EncodeHistoryRecord(
-        s.rules->procedure(procedure).code,
-        department == State::kAnyDepartment ? "" : s.rules->department(department).code,
-        state_->PersistedHistory(slot, partition), history);
+    state_->EncodeHistory(slot, partition, history);
     histories.emplace_back(partition, std::move(history));
   }
   w.Raw(kMagic);
@@ -221,11 +217,8 @@ Status Engine::Load(std::istream& in) {
     }
   }
   for (const auto& [partition, history] : histories) {
-    uint32_t procedure = 0;
-    uint32_t department = 0;
-    QuantileSketch sketch;
-    if (Status decoded = DecodeHistoryRecord(history, *s.rules, procedure, department, sketch);
-        !decoded.ok()) {
+    HistoryRecord scratch;
+    if (Status decoded = DecodeHistoryRecord(history, *s.rules, scratch); !decoded.ok()) {
       return Error{"snapshot", decoded.error().message};
     }
   }

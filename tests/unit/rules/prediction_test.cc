@@ -211,6 +211,41 @@ TEST(Prediction, TheDepartmentsOwnHistoryOnceItHasTheMinimum) {
   for (const std::string& line : recorder.lines) EXPECT_NE(line.substr(0, 2), "ND") << line;
 }
 
+TEST(Prediction, ARestoredEngineCountsAPendingCloseOnlyAfterItsInstant) {
+  PredictConfig predict;
+  predict.min_history = 3;
+  predict.threshold = 0.25;
+  Recorder original;
+  Driver d(Config(predict), &original);
+  d.engine().TrackChanges(true);
+  for (int k = 0; k < 3; ++k) d.Closed("H" + std::to_string(k), hours(k), hours(10));
+  d.engine().AdvanceTo(kStart + hours(50));
+  // S closes at 400 h after 300 h of work; the engine has not passed 400 h: a pending close.
+  d.Send("S", EventType::kAccepted, hours(100));
+  d.Send("S", EventType::kResolved, hours(400));
+  std::stringstream snapshot;
+  d.engine().Save(snapshot);
+  Recorder loaded_alerts, restored_alerts;
+  Driver loaded(Config(predict), &loaded_alerts);
+  ASSERT_TRUE(loaded.engine().Load(snapshot).ok());
+  Driver restored(Config(predict), &restored_alerts);
+  d.engine().DrainChanges([&](const Engine::DossierChange& c) {
+    ASSERT_TRUE(restored.engine().RestoreDossier(c.partition, c.record).ok());
+  });
+  EXPECT_EQ(restored.engine().history_count("P"), 4u);
+  // A, accepted at 399 h (another partition's event, say): S's close is not known as of then, so
+  // P(T > 100 h | T > 0) = 0 of 3; at 10 % of its budget (409 h) it is: 1 of 1.
+  for (Driver* engine : {&d, &loaded, &restored}) {
+    engine->Send("A", EventType::kAccepted, hours(399));
+    engine->engine().AdvanceTo(kStart + hours(420));
+  }
+  ASSERT_EQ(original.lines.size(), 1u);
+  EXPECT_NE(original.lines[0].find(" at 1769043600000 "), std::string::npos)  // 409 h
+      << original.lines[0];
+  EXPECT_EQ(loaded_alerts.lines, original.lines);
+  EXPECT_EQ(restored_alerts.lines, original.lines);
+}
+
 TEST(Prediction, NoPredictionBelowTheMinimumHistory) {
   PredictConfig predict;
   predict.min_history = 4;
