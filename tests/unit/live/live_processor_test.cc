@@ -19,6 +19,7 @@
 #include "ontime/daemon/output_writer.h"
 #include "ontime/daemon/transactor.h"
 #include "ontime/rules/engine.h"
+#include "ontime/streams/event_pipeline.h"
 
 namespace ontime::testing {
 namespace {
@@ -27,8 +28,10 @@ using namespace std::chrono_literals;
 
 const Instant kT0 = *ParseRfc3339("2026-03-02T09:00:00Z");
 
-std::shared_ptr<const rules::CompiledRules> Rules() {
+std::shared_ptr<const rules::CompiledRules> Rules(
+    std::optional<rules::PredictConfig> predict = std::nullopt) {
   rules::RulesConfig c;
+  c.predict = std::move(predict);
   c.calendar.timezone = "UTC";
   for (auto& day : c.calendar.weekly) day = {{0, 1440}};
   c.defaults.at_risk_remaining = {false, 0, 20min};
@@ -462,6 +465,74 @@ TEST(LivePathSoakTest, AYearOfTrafficLevelsOffInMemoryAndInTheChangelog) {
     EXPECT_EQ(changelog_live[m], held[m]) << "month " << m << ": the changelog holds the state";
   }
   EXPECT_GT(n, 10000);
+}
+
+// predicted_late through the live path, events arriving as they happen on three partitions, an
+// instance killed halfway (before its commit) and a successor restoring the learned histories
+// and their pending closes from the changelog: the same predictions as replay of the same events
+// in time order (ids and probabilities).
+TEST(LivePathPredictionTest, AKilledAndRestoredInstancePredictsWhatReplayPredicts) {
+  World world;
+  world.rules = Rules(rules::PredictConfig{.threshold = 0.5, .min_history = 5});
+  // 90 dossiers, one every 20 minutes from now on; one in three closes after 150 min (late: the
+  // budget is 2h), the others after 30 to 90 min. Sorted by time, keyed by dossier.
+  struct Line {
+    Instant at;
+    int32_t partition;
+    std::string key, value;
+  };
+  std::vector<Line> lines;
+  for (int n = 0; n < 90; ++n) {
+    const std::string id = "Q" + std::to_string(n);
+    const Instant accepted = kT0 + std::chrono::minutes(1 + 20 * n);
+    const Instant closed = accepted + std::chrono::minutes(n % 3 == 0 ? 150 : 30 + 10 * (n % 7));
+    lines.push_back({accepted, n % 3, id, Accepted(id, accepted)});
+    lines.push_back({closed, n % 3, id, Resolved(id, closed)});
+  }
+  std::stable_sort(lines.begin(), lines.end(),
+                   [](const Line& a, const Line& b) { return a.at < b.at; });
+  FakeEventSource source(3);
+  auto daemon = world.Launch();
+  daemon->Start(source);
+  for (size_t k = 0; k < lines.size(); ++k) {
+    world.loop.RunUntil(lines[k].at);
+    source.Add(lines[k].partition, lines[k].key, lines[k].value);
+    if (k == lines.size() / 2) {
+      world.loop.RunFor(30ms);  // applied, not committed
+      daemon->Kill();
+      daemon = world.Launch();
+      daemon->Start(source);
+    }
+  }
+  world.loop.RunFor(4h);
+
+  std::map<std::string, double> live;
+  for (const Produced& p : world.kafka.Committed(std::string(kAlerts))) {
+    if (JsonField(p.value, "kind") != "predicted_late") continue;
+    const size_t at = p.value.find("\"probability\":");
+    ASSERT_NE(at, std::string::npos) << p.value;
+    const double probability = std::strtod(p.value.c_str() + at + 14, nullptr);
+    EXPECT_TRUE(live.emplace(JsonField(p.value, "alert_id"), probability).second) << "once each";
+  }
+  struct Predictions final : rules::EngineListener {
+    void OnAlert(const rules::Alert& a) override {
+      if (a.kind == rules::AlertKind::kPredictedLate) alerts[a.AlertId()] = a.probability;
+    }
+    std::map<std::string, double> alerts;
+  } replayed;
+  rules::Engine engine(world.rules, &replayed);
+  streams::EventPipeline pipeline(engine);
+  for (const Line& line : lines) ASSERT_FALSE(pipeline.Process(line.value).invalid);
+  engine.AdvanceTo(world.loop.clock().Now());
+
+  EXPECT_GE(replayed.alerts.size(), 20u) << "the late third, and some more";
+  for (const auto& [id, probability] : live) {
+    EXPECT_TRUE(replayed.alerts.count(id)) << "live only: " << id << " " << probability;
+  }
+  for (const auto& [id, probability] : replayed.alerts) {
+    ASSERT_TRUE(live.count(id)) << id;
+    EXPECT_NEAR(live[id], probability, 1e-4) << id;  // written to 4 decimals
+  }
 }
 
 TEST(EventTimeWatermarkTest, IsTheSlowestPartitionWithABacklog) {
