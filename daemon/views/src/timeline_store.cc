@@ -26,8 +26,9 @@ uint32_t TimelineStore::Reason(std::string_view reason) {
 
 void TimelineStore::Add(std::string_view dossier_id, Entry entry) {
   if (limit_ == 0) return;
-  auto it = dossiers_.find(dossier_id);
-  if (it == dossiers_.end()) it = dossiers_.emplace(std::string(dossier_id), 0).first;
+  Map& shard = Shard(dossier_id);
+  auto it = shard.find(dossier_id);
+  if (it == shard.end()) it = shard.emplace(std::string(dossier_id), 0).first;
   std::vector<Entry>& entries = it->second;
   if (entries.size() >= limit_) {
     // Keep the first entry (how the dossier began); drop the oldest after it.
@@ -58,10 +59,17 @@ void TimelineStore::RecordLetter(const rules::ApologyLetter& letter) {
 }
 
 void TimelineStore::Forget(std::string_view dossier_id) {
-  auto it = dossiers_.find(dossier_id);
-  if (it == dossiers_.end()) return;
+  Map& shard = Shard(dossier_id);
+  auto it = shard.find(dossier_id);
+  if (it == shard.end()) return;
   entries_ -= it->second.size();
-  dossiers_.erase(it);
+  shard.erase(it);
+}
+
+size_t TimelineStore::dossiers() const {
+  size_t n = 0;
+  for (const Map& shard : dossiers_) n += shard.size();
+  return n;
 }
 
 void TimelineStore::OnEvent(const rules::Event& event, rules::ApplyStatus status) {
@@ -71,8 +79,9 @@ void TimelineStore::OnEvent(const rules::Event& event, rules::ApplyStatus status
 
 std::vector<TimelineEntry> TimelineStore::Get(std::string_view dossier_id) const {
   std::vector<TimelineEntry> out;
-  auto it = dossiers_.find(dossier_id);
-  if (it == dossiers_.end()) return out;
+  const Map& shard = Shard(dossier_id);
+  auto it = shard.find(dossier_id);
+  if (it == shard.end()) return out;
   out.reserve(it->second.size());
   for (const Entry& e : it->second) {
     TimelineEntry t;
