@@ -127,6 +127,12 @@ void LiveProcessor::ArmEngineTimer() {
         std::chrono::duration_cast<std::chrono::milliseconds>(*next - loop_.clock().Now() + 1ms);
     wait = std::clamp<std::chrono::milliseconds>(until, 0ms, wait);
   }
+  // A timer already due fires on the wall clock only once the input is consumed; while events
+  // still come (at 10 k/s the consumer is rarely at every partition's end), look again after a
+  // poll interval rather than spin on a 0 ms timer.
+  if (wait == 0ms && !(caught_up_once_ && source_->caught_up())) {
+    wait = std::chrono::duration_cast<std::chrono::milliseconds>(kPollInterval);
+  }
   const auto wake = loop_.clock().Monotonic() + wait;
   if (engine_wake_ && *engine_wake_ <= wake) return;
   engine_wake_ = wake;

@@ -10,6 +10,7 @@
 
 #include <set>
 #include <sstream>
+#include <stdexcept>
 
 #include "fakes/live_fakes.h"
 #include "ontime/daemon/changelog_state.h"
@@ -419,6 +420,31 @@ TEST_F(LivePathTest, NoLoopTurnHandlesTheWholeState) {
   EXPECT_GE(turns.count, kDossiers / static_cast<int>(daemon::PartitionRestorer::kRecordsPerTurn));
   EXPECT_EQ(turns.most_produced, 0u) << "restoring is no change to write back";
   loop.after_turn = {};
+}
+
+// While the input is not consumed (here a partition paused, as for its restore), a timer already
+// due waits for it without spinning the loop on a 0 ms timer: a bounded number of turns.
+TEST_F(LivePathTest, ADueTimerWaitsForTheInputWithoutSpinning) {
+  FakeEventSource source(2);
+  source.Add(0, "A", Accepted("A", kT0 + 1s - 100min));  // at risk at kT0 + 1 s
+  auto daemon = Launch();
+  daemon->Start(source);
+  loop.RunFor(150ms);
+  ASSERT_TRUE(daemon->processor->caught_up_once());
+  source.Pause(1);
+  int turns = 0;
+  loop.after_turn = [&turns] {
+    if (++turns > 100000) throw std::runtime_error("the loop spins");
+  };
+  EXPECT_NO_THROW(loop.RunFor(3s));
+  loop.after_turn = {};
+  EXPECT_LT(turns, 3000) << "a poll and a timer look every 5 ms, no more";
+  EXPECT_TRUE(CommittedIds().empty()) << "the timer waits for the input";
+  source.Resume(1);
+  loop.RunFor(200ms);
+  EXPECT_EQ(CommittedIds(), std::vector<std::string>{"A:at_risk:1"});
+  EXPECT_EQ(JsonField(kafka.Committed(std::string(kAlerts))[0].value, "detected_at"),
+            "2026-03-02T09:00:01+00:00");
 }
 
 TEST_F(LivePathTest, ARevokedPartitionIsCommittedThenDropped) {
