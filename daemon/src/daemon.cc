@@ -239,7 +239,7 @@ struct Daemon::Impl {
   // One walk over a partition's restored dossiers: the board's index and figures, and the alerts
   // still active re-sent to Alertmanager (which would otherwise forget them until they fire
   // again).
-  // Called for each dossier as it is restored (a few thousand per loop turn), so that a large
+  // Called for each dossier as it is restored (a thousand per loop turn), so that a large
   // state never stalls the loop here.
   void SeedView(std::string_view dossier_id) {
     const auto view = engine->Find(dossier_id, loop.clock().Now());

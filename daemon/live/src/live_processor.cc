@@ -7,7 +7,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr size_t kPollBatch = 500;
 constexpr auto kPollInterval = 5ms;
 constexpr auto kMaxTimerWait = 1000ms;
 constexpr auto kErrorLogInterval = 10s;

@@ -350,7 +350,7 @@ TEST_F(LivePathTest, ARestartRestoresFromTheChangelogAndFiresTimersAsBefore) {
 // into the transaction or a thousand restored dossiers, however large the state.
 TEST_F(LivePathTest, NoLoopTurnHandlesTheWholeState) {
   constexpr int kDossiers = 200000;
-  constexpr uint64_t kPollBatch = 500;  // LiveProcessor's
+  constexpr uint64_t kPollBatch = daemon::LiveProcessor::kPollBatch;
   FakeEventSource source(2);
   auto add = [&source](int from, int to) {
     for (int n = from; n < to; ++n) {
