@@ -60,13 +60,13 @@ void LiveProcessor::PollLoop() {
     return;
   }
   if (auto error = source_->TakeError()) LogSourceError(*error);
-  if (n > 0) {
-    if (source_trouble_) {
-      log_.Info("kafka: consuming again");
-      source_trouble_ = false;
-    }
-    ArmEngineTimer();  // an event may have brought a timer closer
+  if (n > 0 && source_trouble_) {
+    log_.Info("kafka: consuming again");
+    source_trouble_ = false;
   }
+  // An event may have brought a timer closer; an empty poll may mean the input is consumed, and a
+  // timer already due then fires at once.
+  ArmEngineTimer();
   if (!caught_up_once_ && source_->caught_up()) OnCaughtUp();
   if (stopped_) return;
   // Poll again at once while messages come (a short batch only means the client's prefetch
