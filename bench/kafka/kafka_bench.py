@@ -24,8 +24,10 @@ Scenarios (one broker for all, each on its own topics):
               from the changelog; then kafka_bench latency at R events/s for S seconds (after 5 s
               of warm-up, every K-th event breaching at once: alerts and letters). The p99 and
               max of ontime_loop_stall_seconds over that window only (the difference of two
-              /metrics snapshots), the windows over 10 ms, the daemon's CPU and lag. --perf S:
-              `perf record -g` of the daemon for S seconds of the window (perf.data kept).
+              /metrics snapshots), the windows over 10 ms, the daemon's CPU, the loop thread's
+              CPU and its time waiting for a core; beside it a reference loop that only runs
+              the same probe (what the machine's load alone does to a loop). --perf S: `perf
+              record -g` of the daemon for S seconds of the window (perf.data kept).
 Prints RESULT lines; benchmarks report and never fail on a slow figure.
 """
 import argparse
@@ -363,6 +365,33 @@ def restart(args, tmp, broker, boot):
         d.stop(timeout=300)
 
 
+# A loop doing nothing but the daemon's stall probe (a 5 ms timer; the longest lateness of each
+# 100 ms), run beside the daemon during the window: what the machine alone does to a loop that
+# has no work of its own (other processes holding the cores, the broker, the load generator).
+REFERENCE_PROBE = r"""
+import sys, time
+end = time.monotonic() + float(sys.argv[1])
+windows, worst, began = [], 0.0, time.monotonic()
+deadline = began + 0.005
+while deadline < end:
+    time.sleep(max(0.0, deadline - time.monotonic()))
+    now = time.monotonic()
+    worst = max(worst, now - deadline)
+    if now - began >= 0.1:
+        windows.append(worst)
+        worst, began = 0.0, now
+    deadline = now + 0.005
+print(" ".join(f"{w:.6f}" for w in windows))
+"""
+
+
+def window_quantile(values, q):
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
 def steady(args, tmp, broker, boot):
     tp = topics("st")
     broker_create(broker, [f"{t}:3" for t in tp.values()])
@@ -393,6 +422,8 @@ def steady(args, tmp, broker, boot):
         time.sleep(1.0 + warmup)
         before = stall_buckets(port)
         cpu0, t0, sched0 = cpu_seconds(d.pid), time.monotonic(), schedstat(d.pid)
+        reference = subprocess.Popen([sys.executable, "-c", REFERENCE_PROBE, str(args.seconds)],
+                                     stdout=subprocess.PIPE, text=True)
         perf = None
         if args.perf > 0:
             perf = subprocess.Popen(["perf", "record", "-g", "-o", os.path.join(tmp, "perf.data"),
@@ -402,6 +433,7 @@ def steady(args, tmp, broker, boot):
         after = stall_buckets(port)
         cpu1, t1, sched1 = cpu_seconds(d.pid), time.monotonic(), schedstat(d.pid)
         result("st_loadavg_after", loadavg().replace(" ", "/"))
+        idle_loop = [float(v) for v in reference.communicate(timeout=60)[0].split()]
         out, err = producer.communicate(timeout=120)
         sys.stdout.write(out)
         if producer.returncode != 0:
@@ -422,6 +454,11 @@ def steady(args, tmp, broker, boot):
         result("st_stall_max_bucket_s", nonempty[-1] if nonempty else float("nan"))
         result("st_stall_windows_over_10ms", f"{over_10ms:.0f}")
         result("st_stall_buckets", " ".join(f"{le:g}:{c:.0f}" for le, c in window))
+        result("st_reference_windows", len(idle_loop))
+        result("st_reference_stall_p50_s", f"{window_quantile(idle_loop, 0.5):.4f}")
+        result("st_reference_stall_p99_s", f"{window_quantile(idle_loop, 0.99):.4f}")
+        result("st_reference_stall_max_s", f"{max(idle_loop, default=float('nan')):.4f}")
+        result("st_reference_windows_over_10ms", sum(1 for v in idle_loop if v > 0.01))
         result("st_daemon_cpu_share", f"{(cpu1 - cpu0) / (t1 - t0):.2f}")
         # The loop thread alone: its share of a core, and of the window spent runnable but
         # waiting for a core (what the stall probe also counts, and no code change removes).
