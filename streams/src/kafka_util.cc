@@ -17,27 +17,11 @@ void LogToStderr(const rd_kafka_t* rk, int level, const char* facility, const ch
                rd_kafka_name(rk));
 }
 
-// librdkafka's threads run as SCHED_BATCH: the same share of the cores, but a thread woken (a
-// broker thread told of a message to send, on every produce) no longer preempts the event loop
-// in the middle of its turn; it runs at the next tick or when the loop waits. Best effort.
-rd_kafka_resp_err_t BatchThread(rd_kafka_t*, rd_kafka_thread_type_t, const char*, void*) {
-  sched_param param{};
-  (void)sched_setscheduler(0, SCHED_BATCH, &param);
-  return RD_KAFKA_RESP_ERR_NO_ERROR;
-}
-
-rd_kafka_resp_err_t OnNew(rd_kafka_t* rk, const rd_kafka_conf_t*, void*, char*, size_t) {
-  return rd_kafka_interceptor_add_on_thread_start(rk, "ontime-batch-threads", &BatchThread,
-                                                  nullptr);
-}
-
 }  // namespace
 
 Status ApplyProperties(rd_kafka_conf_t* conf,
                        const std::vector<std::pair<std::string, std::string>>& properties) {
   rd_kafka_conf_set_log_cb(conf, &LogToStderr);
-  // Already there when the same configuration is applied again.
-  (void)rd_kafka_conf_interceptor_add_on_new(conf, "ontime-batch-threads", &OnNew, nullptr);
   char err[512];
   for (const auto& [name, value] : properties) {
     if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
@@ -45,6 +29,18 @@ Status ApplyProperties(rd_kafka_conf_t* conf,
     }
   }
   return Ok{};
+}
+
+rd_kafka_t* NewKafkaClient(rd_kafka_type_t type, rd_kafka_conf_t* conf, char* error,
+                           size_t error_size) {
+  // Threads inherit the policy of the thread creating them (librdkafka's later ones are created
+  // by its own threads): the calling thread is SCHED_BATCH just for rd_kafka_new.
+  const int policy = sched_getscheduler(0);
+  sched_param param{};
+  const bool switched = policy == SCHED_OTHER && sched_setscheduler(0, SCHED_BATCH, &param) == 0;
+  rd_kafka_t* rk = rd_kafka_new(type, conf, error, error_size);
+  if (switched) (void)sched_setscheduler(0, SCHED_OTHER, &param);
+  return rk;
 }
 
 bool IsConsumerOnlyProperty(std::string_view name) {
