@@ -2,9 +2,9 @@
 """End-to-end benchmarks of `ontimed run` through a real Kafka broker (deploy/kafka-dev), all on
 this machine. Drives bench/kafka_bench (C++, librdkafka) and reuses tests/e2e/harness.py.
 
-  python3 bench/kafka/kafka_bench.py --build BUILD [--keep] [--scenarios throughput,latency,restart]
-      [--events N] [--rate R] [--seconds S] [--trigger-every K] [--triggers resolved,wall]
-      [--dossiers N]
+  python3 bench/kafka/kafka_bench.py --build BUILD [--keep]
+      [--scenarios throughput,latency,restart,steady] [--events N] [--rate R] [--seconds S]
+      [--trigger-every K] [--triggers resolved,wall] [--dossiers N] [--perf SECONDS]
 
 Scenarios (one broker for all, each on its own topics):
   throughput  N generated events (ontimed generate, province.yaml) loaded into a fresh topic, then
@@ -19,6 +19,15 @@ Scenarios (one broker for all, each on its own topics):
               every dossier from the changelog -> the same with the state dir deleted -> a fresh
               group (its own changelog: every event read again). Restore time, the loop's
               stall p99 and the memory per open dossier of each.
+  steady      the loop stall under a steady load with a large state: N `accepted` dossiers
+              loaded, read once (the changelog written), SIGTERM, restarted restoring them all
+              from the changelog; then kafka_bench latency at R events/s for S seconds (after 5 s
+              of warm-up, every K-th event breaching at once: alerts and letters). The p99 and
+              max of ontime_loop_stall_seconds over that window only (the difference of two
+              /metrics snapshots), the windows over 10 ms, the daemon's CPU, the loop thread's
+              CPU and its time waiting for a core; beside it a reference loop that only runs
+              the same probe (what the machine's load alone does to a loop). --perf S: `perf
+              record -g` of the daemon for S seconds of the window (perf.data kept).
 Prints RESULT lines; benchmarks report and never fail on a slow figure.
 """
 import argparse
@@ -127,8 +136,8 @@ def rss_bytes(pid):
     return 0
 
 
-def stall_p99(port):
-    """p99 of ontime_loop_stall_seconds (the upper bound of the bucket it falls in)."""
+def stall_buckets(port):
+    """ontime_loop_stall_seconds from /metrics: [(upper bound, cumulative count)], +Inf last."""
     import urllib.request
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     buckets = []
@@ -137,13 +146,39 @@ def stall_p99(port):
         if m:
             buckets.append((float("inf") if m.group(1) == "+Inf" else float(m.group(1)),
                             float(m.group(2))))
+    return buckets
+
+
+def bucket_quantile(buckets, q):
+    """The upper bound of the bucket the q-quantile falls in (nan when empty)."""
     if not buckets or buckets[-1][1] == 0:
         return float("nan")
     total = buckets[-1][1]
     for le, count in buckets:
-        if count >= 0.99 * total:
+        if count >= q * total:
             return le
     return float("inf")
+
+
+def interpolated_quantile(buckets, q):
+    """Prometheus' histogram_quantile: linear within the bucket."""
+    if not buckets or buckets[-1][1] == 0:
+        return float("nan")
+    total = buckets[-1][1]
+    rank = q * total
+    lower, below = 0.0, 0.0
+    for le, count in buckets:
+        if count >= rank:
+            if le == float("inf"):
+                return lower
+            return lower + (le - lower) * (rank - below) / max(count - below, 1e-9)
+        lower, below = le, count
+    return lower
+
+
+def stall_p99(port):
+    """p99 of ontime_loop_stall_seconds since start (the upper bound of its bucket)."""
+    return bucket_quantile(stall_buckets(port), 0.99)
 
 
 def cpu_seconds(pid):
@@ -151,6 +186,14 @@ def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def schedstat(pid):
+    """The loop thread's (the main thread's) seconds on a CPU and waiting for one (runnable,
+    not running), from /proc (schedstat)."""
+    with open(f"/proc/{pid}/task/{pid}/schedstat") as f:
+        run_ns, wait_ns, _ = f.read().split()
+    return int(run_ns) / 1e9, int(wait_ns) / 1e9
 
 
 def cfg_port(cfg):
@@ -243,24 +286,35 @@ def latency(args, tmp, broker, boot):
         d.stop()
 
 
+def load_accepted(args, tmp, boot, topic):
+    """args.dossiers `accepted` events of P-LONG (due far away: they all stay open) onto `topic`,
+    their occurred_at within the last two days."""
+    path = os.path.join(tmp, "accepted.jsonl")
+    if not os.path.exists(path):
+        base = time.time() - 2 * 86400
+        with open(path, "w") as f:
+            for i in range(args.dossiers):
+                t = base + i / 1000.0
+                f.write('{"event_id":"R-%07d-a","type":"accepted","dossier_id":"R-%07d",'
+                        '"occurred_at":"%s","procedure":"P-LONG","department":"SXD"}\n'
+                        % (i, i, h.iso(t)))
+    run_tool([kb(args), "load", "--brokers", boot, "--topic", topic, "--file", path])
+
+
+def long_config(boot, tmp, state, group, tp):
+    port = h.free_port()
+    return h.small_config(
+        [{"code": "P-LONG", "name": "Long procedure", "department": "SXD", "sla": "2000h"}],
+        **sections(boot, port, os.path.join(tmp, state), group, tp))
+
+
 def restart(args, tmp, broker, boot):
     tp = topics("rs")
     broker_create(broker, [f"{t}:3" for t in tp.values()])
-    path = os.path.join(tmp, "accepted.jsonl")
-    base = time.time() - 2 * 86400
-    with open(path, "w") as f:
-        for i in range(args.dossiers):
-            t = base + i / 1000.0
-            f.write('{"event_id":"R-%07d-a","type":"accepted","dossier_id":"R-%07d",'
-                    '"occurred_at":"%s","procedure":"P-LONG","department":"SXD"}\n'
-                    % (i, i, h.iso(t)))
-    run_tool([kb(args), "load", "--brokers", boot, "--topic", tp["events"], "--file", path])
+    load_accepted(args, tmp, boot, tp["events"])
 
     def config(state, group):
-        port = h.free_port()
-        return h.small_config(
-            [{"code": "P-LONG", "name": "Long procedure", "department": "SXD", "sla": "2000h"}],
-            **sections(boot, port, os.path.join(tmp, state), group, tp))
+        return long_config(boot, tmp, state, group, tp)
 
     def report(tag, t):
         result(f"rs_{tag}_mode", t["mode"])
@@ -311,6 +365,110 @@ def restart(args, tmp, broker, boot):
         d.stop(timeout=300)
 
 
+# A loop doing nothing but the daemon's stall probe (a 5 ms timer; the longest lateness of each
+# 100 ms), run beside the daemon during the window: what the machine alone does to a loop that
+# has no work of its own (other processes holding the cores, the broker, the load generator).
+REFERENCE_PROBE = r"""
+import sys, time
+end = time.monotonic() + float(sys.argv[1])
+windows, worst, began = [], 0.0, time.monotonic()
+deadline = began + 0.005
+while deadline < end:
+    time.sleep(max(0.0, deadline - time.monotonic()))
+    now = time.monotonic()
+    worst = max(worst, now - deadline)
+    if now - began >= 0.1:
+        windows.append(worst)
+        worst, began = 0.0, now
+    deadline = now + 0.005
+print(" ".join(f"{w:.6f}" for w in windows))
+"""
+
+
+def window_quantile(values, q):
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def steady(args, tmp, broker, boot):
+    tp = topics("st")
+    broker_create(broker, [f"{t}:3" for t in tp.values()])
+    load_accepted(args, tmp, boot, tp["events"])
+    cfg = long_config(boot, tmp, "st-state", "st-group", tp)
+    d, t = run_daemon(args, tmp, cfg, "st-ontimed-first")
+    result("st_first_dossiers", t["dossiers"])
+    d.stop(timeout=300)
+    cfg["http"]["listen"] = f"{h.LOCAL}:{h.free_port()}"
+    port = int(cfg_port(cfg))
+    d, t = run_daemon(args, tmp, cfg, "st-ontimed")
+    try:
+        result("st_mode", t["mode"])
+        result("st_restored_dossiers", t["restored_dossiers"])
+        result("st_seconds_to_ready", f"{t['ready_s']:.3f}")
+        time.sleep(3)  # the restore's table freed on its worker, the first commits settled
+        warmup = 5.0
+        result("st_loadavg_before", loadavg().replace(" ", "/"))
+        argv = [kb(args), "latency", "--brokers", boot, "--topic", tp["events"],
+                "--alerts", tp["alerts"], "--letters", tp["letters"], "--rate", str(args.rate),
+                "--seconds", str(args.seconds), "--warmup", str(warmup),
+                "--trigger-every", str(args.trigger_every), "--trigger", "wall",
+                "--run", f"st{int(time.time())}"]
+        h.log("$ " + " ".join(argv))
+        producer = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True)
+        # kafka_bench latency waits 1 s for its consumer, then warms up: the window begins after.
+        time.sleep(1.0 + warmup)
+        before = stall_buckets(port)
+        cpu0, t0, sched0 = cpu_seconds(d.pid), time.monotonic(), schedstat(d.pid)
+        reference = subprocess.Popen([sys.executable, "-c", REFERENCE_PROBE, str(args.seconds)],
+                                     stdout=subprocess.PIPE, text=True)
+        perf = None
+        if args.perf > 0:
+            perf = subprocess.Popen(["perf", "record", "-g", "-o", os.path.join(tmp, "perf.data"),
+                                     "-p", str(d.pid), "--", "sleep", str(args.perf)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(args.seconds)
+        after = stall_buckets(port)
+        cpu1, t1, sched1 = cpu_seconds(d.pid), time.monotonic(), schedstat(d.pid)
+        result("st_loadavg_after", loadavg().replace(" ", "/"))
+        idle_loop = [float(v) for v in reference.communicate(timeout=60)[0].split()]
+        out, err = producer.communicate(timeout=120)
+        sys.stdout.write(out)
+        if producer.returncode != 0:
+            h.fail(f"kafka_bench latency exited {producer.returncode}: {err[-2000:]}")
+        if perf:
+            perf.communicate(timeout=120)
+            h.log(f"perf data: {os.path.join(tmp, 'perf.data')} (kept)")
+            args.keep = True
+        window = [(le, a - b) for (le, a), (_, b) in zip(after, before)]
+        windows = window[-1][1] if window else 0
+        over_10ms = windows - next((c for le, c in window if le >= 0.01), windows)
+        nonempty = [le for (le, c), (_, prev) in zip(window, [(0, 0)] + window) if c > prev]
+        result("st_window_seconds", f"{t1 - t0:.1f}")
+        result("st_stall_windows", f"{windows:.0f}")
+        result("st_stall_p50_bucket_s", bucket_quantile(window, 0.5))
+        result("st_stall_p99_bucket_s", bucket_quantile(window, 0.99))
+        result("st_stall_p99_interpolated_s", f"{interpolated_quantile(window, 0.99):.4f}")
+        result("st_stall_max_bucket_s", nonempty[-1] if nonempty else float("nan"))
+        result("st_stall_windows_over_10ms", f"{over_10ms:.0f}")
+        result("st_stall_buckets", " ".join(f"{le:g}:{c:.0f}" for le, c in window))
+        result("st_reference_windows", len(idle_loop))
+        result("st_reference_stall_p50_s", f"{window_quantile(idle_loop, 0.5):.4f}")
+        result("st_reference_stall_p99_s", f"{window_quantile(idle_loop, 0.99):.4f}")
+        result("st_reference_stall_max_s", f"{max(idle_loop, default=float('nan')):.4f}")
+        result("st_reference_windows_over_10ms", sum(1 for v in idle_loop if v > 0.01))
+        result("st_daemon_cpu_share", f"{(cpu1 - cpu0) / (t1 - t0):.2f}")
+        # The loop thread alone: its share of a core, and of the window spent runnable but
+        # waiting for a core (what the stall probe also counts, and no code change removes).
+        result("st_loop_thread_cpu_share", f"{(sched1[0] - sched0[0]) / (t1 - t0):.3f}")
+        result("st_loop_thread_runqueue_wait_share", f"{(sched1[1] - sched0[1]) / (t1 - t0):.3f}")
+        result("st_daemon_rss_bytes", rss_bytes(d.pid))
+    finally:
+        d.stop(timeout=300)
+
+
 def broker_create(broker, specs):
     r = subprocess.run(["bash", broker.script, "create-topics", broker.dir, *specs],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=180)
@@ -329,6 +487,8 @@ def main():
     ap.add_argument("--trigger-every", type=int, default=50)
     ap.add_argument("--dossiers", type=int, default=1000000)
     ap.add_argument("--triggers", default="resolved,wall", help="latency trigger modes")
+    ap.add_argument("--perf", type=float, default=0,
+                    help="steady: perf record -g the daemon for this many seconds")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
     args.ontimed = os.path.join(args.build, "daemon", "ontimed")
@@ -343,7 +503,7 @@ def main():
         boot = broker.start(topics=())
         for s in args.scenarios.split(","):
             h.log(f"== {s} (load average {loadavg()})")
-            {"throughput": throughput, "latency": latency, "restart": restart}[s](
+            {"throughput": throughput, "latency": latency, "restart": restart, "steady": steady}[s](
                 args, tmp, broker, boot)
         rc = 0
     except h.TestFailure as e:

@@ -421,6 +421,7 @@ uint32_t Engine::State::NewDossier(std::string_view id,
   d.partition = partition;
   index.Insert(i, HashText(d.id), [this](uint32_t k) { return HashText(dossiers[k].id); });
   ++live;
+  ++PartitionSize(partition);
   return i;
 }
 
@@ -431,6 +432,7 @@ void Engine::State::FreeDossier(uint32_t i) {
   timers.Cancel(i);
   if (d.open()) --open_counts[d.holder][static_cast<int>(d.open_state)];
   CountPredicted(d, -1);
+  --PartitionSize(d.partition);
   d = Dossier{};
   free_slots.push_back(i);
   --live;
@@ -442,11 +444,20 @@ void Engine::State::Retire(uint32_t i) {
   FreeDossier(i);
 }
 
+namespace {
+constexpr int32_t kMaxPartitions = 1 << 16;
+}  // namespace
+
 Instant& Engine::State::PartitionClock(int32_t partition) {
-  constexpr int32_t kMaxPartitions = 1 << 16;
   const size_t p = static_cast<size_t>(std::clamp(partition, 0, kMaxPartitions - 1));
   if (p >= partition_clocks.size()) partition_clocks.resize(p + 1, kEarliestEventTime);
   return partition_clocks[p];
+}
+
+size_t& Engine::State::PartitionSize(int32_t partition) {
+  const size_t p = static_cast<size_t>(std::clamp(partition, 0, kMaxPartitions - 1));
+  if (p >= partition_sizes.size()) partition_sizes.resize(p + 1, 0);
+  return partition_sizes[p];
 }
 
 ApplyStatus Engine::State::Accept(const Event& e, const EventCodes& codes, int32_t partition,

@@ -34,6 +34,8 @@ struct Engine::State {
   // The live daemon's partitioned state.
   std::optional<Duration> retention;      // closed dossiers leave this long after their close
   std::vector<Instant> partition_clocks;  // the latest event instant seen, by input partition
+  std::vector<size_t> partition_sizes;    // dossiers held, by input partition (kept as they come
+                                          // and go: no walk over the state to count them)
   bool track_changes = false;
   std::vector<std::pair<uint32_t, uint32_t>> changed;    // (slot, seq) changed since the last drain
   std::vector<std::pair<int32_t, std::string>> removed;  // (partition, id) left since then
@@ -123,6 +125,7 @@ struct Engine::State {
   // The closed dossier leaves the state (retention): freed, and reported as removed.
   void Retire(uint32_t i);
   Instant& PartitionClock(int32_t partition);
+  size_t& PartitionSize(int32_t partition);
 
   // Timers: the next instant anything can happen to a dossier.
   Duration AtRiskThreshold(const Dossier& d) const {

@@ -99,7 +99,8 @@ void Engine::ForgetDossier(std::string_view dossier_id) {
 size_t Engine::DropPartition(int32_t partition) {
   State& s = *state_;
   size_t dropped = 0;
-  for (uint32_t i = 0; i < s.dossiers.size(); ++i) {
+  // A partition newly assigned holds nothing: no walk over the other partitions' dossiers.
+  for (uint32_t i = 0; i < s.dossiers.size() && s.PartitionSize(partition) > 0; ++i) {
     if (s.dossiers[i].in_use() && s.dossiers[i].partition == partition) {
       s.FreeDossier(i);
       ++dropped;
@@ -122,9 +123,9 @@ size_t Engine::DropPartition(int32_t partition) {
 }
 
 size_t Engine::dossiers_in(int32_t partition) const {
-  size_t n = 0;
-  for (const Dossier& d : state_->dossiers) n += d.in_use() && d.partition == partition;
-  return n;
+  const State& s = *state_;
+  const size_t p = static_cast<size_t>(std::clamp(partition, 0, (1 << 16) - 1));
+  return p < s.partition_sizes.size() ? s.partition_sizes[p] : 0;
 }
 
 }  // namespace ontime::rules

@@ -231,6 +231,7 @@ Status Engine::Load(std::istream& in) {
   s.changed.clear();
   s.removed.clear();
   s.partition_clocks.clear();
+  s.partition_sizes.clear();
   s.open_counts.assign(s.rules->department_count(), {});
   s.predicted_counts.assign(s.rules->department_count(), 0);
   s.history.clear();

@@ -39,7 +39,7 @@ Result<std::unique_ptr<AdminClient>> NewAdminClient(const KafkaSettings& setting
   }
   char err[512];
   auto client = std::make_unique<AdminClient>();
-  client->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  client->rk = NewKafkaClient(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (!client->rk) {
     rd_kafka_conf_destroy(conf);
     return Error{"kafka_config", err};

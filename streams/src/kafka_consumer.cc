@@ -27,7 +27,7 @@ std::vector<std::pair<std::string, std::string>> ConsumerProperties(const KafkaS
 
 rd_kafka_t* NewClient(rd_kafka_type_t type, rd_kafka_conf_t* conf, Error& error) {
   char err[512];
-  rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
+  rd_kafka_t* rk = NewKafkaClient(type, conf, err, sizeof err);
   if (!rk) {
     rd_kafka_conf_destroy(conf);
     error = Error{"kafka_config", err};

@@ -235,7 +235,7 @@ Result<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(const KafkaSettings
   // thread then waits for the loop thread to serve them instead of serving them itself.
   rd_kafka_conf_set_events(conf, RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR);
   char err[512];
-  impl->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  impl->rk = NewKafkaClient(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (!impl->rk) {
     rd_kafka_conf_destroy(conf);
     return Error{"kafka_config", err};

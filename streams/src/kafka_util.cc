@@ -1,5 +1,7 @@
 #include "kafka_util.h"
 
+#include <sched.h>
+
 #include <array>
 #include <cstdio>
 #include <memory>
@@ -27,6 +29,18 @@ Status ApplyProperties(rd_kafka_conf_t* conf,
     }
   }
   return Ok{};
+}
+
+rd_kafka_t* NewKafkaClient(rd_kafka_type_t type, rd_kafka_conf_t* conf, char* error,
+                           size_t error_size) {
+  // Threads inherit the policy of the thread creating them (librdkafka's later ones are created
+  // by its own threads): the calling thread is SCHED_BATCH just for rd_kafka_new.
+  const int policy = sched_getscheduler(0);
+  sched_param param{};
+  const bool switched = policy == SCHED_OTHER && sched_setscheduler(0, SCHED_BATCH, &param) == 0;
+  rd_kafka_t* rk = rd_kafka_new(type, conf, error, error_size);
+  if (switched) (void)sched_setscheduler(0, SCHED_OTHER, &param);
+  return rk;
 }
 
 bool IsConsumerOnlyProperty(std::string_view name) {

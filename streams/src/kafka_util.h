@@ -30,6 +30,12 @@ inline int RemainingMsAtLeastOne(Clock::time_point deadline) {
 }
 
 // Sets each property; the first one librdkafka rejects is the error.
+// rd_kafka_new with every thread of the client SCHED_BATCH: the same share of the cores, but a
+// thread woken (a broker thread told of a message to send, on every produce) does not preempt
+// the event loop mid-turn; it runs at the next tick or when the loop waits. Best effort.
+rd_kafka_t* NewKafkaClient(rd_kafka_type_t type, rd_kafka_conf_t* conf, char* error,
+                           size_t error_size);
+
 Status ApplyProperties(rd_kafka_conf_t* conf,
                        const std::vector<std::pair<std::string, std::string>>& properties);
 

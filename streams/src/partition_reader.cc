@@ -56,7 +56,7 @@ Result<int64_t> ReadPartition(const KafkaSettings& settings, const std::string& 
     return s.error();
   }
   char err[512];
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  rd_kafka_t* rk = NewKafkaClient(RD_KAFKA_CONSUMER, conf, err, sizeof err);
   if (!rk) {
     rd_kafka_conf_destroy(conf);
     return Error{"kafka_config", err};

@@ -39,6 +39,7 @@ void SimulatedEventLoop::RunFor(Duration d) {
       auto work = std::move(posted_.front());
       posted_.erase(posted_.begin());
       work();
+      if (after_turn) after_turn();
       continue;
     }
     auto next = std::min_element(armed_.begin(), armed_.end(), [](const Armed& a, const Armed& b) {
@@ -49,6 +50,7 @@ void SimulatedEventLoop::RunFor(Duration d) {
     armed_.erase(next);
     if (due.at > clock_.Now()) clock_.Set(due.at);
     due.fire();
+    if (after_turn) after_turn();
   }
   if (clock_.Now() < until) clock_.Set(until);
 }
@@ -167,6 +169,7 @@ std::vector<std::string> FakeOutputSink::DeliveredIds(const std::string& topic,
 
 Status FakeKafka::Produce(std::string_view topic, std::string_view key, std::string_view value,
                           const std::vector<streams::KafkaHeader>& headers) {
+  ++produce_calls;
   if (!in_transaction_) return Error{"kafka_txn", "produce outside a transaction"};
   Produced p;
   p.topic = topic;
@@ -179,6 +182,7 @@ Status FakeKafka::Produce(std::string_view topic, std::string_view key, std::str
 
 Status FakeKafka::ProduceState(std::string_view topic, int32_t partition, std::string_view key,
                                std::optional<std::string_view> value) {
+  ++produce_calls;
   if (!in_transaction_) return Error{"kafka_txn", "produce outside a transaction"};
   Produced p;
   p.topic = topic;

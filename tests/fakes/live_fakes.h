@@ -45,6 +45,9 @@ class SimulatedEventLoop final : public daemon::EventLoop {
   std::vector<Armed>& armed() { return armed_; }
   uint64_t NextSeq() { return ++seq_; }
 
+  // Called after each loop turn (a posted work, a timer's firing): tests count what one turn did.
+  std::function<void()> after_turn;
+
  private:
   ManualClock clock_;
   std::vector<std::function<void()>> posted_;
@@ -169,8 +172,9 @@ class FakeKafka final : public daemon::TransactionalProducer {
   std::vector<Produced> Committed(const std::string& topic) const;
   std::vector<std::string> CommittedIds(const std::string& topic, std::string_view field) const;
 
-  int retry_commits = 0;    // the next commits answer "retry" this many times
-  bool abort_next = false;  // the next commit must be aborted
+  uint64_t produce_calls = 0;  // Produce and ProduceState, whatever became of them
+  int retry_commits = 0;       // the next commits answer "retry" this many times
+  bool abort_next = false;     // the next commit must be aborted
   std::vector<Produced> committed;
   streams::PartitionOffsets group_offsets;  // the consumer group's committed offsets
   int commits = 0;

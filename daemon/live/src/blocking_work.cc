@@ -1,5 +1,7 @@
 #include "ontime/daemon/blocking_work.h"
 
+#include <sched.h>
+
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -37,6 +39,10 @@ void WorkerThread::Stop() {
 }
 
 void WorkerThread::Run() {
+  // SCHED_BATCH: a worker woken (its work done, a restore's next fetch) does not preempt the
+  // event loop mid-turn; it still gets its share of the cores. Best effort.
+  sched_param param{};
+  (void)sched_setscheduler(0, SCHED_BATCH, &param);
   if (nice_ > 0) {
     // Linux: a thread's nice value is its own (best effort: refused, it runs at the default).
     (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), nice_);

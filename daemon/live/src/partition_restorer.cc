@@ -35,8 +35,6 @@ void PartitionRestorer::Restore(int32_t partition) {
                    if (hooks_.failed) hooks_.failed(partition, task->error);
                    return;
                  }
-                 task->order.reserve(task->latest.size());
-                 for (auto& entry : task->latest) task->order.push_back(&entry);
                  LoadSome(partition, task);
                });
 }
@@ -54,10 +52,16 @@ void PartitionRestorer::Read(int32_t partition, const std::shared_ptr<Task>& tas
         }
       },
       [this, &task] { return task->cancelled.load() || work_.stopping(); });
-  if (!read.ok()) task->error = read.error().message;
+  if (!read.ok()) {
+    task->error = read.error().message;
+    return;
+  }
+  // The loading order too, here: a walk over the whole partition's table is no loop turn's work.
+  task->order.reserve(task->latest.size());
+  for (auto& entry : task->latest) task->order.push_back(&entry);
 }
 
-// On the loop: a few thousand records into the engine, then the rest in a later turn.
+// On the loop: kRecordsPerTurn records into the engine, then the rest in a later turn.
 void PartitionRestorer::LoadSome(int32_t partition, const std::shared_ptr<Task>& task) {
   if (task->cancelled) return;
   const size_t end = std::min(task->order.size(), task->loaded + kRecordsPerTurn);

@@ -56,22 +56,22 @@ void Transactor::ForgetPartition(int32_t partition) { consumed_.erase(partition)
 
 Status Transactor::Produce(std::string_view topic, std::string_view key, std::string_view value,
                            uint64_t, const std::vector<streams::KafkaHeader>& headers, int32_t) {
-  if (state_ == State::kOpen) {
+  if (state_ == State::kBroken) return Error{"transaction", "the producer is broken"};
+  if (!holding()) {
     dirty_ = true;
     return producer_.Produce(topic, key, value, headers);
   }
-  if (state_ == State::kBroken) return Error{"transaction", "the producer is broken"};
   held_.push_back({std::string(topic), std::string(key), std::string(value), headers});
   return Ok{};
 }
 
 Status Transactor::ProduceState(std::string_view topic, int32_t partition, std::string_view key,
                                 std::optional<std::string_view> value) {
-  if (state_ == State::kOpen) {
+  if (state_ == State::kBroken) return Error{"transaction", "the producer is broken"};
+  if (!holding()) {
     dirty_ = true;
     return producer_.ProduceState(topic, partition, key, value);
   }
-  if (state_ == State::kBroken) return Error{"transaction", "the producer is broken"};
   Held held{std::string(topic), std::string(key), std::string(value.value_or("")), {}};
   held.state = true;
   held.partition = partition;
@@ -85,7 +85,8 @@ void Transactor::Arm() {
 }
 
 void Transactor::Tick() {
-  if (state_ == State::kOpen) BeginCommit();
+  // Not while held outputs are still going in: the offsets would be committed without them.
+  if (state_ == State::kOpen && held() == 0) BeginCommit();
   if (state_ != State::kBroken) Arm();
 }
 
@@ -162,6 +163,7 @@ void Transactor::AfterAbort(const TransactionalProducer::Result& aborted,
     return;
   }
   held_.clear();  // derived from input that will be read again
+  held_next_ = 0;
   consumed_.clear();
   dirty_ = false;
   if (!Reopen()) return;
@@ -202,6 +204,7 @@ bool Transactor::CommitNow() {
     Committed(result, inflight->offsets);
   }
   if (state_ != State::kOpen) return false;
+  if (!ProduceHeld(held())) return false;  // blocking anyway: all at once
   const size_t records = hooks_.collect ? hooks_.collect() : 0;
   if (records > 0) metrics_.CountChangelogRecords(records);
   if (!dirty_) return true;
@@ -231,9 +234,14 @@ bool Transactor::Reopen() {
     return false;
   }
   state_ = State::kOpen;
-  std::vector<Held> held;
-  held.swap(held_);
-  for (const Held& h : held) {
+  return ProduceHeld(kHeldPerTurn);
+}
+
+bool Transactor::ProduceHeld(size_t max) {
+  if (state_ != State::kOpen) return true;  // a commit began meanwhile (CommitNow): its Reopen
+  const size_t end = held_next_ + std::min(max, held());
+  for (; held_next_ < end; ++held_next_) {
+    const Held& h = held_[held_next_];
     dirty_ = true;
     Status s = h.state ? producer_.ProduceState(
                              h.topic, h.partition, h.key,
@@ -245,6 +253,16 @@ bool Transactor::Reopen() {
       return false;
     }
   }
+  if (held() == 0) {
+    held_.clear();
+    held_next_ = 0;
+    return true;
+  }
+  // A turn that produced this many ends here; the rest in the next ones (a posted turn that
+  // finds them gone, or a commit under way, does nothing).
+  loop_.Post([this] {
+    if (held() > 0) ProduceHeld(kHeldPerTurn);
+  });
   return true;
 }
 

@@ -26,8 +26,9 @@ uint32_t TimelineStore::Reason(std::string_view reason) {
 
 void TimelineStore::Add(std::string_view dossier_id, Entry entry) {
   if (limit_ == 0) return;
-  auto it = dossiers_.find(dossier_id);
-  if (it == dossiers_.end()) it = dossiers_.emplace(std::string(dossier_id), 0).first;
+  Map& shard = Shard(dossier_id);
+  auto it = shard.find(dossier_id);
+  if (it == shard.end()) it = shard.emplace(std::string(dossier_id), 0).first;
   std::vector<Entry>& entries = it->second;
   if (entries.size() >= limit_) {
     // Keep the first entry (how the dossier began); drop the oldest after it.
@@ -68,11 +69,18 @@ void TimelineStore::RecordLetter(const rules::ApologyLetter& letter) {
 }
 
 void TimelineStore::Forget(std::string_view dossier_id) {
-  auto it = dossiers_.find(dossier_id);
-  if (it == dossiers_.end()) return;
+  Map& shard = Shard(dossier_id);
+  auto it = shard.find(dossier_id);
+  if (it == shard.end()) return;
   entries_ -= it->second.size();
-  dossiers_.erase(it);
+  shard.erase(it);
   if (auto p = predictions_.find(dossier_id); p != predictions_.end()) predictions_.erase(p);
+}
+
+size_t TimelineStore::dossiers() const {
+  size_t n = 0;
+  for (const Map& shard : dossiers_) n += shard.size();
+  return n;
 }
 
 void TimelineStore::OnEvent(const rules::Event& event, rules::ApplyStatus status) {
@@ -88,8 +96,9 @@ std::optional<PredictedLate> TimelineStore::LatestPrediction(std::string_view do
 
 std::vector<TimelineEntry> TimelineStore::Get(std::string_view dossier_id) const {
   std::vector<TimelineEntry> out;
-  auto it = dossiers_.find(dossier_id);
-  if (it == dossiers_.end()) return out;
+  const Map& shard = Shard(dossier_id);
+  auto it = shard.find(dossier_id);
+  if (it == shard.end()) return out;
   const auto predicted = predictions_.find(dossier_id);
   out.reserve(it->second.size());
   for (const Entry& e : it->second) {

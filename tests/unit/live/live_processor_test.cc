@@ -10,6 +10,7 @@
 
 #include <set>
 #include <sstream>
+#include <stdexcept>
 
 #include "fakes/live_fakes.h"
 #include "ontime/daemon/changelog_state.h"
@@ -344,6 +345,109 @@ TEST_F(LivePathTest, ARestartRestoresFromTheChangelogAndFiresTimersAsBefore) {
                                       "B:overdue:1", "B:apology:1"}));
   EXPECT_EQ(JsonField(kafka.Committed(std::string(kAlerts))[0].value, "detected_at"),
             "2026-03-02T10:30:00+00:00");
+}
+
+// "The loop never blocks": a large state changelogged and committed (with a commit held up
+// meanwhile, so that outputs pile up behind it), then restored by another instance. Counted per
+// loop turn, not timed: no turn handles more than a poll batch of events, a thousand records
+// into the transaction or a thousand restored dossiers, however large the state.
+TEST_F(LivePathTest, NoLoopTurnHandlesTheWholeState) {
+  constexpr int kDossiers = 200000;
+  constexpr uint64_t kPollBatch = daemon::LiveProcessor::kPollBatch;
+  FakeEventSource source(2);
+  auto add = [&source](int from, int to) {
+    for (int n = from; n < to; ++n) {
+      const std::string id = "S" + std::to_string(n);
+      source.Add(n % 2, id, Accepted(id, kT0 - 1min));
+    }
+  };
+  struct Turns {
+    uint64_t events = 0;
+    uint64_t produced = 0;
+    size_t dossiers = 0;
+    uint64_t most_events = 0;
+    uint64_t most_produced = 0;
+    size_t most_dossiers = 0;
+    size_t most_held = 0;
+    int count = 0;
+  } turns;
+  World::Instance* current = nullptr;
+  loop.after_turn = [&] {
+    const uint64_t events = current->processor->events();
+    const size_t dossiers = current->engine->dossiers_tracked();
+    turns.most_events = std::max(turns.most_events, events - turns.events);
+    turns.most_produced = std::max(turns.most_produced, kafka.produce_calls - turns.produced);
+    turns.most_dossiers =
+        std::max(turns.most_dossiers,
+                 dossiers > turns.dossiers ? dossiers - turns.dossiers : turns.dossiers - dossiers);
+    turns.most_held = std::max(turns.most_held, current->transactor.in_flight());
+    turns.events = events;
+    turns.produced = kafka.produce_calls;
+    turns.dossiers = dossiers;
+    ++turns.count;
+  };
+
+  auto daemon = Launch();
+  current = daemon.get();
+  add(0, 1000);
+  daemon->Start(source);
+  kafka.retry_commits = 5;
+  loop.RunFor(150ms);  // the first commit began, and waits a second for the broker
+  ASSERT_TRUE(daemon->transactor.committing());
+  add(1000, kDossiers);
+  loop.RunFor(30s);
+  EXPECT_EQ(daemon->processor->events(), static_cast<uint64_t>(kDossiers));
+  EXPECT_EQ(daemon->engine->dossiers_tracked(), static_cast<size_t>(kDossiers));
+  EXPECT_EQ(kafka.group_offsets,
+            (std::map<int32_t, int64_t>{{0, kDossiers / 2}, {1, kDossiers / 2}}));
+  EXPECT_EQ(daemon->transactor.in_flight(), 0u);
+  EXPECT_GE(turns.most_held, daemon::Transactor::kMaxHeld) << "outputs piled up behind the commit";
+  EXPECT_LE(turns.most_events, kPollBatch);
+  EXPECT_LE(turns.most_produced, daemon::Transactor::kHeldPerTurn);
+  EXPECT_LE(turns.most_dossiers, kPollBatch);
+  std::set<std::string> in_changelog;
+  for (const Produced& p : kafka.Committed(std::string(kChangelog))) in_changelog.insert(p.key);
+  EXPECT_EQ(in_changelog.size(), static_cast<size_t>(kDossiers)) << "every dossier committed";
+  daemon->Kill();
+
+  auto restored = Launch();
+  current = restored.get();
+  turns = {};
+  turns.produced = kafka.produce_calls;
+  restored->Start(source);  // the changelog is read on the (inline) worker, loaded on the loop
+  loop.RunFor(1s);
+  EXPECT_EQ(restored->engine->dossiers_tracked(), static_cast<size_t>(kDossiers));
+  EXPECT_EQ(restored->state->restored_dossiers(), static_cast<uint64_t>(kDossiers));
+  EXPECT_EQ(restored->processor->events(), 0u) << "every event was committed with its state";
+  EXPECT_LE(turns.most_dossiers, daemon::PartitionRestorer::kRecordsPerTurn);
+  EXPECT_GE(turns.count, kDossiers / static_cast<int>(daemon::PartitionRestorer::kRecordsPerTurn));
+  EXPECT_EQ(turns.most_produced, 0u) << "restoring is no change to write back";
+  loop.after_turn = {};
+}
+
+// While the input is not consumed (here a partition paused, as for its restore), a timer already
+// due waits for it without spinning the loop on a 0 ms timer: a bounded number of turns.
+TEST_F(LivePathTest, ADueTimerWaitsForTheInputWithoutSpinning) {
+  FakeEventSource source(2);
+  source.Add(0, "A", Accepted("A", kT0 + 1s - 100min));  // at risk at kT0 + 1 s
+  auto daemon = Launch();
+  daemon->Start(source);
+  loop.RunFor(150ms);
+  ASSERT_TRUE(daemon->processor->caught_up_once());
+  source.Pause(1);
+  int turns = 0;
+  loop.after_turn = [&turns] {
+    if (++turns > 100000) throw std::runtime_error("the loop spins");
+  };
+  EXPECT_NO_THROW(loop.RunFor(3s));
+  loop.after_turn = {};
+  EXPECT_LT(turns, 3000) << "a poll and a timer look every 5 ms, no more";
+  EXPECT_TRUE(CommittedIds().empty()) << "the timer waits for the input";
+  source.Resume(1);
+  loop.RunFor(200ms);
+  EXPECT_EQ(CommittedIds(), std::vector<std::string>{"A:at_risk:1"});
+  EXPECT_EQ(JsonField(kafka.Committed(std::string(kAlerts))[0].value, "detected_at"),
+            "2026-03-02T09:00:01+00:00");
 }
 
 TEST_F(LivePathTest, ARevokedPartitionIsCommittedThenDropped) {

@@ -30,8 +30,9 @@ class BlockingWork {
 
 class WorkerThread final : public BlockingWork {
  public:
-  // `post` hands a function to the event loop's thread (asio::post: thread-safe). `nice` > 0
-  // lowers the thread's priority (setpriority), so that bulk work yields the cores to the loop.
+  // `post` hands a function to the event loop's thread (asio::post: thread-safe). The thread runs
+  // as SCHED_BATCH (woken, it does not preempt the loop mid-turn); `nice` > 0 also lowers its
+  // priority (setpriority), so that bulk work yields the cores to the loop.
   explicit WorkerThread(std::function<void(std::function<void()>)> post, int nice = 0);
   ~WorkerThread() override;  // Stop()s and joins
   WorkerThread(const WorkerThread&) = delete;

@@ -40,6 +40,10 @@ class LiveProcessor {
     std::function<void()> changed;
   };
 
+  // Events handled per loop turn: at about 10 us each under load, a turn stays near 2 ms (500
+  // took up to 12 ms of CPU); the next batch follows at once in a posted turn.
+  static constexpr size_t kPollBatch = 200;
+
   LiveProcessor(EventLoop& loop, rules::Engine& engine, streams::OutputSink& sink,
                 OutputWriter& writer, DaemonMetrics& metrics, Logger& log, Hooks hooks);
   ~LiveProcessor();

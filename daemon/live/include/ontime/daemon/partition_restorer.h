@@ -1,8 +1,9 @@
 #pragma once
 // Restore on assignment (the state issue): a partition's dossiers come back from its changelog
 // partition before any of its input is processed. The changelog is read on a BlockingWork thread
-// (the latest record of each dossier kept, tombstones dropping it); the records then go into the
-// engine on the loop, a few thousand per turn, so that the loop never stalls on a large state.
+// (the latest record of each dossier kept, tombstones dropping it, and the order to load them in);
+// the records then go into the engine on the loop, kRecordsPerTurn per turn, so that the loop
+// never stalls on a large state.
 // Single-threaded on the loop's side.
 
 #include <atomic>
@@ -44,7 +45,9 @@ class PartitionRestorer {
     std::function<void(int32_t partition, const std::string& error)> failed;
     std::function<void(std::string_view dossier_id)> restored_dossier;  // each, as it goes in
   };
-  static constexpr size_t kRecordsPerTurn = 4000;
+  // Records into the engine per loop turn (each restored and its views seeded: a few
+  // microseconds), so that a turn stays within a few milliseconds.
+  static constexpr size_t kRecordsPerTurn = 1000;
 
   PartitionRestorer(EventLoop& loop, rules::Engine& engine, ChangelogReader& reader,
                     BlockingWork& work, DaemonMetrics& metrics, Logger& log, Hooks hooks);

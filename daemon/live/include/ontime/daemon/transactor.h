@@ -63,9 +63,11 @@ class Transactor final : public streams::OutputSink {
     // The producer cannot go on (fenced by another instance, or broken).
     std::function<void(const std::string&)> fatal;
   };
-  // Outputs held during a commit before the input pauses: they are produced in one loop turn
-  // when the next transaction begins, so few enough to keep that turn short.
+  // Outputs held during a commit before the input pauses. When the next transaction begins they
+  // go into it kHeldPerTurn per loop turn, in order (what comes meanwhile queues behind them),
+  // and it is committed only once they all are in.
   static constexpr size_t kMaxHeld = 20000;
+  static constexpr size_t kHeldPerTurn = 1000;
   static constexpr size_t kMaxInFlight = 1000000;  // in the producer's queue, likewise
 
   Transactor(EventLoop& loop, TransactionalProducer& producer, BlockingWork& work,
@@ -83,7 +85,7 @@ class Transactor final : public streams::OutputSink {
   // A partition given away or to be restored: its offset is no longer ours to commit.
   void ForgetPartition(int32_t partition);
   // False while a commit has held too much: the loop stops consuming until it lands.
-  bool accepting() const { return held_.size() < kMaxHeld && producer_.in_flight() < kMaxInFlight; }
+  bool accepting() const { return held() < kMaxHeld && producer_.in_flight() < kMaxInFlight; }
   bool committing() const { return state_ == State::kCommitting; }
   // Commits what is open now and waits for it (revocation, shutdown): blocks the loop, so only
   // there. False when it could not commit.
@@ -102,7 +104,7 @@ class Transactor final : public streams::OutputSink {
                       std::optional<std::string_view> value);
   void Poll() override { producer_.Poll(); }
   bool Flush(std::chrono::milliseconds) override { return CommitNow(); }
-  size_t in_flight() const override { return producer_.in_flight() + held_.size(); }
+  size_t in_flight() const override { return producer_.in_flight() + held(); }
   const std::optional<std::string>& fatal_error() const override { return producer_.fatal_error(); }
 
   uint64_t commits() const { return commits_; }
@@ -133,6 +135,10 @@ class Transactor final : public streams::OutputSink {
   void AfterAbort(const TransactionalProducer::Result& aborted, const std::string& message);
   TransactionalProducer::Result CommitBlocking(const streams::PartitionOffsets& offsets);
   bool Reopen();
+  // Produces up to `max` held outputs into the open transaction; posts the rest to a later turn.
+  bool ProduceHeld(size_t max);
+  size_t held() const { return held_.size() - held_next_; }
+  bool holding() const { return state_ != State::kOpen || held() > 0; }
 
   EventLoop& loop_;
   TransactionalProducer& producer_;
@@ -147,6 +153,7 @@ class Transactor final : public streams::OutputSink {
   bool dirty_ = false;  // the open transaction has outputs or offsets to commit
   streams::PartitionOffsets consumed_;
   std::vector<Held> held_;
+  size_t held_next_ = 0;                // held_ before this is produced
   std::shared_ptr<Inflight> inflight_;  // the commit on the worker, or waiting to retry
   std::shared_ptr<TransactionalProducer::Result> aborting_;  // the abort on the worker
   uint64_t generation_ = 0;  // a commit's `done` from before CommitNow took over is ignored

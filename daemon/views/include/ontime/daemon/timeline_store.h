@@ -8,9 +8,11 @@
 // rounds up to a power of two). A predicted_late alert's figures (P(late), expected close) do not
 // fit an entry: they are kept beside, one per cycle, for the dossiers that had one. Fed by the
 // engine (alerts, letters: an EngineListener in the daemon's fan-out) and by the live path (events:
-// an EventObserver). Memory only: after a restart it holds what was seen since. Single-threaded:
-// the engine's thread.
+// an EventObserver). Memory only: after a restart it holds what was seen since. The dossiers are
+// spread over kShards hash maps, so that a map's rehash (a new dossier crossing its size) moves a
+// 64th of them in one loop turn, not a million. Single-threaded: the engine's thread.
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -75,7 +77,7 @@ class TimelineStore final : public rules::EngineListener, public EventObserver {
   void OnAlert(const rules::Alert& alert) override { RecordAlert(alert); }
   void OnApologyLetter(const rules::ApologyLetter& letter) override { RecordLetter(letter); }
 
-  size_t dossiers() const { return dossiers_.size(); }
+  size_t dossiers() const;
   size_t entries() const { return entries_; }
   size_t predictions() const { return predictions_.size(); }
 
@@ -99,10 +101,18 @@ class TimelineStore final : public rules::EngineListener, public EventObserver {
     using is_transparent = void;  // NOLINT(readability-identifier-naming): the standard name
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
+  static constexpr size_t kShards = 64;
+  using Map = std::unordered_map<std::string, std::vector<Entry>, Hash, std::equal_to<>>;
+  Map& Shard(std::string_view dossier_id) { return dossiers_[ShardOf(dossier_id)]; }
+  const Map& Shard(std::string_view dossier_id) const { return dossiers_[ShardOf(dossier_id)]; }
+  static size_t ShardOf(std::string_view dossier_id) {
+    return (Hash{}(dossier_id) >> 32) % kShards;  // the maps' buckets use the low bits
+  }
+
   size_t limit_;
   size_t entries_ = 0;
-  std::unordered_map<std::string, std::vector<Entry>, Hash, std::equal_to<>> dossiers_;
-  // By cycle, oldest first, at most `limit_` a dossier.
+  std::array<Map, kShards> dossiers_;
+  // By cycle, oldest first, at most `limit_` a dossier (few dossiers: one map).
   std::unordered_map<std::string, std::vector<PredictedLate>, Hash, std::equal_to<>> predictions_;
   std::vector<std::string> departments_{""};
   std::unordered_map<std::string, uint16_t, Hash, std::equal_to<>> department_ids_;
