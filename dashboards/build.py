@@ -237,7 +237,8 @@ def inspector():
     b.panel("bargauge", "Predicted late by department (now)",
             "Open dossiers whose predicted_late alert went out this cycle "
             "(dossier_predicted_late): the procedure's own history gives P(late) at or above "
-            "predict.threshold. 0 everywhere when the configuration has no predict: section.",
+            "predict.threshold (the holding department's history once it has min_history closes). "
+            "No data when the configuration has no predict: section.",
             "short", [prom(f'sum by (department) (dossier_predicted_late{{{D}}})',
                            "{{department}}", instant=True)],
             w=8, h=8, decimals=0, options={"orientation": "horizontal",
@@ -325,7 +326,7 @@ def department():
     b.panel("timeseries", "Open dossiers predicted late",
             "dossier_predicted_late: open dossiers of the department whose predicted_late alert "
             "went out this cycle (cleared when they close, go overdue or start a new cycle). "
-            "0 when the configuration has no predict: section.", "short",
+            "No data when the configuration has no predict: section.", "short",
             [prom(f'sum by (department) (dossier_predicted_late{{{D1}}})', "{{department}}")],
             w=12, h=8, decimals=0)
     b.panel("timeseries", "predicted_late alerts per day",

@@ -135,12 +135,16 @@ EngineMetrics::~EngineMetrics() = default;
 
 void EngineMetrics::Rebind(const rules::CompiledRules& rules) {
   // Vanished departments keep their counters; their open gauges must not report stale dossiers.
+  // dossier_predicted_late exists only while predict: is configured: a 0 would read as a
+  // measurement.
+  const bool predicting = rules.config().predict.has_value();
+  const Families& f = *families_;
   for (Department& old : departments_) {
     for (Gauge* gauge : old.open) gauge->Set(0);
     old.open_within_time->Set(0);
-    old.predicted_late->Set(0);
+    if (old.predicted_late && !predicting) f.predicted_late->Remove(old.predicted_late);
+    if (old.predicted_late && predicting) old.predicted_late->Set(0);
   }
-  const Families& f = *families_;
   std::vector<Department> departments(rules.department_count());
   for (uint32_t i = 0; i < departments.size(); ++i) {
     Department& d = departments[i];
@@ -161,7 +165,7 @@ void EngineMetrics::Rebind(const rules::CompiledRules& rules) {
       d.open[s] = &f.open->Add(with("state", ToString(static_cast<rules::OpenState>(s))));
     }
     d.open_within_time = &f.open_within_time->Add(dept);
-    d.predicted_late = &f.predicted_late->Add(dept);
+    d.predicted_late = predicting ? &f.predicted_late->Add(dept) : nullptr;
     d.resolution = &f.resolution->Add(dept, ResolutionBuckets());
     d.resolution_working = &f.resolution_working->Add(dept, ResolutionBuckets());
     d.reception = &f.reception->Add(dept, ReceptionBuckets());
@@ -248,6 +252,7 @@ void EngineMetrics::RefreshGauges(const rules::Engine& engine) {
       if (static_cast<rules::OpenState>(s) != rules::OpenState::kOverdue) within_time += n;
     }
     d.open_within_time->Set(static_cast<double>(within_time));
+    if (!d.predicted_late) continue;
     const auto& predicted = engine.predicted_late_counts();
     d.predicted_late->Set(i < predicted.size() ? static_cast<double>(predicted[i]) : 0.0);
   }

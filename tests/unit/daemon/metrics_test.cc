@@ -190,6 +190,25 @@ TEST_F(EngineMetricsTest, RebindAddsDepartmentsAndKeepsCounts) {
   EXPECT_TRUE(Has(text, "dossier_open{department=\"SXD\",state=\"on_track\"} 1"));
 }
 
+TEST_F(EngineMetricsTest, PredictedLateIsExportedOnlyWhilePredictIsConfigured) {
+  metrics_.RefreshGauges(engine_);
+  EXPECT_EQ(SerializeMetrics(registry_).find("dossier_predicted_late{"), std::string::npos)
+      << "no predict: section, no series (a 0 would read as a measurement)";
+  rules::RulesConfig config = SmallRules();
+  config.predict.emplace();
+  auto predicting = Compile(config);
+  ASSERT_TRUE(engine_.Reconfigure(predicting).ok());
+  metrics_.Rebind(*predicting);
+  metrics_.RefreshGauges(engine_);
+  EXPECT_TRUE(Has(SerializeMetrics(registry_), "dossier_predicted_late{department=\"SXD\"} 0"));
+  auto plain = Compile(SmallRules());
+  ASSERT_TRUE(engine_.Reconfigure(plain).ok());
+  metrics_.Rebind(*plain);
+  metrics_.RefreshGauges(engine_);
+  EXPECT_EQ(SerializeMetrics(registry_).find("dossier_predicted_late{"), std::string::npos)
+      << "a reload that turns prediction off removes them";
+}
+
 TEST(DaemonMetricsTest, SeriesAndCounts) {
   prometheus::Registry registry;
   DaemonMetrics metrics(registry, "1.2.3");
