@@ -130,7 +130,7 @@ std::optional<Engine::Prediction> Engine::State::PredictFor(uint32_t procedure, 
   const PredictConfig* config = predict();
   if (!config || used >= budget) return std::nullopt;
   const auto enough = static_cast<uint64_t>(config->min_history);
-  QuantileSketch scratch;
+  QuantileSketch& scratch = prediction_scratch;  // its buckets' capacity kept between calls
   const QuantileSketch* h = nullptr;
   if (department != kAnyDepartment) {
     const QuantileSketch& own = HistoryAsOf(HistorySlot(procedure, department), at, scratch);

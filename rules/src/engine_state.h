@@ -63,6 +63,9 @@ struct Engine::State {
     int32_t partition = 0;
   };
   std::vector<PendingClose> pending_closes;  // in the order they closed
+  // A merged history plus the pending closes of a prediction (HistoryAsOf): kept, so that an
+  // evaluation at every event does not allocate a sketch.
+  QuantileSketch prediction_scratch;
   void SettleHistory(Instant before);
   // Slots: [0, P) the procedures, then P + procedure x D + department.
   static uint32_t HistorySlot(size_t procedures, size_t departments, uint32_t procedure,
