@@ -584,6 +584,7 @@ struct Daemon::Impl {
     StopTimers();
     health.ready = false;
     bool ok = true;
+    if (state) state->Close();
     if (consumer) {
       ok = transactor->CommitNow();
       if (!ok) log.Warning("the last transaction was not committed: it is derived again at start");
@@ -604,6 +605,7 @@ struct Daemon::Impl {
     if (exit_code == 0) exit_code = 1;
     notifier.Stopping();
     StopTimers();
+    if (state) state->Close();
     if (consumer) consumer->Close();
     io.stop();
   }
@@ -668,5 +670,16 @@ Daemon::Daemon(Config config, std::string config_path, std::ostream& log)
 Daemon::~Daemon() = default;
 
 int Daemon::Run() { return impl_->Run(); }
+
+void Daemon::LeaveStateToProcessExit() {
+  // Reachable from a static until the end: not a leak to LeakSanitizer, and never destroyed.
+  static auto* const kept = new std::vector<std::shared_ptr<void>>();
+  Impl& d = *impl_;
+  for (std::shared_ptr<void> part :
+       std::initializer_list<std::shared_ptr<void>>{std::move(d.engine), std::move(d.timeline),
+                                                    std::move(d.attention), std::move(d.letters)}) {
+    if (part) kept->push_back(std::move(part));
+  }
+}
 
 }  // namespace ontime::daemon

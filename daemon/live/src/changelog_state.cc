@@ -54,6 +54,20 @@ void ChangelogState::OnRevoked(const std::vector<int32_t>& revoked) {
     log_.Warning("kafka: could not commit before giving partitions away",
                  {{"partitions", List(revoked)}});
   }
+  if (closing_) {
+    size_t kept = 0;
+    for (int32_t p : revoked) {
+      assigned_.erase(p);
+      kept += engine_.dossiers_in(p);
+      restorer_.Abandon(p);
+      transactor_.ForgetPartition(p);
+      if (hooks_.forget) hooks_.forget(p);
+    }
+    log_.Info("kafka: partitions released at stop",
+              {{"partitions", List(revoked)}, {"dossiers", std::to_string(kept)}});
+    UpdateGauges();
+    return;
+  }
   size_t dropped = 0;
   for (int32_t p : revoked) {
     assigned_.erase(p);

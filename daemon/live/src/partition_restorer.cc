@@ -108,12 +108,16 @@ void PartitionRestorer::LoadSome(int32_t partition, const std::shared_ptr<Task>&
 }
 
 void PartitionRestorer::Cancel(int32_t partition) {
+  Abandon(partition);
+  engine_.DropPartition(partition);
+}
+
+void PartitionRestorer::Abandon(int32_t partition) {
   auto it = tasks_.find(partition);
   if (it != tasks_.end()) {
     it->second->cancelled = true;
     tasks_.erase(it);
   }
-  engine_.DropPartition(partition);
 }
 
 std::string PartitionRestorer::Progress() const {

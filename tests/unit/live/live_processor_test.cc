@@ -468,6 +468,25 @@ TEST_F(LivePathTest, ARevokedPartitionIsCommittedThenDropped) {
   EXPECT_TRUE(daemon->engine->Find("B", kT0).has_value());
 }
 
+// At stop the consumer's close revokes everything: the work is committed as on any revocation,
+// but the dossiers are not dropped one by one (the process ends; the next owner restores them
+// from the changelog just the same).
+TEST_F(LivePathTest, PartitionsRevokedAtStopAreCommittedAndKept) {
+  FakeEventSource source(2);
+  source.Add(0, "A", Accepted("A", kT0));
+  source.Add(1, "B", Accepted("B", kT0));
+  auto daemon = Launch();
+  daemon->Start(source);
+  loop.RunFor(20ms);
+  daemon->state->Close();
+  daemon->state->OnRevoked({0, 1});
+  EXPECT_EQ(kafka.commits, 1) << "committed before it goes";
+  EXPECT_EQ(kafka.group_offsets, (std::map<int32_t, int64_t>{{0, 1}, {1, 1}}));
+  EXPECT_EQ(daemon->engine->dossiers_tracked(), 2u) << "left to the process's exit";
+  EXPECT_TRUE(daemon->state->assigned().empty());
+  EXPECT_FALSE(daemon->state->restored()) << "nothing owned any more";
+}
+
 // Killed at many moments of a stream (before and after commits, with timers falling due in
 // between), each time restarted on the same broker: a read_committed reader sees every id exactly
 // once, and the whole equals one uninterrupted instance's over the same events.

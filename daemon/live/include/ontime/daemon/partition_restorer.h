@@ -57,6 +57,8 @@ class PartitionRestorer {
   void Restore(int32_t partition);
   // The partition was given away before its restore ended: stop, and drop what was loaded.
   void Cancel(int32_t partition);
+  // The process is stopping: stop restoring `partition`, leave the engine as it is.
+  void Abandon(int32_t partition);
   size_t restoring() const { return tasks_.size(); }
   bool restoring(int32_t partition) const { return tasks_.contains(partition); }
   // "0: reading 12000, 3: loading 5000/80000" for sd_notify's STATUS=.
