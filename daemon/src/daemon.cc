@@ -141,7 +141,11 @@ struct Daemon::Impl {
         loop, *transactions, *transaction_work, *daemon_metrics, log,
         Transactor::Hooks{[this] { return state ? state->Collect() : 0; },
                           [this](const std::string& why) { RecoverFromAbort(why); },
-                          [this](const std::string& why) { Fatal(why); }});
+                          [this](const std::string& why) { Fatal(why); },
+                          [this] {
+                            // A letter is on disk before the transaction carrying it commits.
+                            return letters ? letters->WrittenBarrier() : std::function<void()>();
+                          }});
     transactor->set_interval(config.kafka.commit_interval);
 
     // The engine reports to its metrics and to the fresh outputs, side by side; the fresh ones go
@@ -675,9 +679,8 @@ void Daemon::LeaveStateToProcessExit() {
   // Reachable from a static until the end: not a leak to LeakSanitizer, and never destroyed.
   static auto* const kept = new std::vector<std::shared_ptr<void>>();
   Impl& d = *impl_;
-  for (std::shared_ptr<void> part :
-       std::initializer_list<std::shared_ptr<void>>{std::move(d.engine), std::move(d.timeline),
-                                                    std::move(d.attention), std::move(d.letters)}) {
+  for (std::shared_ptr<void> part : std::initializer_list<std::shared_ptr<void>>{
+           std::move(d.engine), std::move(d.timeline), std::move(d.attention)}) {
     if (part) kept->push_back(std::move(part));
   }
 }

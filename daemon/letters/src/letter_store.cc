@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -47,13 +49,164 @@ Status WriteAll(int fd, std::string_view data) {
   return Ok{};
 }
 
+// "dir/letters.jsonl" -> "dir/letters." and ".jsonl": segment n is "dir/letters.000012.jsonl".
+std::pair<std::string, std::string> SegmentName(const std::string& file) {
+  constexpr std::string_view kExtension = ".jsonl";
+  if (file.ends_with(kExtension)) {
+    return {file.substr(0, file.size() - kExtension.size()) + ".", std::string(kExtension)};
+  }
+  return {file + ".", ""};
+}
+
+std::string SegmentPath(const std::string& file, uint32_t number) {
+  auto [stem, extension] = SegmentName(file);
+  char digits[16];
+  std::snprintf(digits, sizeof digits, "%06u", number);
+  return stem + digits + extension;
+}
+
 }  // namespace
 
-LetterStore::LetterStore(std::string file, size_t keep) : file_(std::move(file)), keep_(keep) {}
+// The thread that touches the disk: appends, in order, and deletions of dead segments. `done`
+// is the ticket of the last job done (a failure too: it is in `error`).
+class LetterStore::Writer {
+ public:
+  Writer() : thread_([this] { Run(); }) {}
+  ~Writer() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();  // after the queue is drained
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
 
-LetterStore::~LetterStore() {
-  if (fd_ >= 0) ::close(fd_);
-}
+  // Each returns its ticket: done() reaches it once the job is done.
+  uint64_t Append(const std::string& path, std::string_view line) {
+    bool wake = false;
+    uint64_t ticket = 0;
+    {
+      std::lock_guard lock(mutex_);
+      ticket = ++tickets_;
+      if (queue_.empty() || queue_.back().remove || queue_.back().path != path) {
+        queue_.push_back(Job{false, path, {}, ticket});
+      }
+      queue_.back().bytes += line;
+      queue_.back().through = ticket;
+      wake = waiting_;
+    }
+    if (wake) wake_.notify_one();
+    return ticket;
+  }
+
+  uint64_t Remove(const std::string& path) {
+    bool wake = false;
+    uint64_t ticket = 0;
+    {
+      std::lock_guard lock(mutex_);
+      ticket = ++tickets_;
+      queue_.push_back(Job{true, path, {}, ticket});
+      wake = waiting_;
+    }
+    if (wake) wake_.notify_one();
+    return ticket;
+  }
+
+  uint64_t last_ticket() const {
+    std::lock_guard lock(mutex_);
+    return tickets_;
+  }
+
+  uint64_t done() const { return done_.load(std::memory_order_acquire); }
+
+  void WaitFor(uint64_t through) {
+    std::unique_lock lock(mutex_);
+    written_.wait(lock, [&] { return done_.load(std::memory_order_relaxed) >= through; });
+  }
+
+  std::string error() const {
+    std::lock_guard lock(mutex_);
+    return error_;
+  }
+
+ private:
+  struct Job {
+    bool remove = false;
+    std::string path;
+    std::string bytes;
+    uint64_t through = 0;
+  };
+
+  void Run() {
+    std::deque<Job> jobs;
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        waiting_ = true;
+        wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        waiting_ = false;
+        if (queue_.empty()) return;  // stopping, and everything written
+        jobs.swap(queue_);
+      }
+      for (Job& job : jobs) {
+        Status status = job.remove ? RemoveFile(job.path) : AppendTo(job.path, job.bytes);
+        std::lock_guard lock(mutex_);
+        if (!status.ok()) error_ = status.error().message;
+        done_.store(std::max(done_.load(std::memory_order_relaxed), job.through),
+                    std::memory_order_release);
+      }
+      written_.notify_all();
+      jobs.clear();
+    }
+  }
+
+  Status AppendTo(const std::string& path, std::string_view bytes) {
+    if (path != open_path_) {
+      if (fd_ >= 0) ::close(fd_);
+      open_path_ = path;
+      fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+      if (fd_ < 0) {
+        open_path_.clear();
+        return Error{"letter_store", "cannot open " + path + ": " + std::strerror(errno)};
+      }
+    }
+    return WriteAll(fd_, bytes);
+  }
+
+  Status RemoveFile(const std::string& path) {
+    if (path == open_path_) {
+      ::close(fd_);
+      fd_ = -1;
+      open_path_.clear();
+    }
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return Error{"letter_store", "cannot delete " + path + ": " + std::strerror(errno)};
+    }
+    return Ok{};
+  }
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable written_;
+  std::deque<Job> queue_;
+  bool waiting_ = false;
+  bool stopping_ = false;
+  uint64_t tickets_ = 0;
+  std::atomic<uint64_t> done_{0};
+  std::string error_;
+  // The writer thread's own.
+  int fd_ = -1;
+  std::string open_path_;
+  std::thread thread_;  // last: starts once the rest is constructed
+};
+
+LetterStore::LetterStore(std::string file, size_t keep)
+    : file_(std::move(file)), keep_(keep), segment_lines_(std::max<size_t>(keep / 4, 1024)) {}
+
+LetterStore::~LetterStore() = default;  // the writer drains its queue
 
 Result<std::unique_ptr<LetterStore>> LetterStore::Open(const std::string& file, size_t keep) {
   std::unique_ptr<LetterStore> store(new LetterStore(file, keep));
@@ -61,15 +214,61 @@ Result<std::unique_ptr<LetterStore>> LetterStore::Open(const std::string& file, 
   std::error_code ignored;
   std::filesystem::create_directories(std::filesystem::path(file).parent_path(), ignored);
   if (Status loaded = store->Load(); !loaded.ok()) return loaded.error();
-  if (Status compacted = store->Compact(); !compacted.ok()) return compacted.error();
+  store->writer_ = std::make_shared<Writer>();
+  store->StartSegment();
   return store;
 }
 
+// Every segment, oldest first: the legacy single file (number 0), then "letters.NNNNNN.jsonl".
+// Segments left with no indexed letter are deleted at once.
 Status LetterStore::Load() {
-  std::ifstream in(file_, std::ios::binary);
-  if (!in) return Ok{};  // first start: nothing kept yet
+  std::vector<std::pair<uint32_t, std::string>> found;
+  std::error_code error;
+  if (std::filesystem::exists(file_, error)) found.emplace_back(0, file_);
+  const std::filesystem::path path(file_);
+  const auto [stem, extension] = SegmentName(path.filename().string());
+  const std::filesystem::path folder =
+      path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  for (const auto& item : std::filesystem::directory_iterator(folder, error)) {
+    const std::string name = item.path().filename().string();
+    if (name.size() <= stem.size() + extension.size() || !name.starts_with(stem) ||
+        !name.ends_with(extension)) {
+      continue;
+    }
+    const std::string_view digits =
+        std::string_view(name).substr(stem.size(), name.size() - stem.size() - extension.size());
+    uint32_t number = 0;
+    const auto [end, parsed] =
+        std::from_chars(digits.data(), digits.data() + digits.size(), number);
+    if (digits.empty() || parsed != std::errc() || end != digits.data() + digits.size() ||
+        number == 0) {
+      continue;
+    }
+    found.emplace_back(number, item.path().string());
+  }
+  if (error)
+    return Error{"letter_store", "cannot list " + folder.string() + ": " + error.message()};
+  std::sort(found.begin(), found.end());
+  for (const auto& [number, segment] : found) {
+    if (Status loaded = LoadSegment(number, segment); !loaded.ok()) return loaded;
+  }
+  for (auto it = segments_.begin(); it != segments_.end();) {
+    if (it->second.live > 0) {
+      ++it;
+      continue;
+    }
+    std::filesystem::remove(it->second.path, error);
+    it = segments_.erase(it);
+  }
+  return Ok{};
+}
+
+Status LetterStore::LoadSegment(uint32_t number, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{"letter_store", "cannot read " + path};
+  Segment& segment = segments_[number];
+  segment.path = path;
   std::string line;
-  uint64_t offset = 0;
   while (std::getline(in, line)) {
     const bool complete = !in.eof();  // a last line without '\n' was torn by a crash
     const uint64_t length = line.size();
@@ -77,64 +276,71 @@ Status LetterStore::Load() {
       std::string_view id = RawString(line, "letter_id");
       std::string_view dossier = RawString(line, "dossier_id");
       if (!id.empty()) {
-        Index(std::string(id),
-              Entry{std::string(dossier), CycleOf(id), offset, static_cast<uint32_t>(length), {}});
+        Index(std::string(id), Entry{std::string(dossier),
+                                     CycleOf(id),
+                                     number,
+                                     segment.size,
+                                     static_cast<uint32_t>(length),
+                                     0,
+                                     {}});
       }
     }
-    offset += length + 1;
+    segment.size += length + 1;
+    ++segment.lines;
   }
   return Ok{};
 }
 
-// Rewrites the file with the indexed letters only, oldest first, then appends from there.
-Status LetterStore::Compact() {
-  std::string kept;
-  {
-    std::ifstream in(file_, std::ios::binary);
-    for (const std::string& id : order_) {
-      auto it = index_.find(id);
-      if (it == index_.end()) continue;
-      std::string line(it->second.length, '\0');
-      in.seekg(static_cast<std::streamoff>(it->second.offset));
-      in.read(line.data(), static_cast<std::streamsize>(line.size()));
-      if (!in) return Error{"letter_store", "cannot read " + file_};
-      it->second.offset = kept.size();
-      kept += line;
-      kept.push_back('\n');
-    }
-  }
-  order_.clear();
-  // order_ must follow the new file: rebuild it from the offsets.
-  std::vector<std::pair<uint64_t, std::string>> by_offset;
-  for (const auto& [id, entry] : index_) by_offset.emplace_back(entry.offset, id);
-  std::sort(by_offset.begin(), by_offset.end());
-  for (auto& [offset, id] : by_offset) order_.push_back(std::move(id));
-
-  const std::string temp = file_ + ".tmp";
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) return Error{"letter_store", "cannot write " + temp + ": " + std::strerror(errno)};
-  Status written = WriteAll(fd, kept);
-  if (written.ok() && ::fsync(fd) != 0) written = Error{"letter_store", std::strerror(errno)};
-  ::close(fd);
-  if (!written.ok()) return written;
-  if (::rename(temp.c_str(), file_.c_str()) != 0) {
-    return Error{"letter_store", "cannot rename " + temp + ": " + std::strerror(errno)};
-  }
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = ::open(file_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (fd_ < 0) return Error{"letter_store", "cannot open " + file_ + ": " + std::strerror(errno)};
-  file_size_ = kept.size();
-  file_lines_ = index_.size();
-  return Ok{};
+void LetterStore::StartSegment() {
+  const uint32_t number = segments_.empty() ? 1 : std::max(segments_.rbegin()->first + 1, 1u);
+  segments_[number].path = SegmentPath(file_, number);
 }
 
 void LetterStore::Index(std::string letter_id, Entry entry) {
-  auto [it, inserted] = index_.insert_or_assign(letter_id, std::move(entry));
-  (void)it;
-  if (inserted) order_.push_back(std::move(letter_id));
+  const uint32_t segment = entry.segment;
+  auto it = index_.find(letter_id);
+  if (it != index_.end()) {
+    const uint32_t before = it->second.segment;
+    it->second = std::move(entry);
+    if (!segments_.empty()) {
+      ++segments_[segment].live;
+      Release(before);
+    }
+  } else {
+    index_.emplace(letter_id, std::move(entry));
+    order_.push_back(std::move(letter_id));
+    if (!segments_.empty()) ++segments_[segment].live;
+  }
   while (index_.size() > keep_ && !order_.empty()) {
-    index_.erase(order_.front());
+    auto oldest = index_.find(order_.front());
     order_.pop_front();
+    if (oldest == index_.end()) continue;
+    const uint32_t in = oldest->second.segment;
+    index_.erase(oldest);
+    if (!segments_.empty()) Release(in);
+  }
+}
+
+// One letter fewer in `number`: a segment that is not the one appended to, and holds no indexed
+// letter any more, is deleted (by the writer, after what is queued before).
+void LetterStore::Release(uint32_t number) {
+  auto it = segments_.find(number);
+  if (it == segments_.end()) return;
+  if (it->second.live > 0) --it->second.live;
+  const bool appended_to = writer_ != nullptr && std::next(it) == segments_.end();
+  if (it->second.live > 0 || appended_to || writer_ == nullptr) return;
+  writer_->Remove(it->second.path);
+  segments_.erase(it);
+}
+
+void LetterStore::Settle() {
+  const uint64_t done = writer_->done();
+  while (!unwritten_.empty() && unwritten_.front().first <= done) {
+    auto it = index_.find(unwritten_.front().second);
+    if (it != index_.end() && it->second.put == unwritten_.front().first) {
+      std::string().swap(it->second.json);
+    }
+    unwritten_.pop_front();
   }
 }
 
@@ -147,33 +353,40 @@ void LetterStore::OnApologyLetter(const rules::ApologyLetter& letter) {
 
 void LetterStore::Put(std::string_view letter_id, std::string_view dossier_id,
                       std::string_view json) {
-  Entry entry{std::string(dossier_id), CycleOf(letter_id), 0, 0, {}};
-  if (fd_ < 0) {
-    entry.json = std::string(json);
+  Entry entry{std::string(dossier_id), CycleOf(letter_id), 0, 0, 0, 0, std::string(json)};
+  if (writer_ == nullptr) {
     Index(std::string(letter_id), std::move(entry));
     return;
   }
-  std::string line(json);
-  line.push_back('\n');
-  if (Status written = WriteAll(fd_, line); !written.ok()) {
-    error_ = written.error().message;
-    return;
-  }
-  entry.offset = file_size_;
+  Settle();
+  if (segments_.rbegin()->second.lines >= segment_lines_) StartSegment();
+  auto& [number, segment] = *segments_.rbegin();
+  entry.segment = number;
+  entry.offset = segment.size;
   entry.length = static_cast<uint32_t>(json.size());
-  file_size_ += line.size();
-  ++file_lines_;
+  std::string line;
+  line.reserve(json.size() + 1);
+  line.append(json).push_back('\n');
+  segment.size += line.size();
+  ++segment.lines;
+  entry.put = writer_->Append(segment.path, line);
+  unwritten_.emplace_back(entry.put, letter_id);
   Index(std::string(letter_id), std::move(entry));
-  if (file_lines_ > 2 * std::max<size_t>(keep_, 1024)) {
-    if (Status compacted = Compact(); !compacted.ok()) error_ = compacted.error().message;
-  }
+}
+
+std::function<void()> LetterStore::WrittenBarrier() {
+  if (writer_ == nullptr) return [] {};
+  Settle();
+  return [writer = writer_, through = writer_->last_ticket()] { writer->WaitFor(through); };
 }
 
 std::optional<std::string> LetterStore::Find(std::string_view letter_id) const {
   auto it = index_.find(letter_id);
   if (it == index_.end()) return std::nullopt;
-  if (fd_ < 0) return it->second.json;
-  const int fd = ::open(file_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (writer_ == nullptr || !it->second.json.empty()) return it->second.json;
+  auto segment = segments_.find(it->second.segment);
+  if (segment == segments_.end()) return std::nullopt;
+  const int fd = ::open(segment->second.path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   std::string json(it->second.length, '\0');
   const ssize_t n = ::pread(fd, json.data(), json.size(), static_cast<off_t>(it->second.offset));
@@ -194,5 +407,7 @@ std::vector<std::string> LetterStore::IdsOf(std::string_view dossier_id) const {
   for (auto& [cycle, id] : found) ids.push_back(std::move(id));
   return ids;
 }
+
+std::string LetterStore::error() const { return writer_ ? writer_->error() : std::string(); }
 
 }  // namespace ontime::daemon

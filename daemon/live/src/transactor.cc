@@ -99,16 +99,19 @@ bool Transactor::BeginCommit() {
   state_ = State::kCommitting;
   commit_began_ = loop_.clock().Monotonic();
   retries_ = 0;
-  Submit(consumed_);
+  Submit(consumed_, hooks_.before_commit ? hooks_.before_commit() : std::function<void()>());
   return true;
 }
 
-void Transactor::Submit(streams::PartitionOffsets offsets) {
+void Transactor::Submit(streams::PartitionOffsets offsets, std::function<void()> before) {
   inflight_ = std::make_shared<Inflight>();
   inflight_->offsets = std::move(offsets);
   const uint64_t generation = generation_;
   work_.Submit(
-      [this, inflight = inflight_] { inflight->result = producer_.Commit(inflight->offsets); },
+      [this, inflight = inflight_, before = std::move(before)] {
+        if (before) before();
+        inflight->result = producer_.Commit(inflight->offsets);
+      },
       [this, inflight = inflight_, generation] {
         if (generation == generation_) Committed(inflight->result, inflight->offsets);
       });
@@ -210,6 +213,9 @@ bool Transactor::CommitNow() {
   if (!dirty_) return true;
   dirty_ = false;
   commit_began_ = loop_.clock().Monotonic();
+  if (hooks_.before_commit) {
+    if (std::function<void()> before = hooks_.before_commit()) before();
+  }
   TransactionalProducer::Result result = CommitBlocking(consumed_);
   if (result.outcome == Outcome::kCommitted) {
     ++commits_;

@@ -7,13 +7,18 @@
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+#include <numeric>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 
 #include "fakes/live_fakes.h"
 #include "ontime/daemon/changelog_state.h"
+#include "ontime/daemon/letter_store.h"
 #include "ontime/daemon/listeners.h"
 #include "ontime/daemon/live_processor.h"
 #include "ontime/daemon/metrics.h"
@@ -75,14 +80,18 @@ class World {
           transactor(t.loop, t.kafka, work, metrics, log,
                      daemon::Transactor::Hooks{[this] { return state->Collect(); },
                                                [this](const std::string& why) { Recover(why); },
-                                               [this](const std::string& why) { fatal = why; }}),
+                                               [this](const std::string& why) { fatal = why; },
+                                               [this] { return LettersWritten(); }}),
           writer(transactor, t.loop.clock(), log, [](const std::string&) {}),
           fresh(t.loop.clock(), log, metrics, writer),
           reader(t.kafka, std::string(kChangelog)) {
       writer.set_calendar(&t.rules->calendar());
       fresh.set_max_age(max_age);
+      letters = daemon::LetterStore::Open(t.letters_file, 100).value();
+      letters->set_calendar(&t.rules->calendar());
       listeners.Add(&engine_metrics);
       listeners.Add(&fresh);
+      listeners.Add(letters.get());
       engine = std::make_unique<rules::Engine>(t.rules, &listeners);
       engine->TrackChanges(true);
       engine->set_retention(std::chrono::hours(24 * 30));
@@ -130,6 +139,14 @@ class World {
       source->StartAt(from);
       state->Restore(partitions);
     }
+    // The transaction's wait for the letters, as the Daemon hooks it; each records the commits
+    // done when it returned.
+    std::function<void()> LettersWritten() {
+      return [this, written = letters->WrittenBarrier()] {
+        written();
+        letters_written_at.push_back(world.kafka.commits);
+      };
+    }
     // SIGKILL: the open transaction is lost with the process.
     void Kill() {
       processor->Stop();
@@ -148,6 +165,8 @@ class World {
     daemon::OutputWriter writer;
     daemon::FreshOutputs fresh;
     daemon::ListenerFanOut listeners;
+    std::unique_ptr<daemon::LetterStore> letters;
+    std::vector<int> letters_written_at;
     FakeChangelogReader reader;
     std::unique_ptr<rules::Engine> engine;
     std::unique_ptr<daemon::LiveProcessor> processor;
@@ -172,6 +191,7 @@ class World {
   }
 
   std::shared_ptr<const rules::CompiledRules> rules = Rules();
+  std::string letters_file;  // the instances' letters on disk; empty: in memory
   SimulatedEventLoop loop{kT0};
   FakeKafka kafka;
 };
@@ -466,6 +486,32 @@ TEST_F(LivePathTest, ARevokedPartitionIsCommittedThenDropped) {
   daemon->state->OnAssigned({1});  // back again: restored from its changelog
   loop.RunFor(20ms);
   EXPECT_TRUE(daemon->engine->Find("B", kT0).has_value());
+}
+
+// The letters' store writes on its own thread; every commit first waits for the letters derived
+// before it, so a letter a committed transaction carries is on disk (GET /letters/{id} after a
+// SIGKILL).
+TEST_F(LivePathTest, ALetterIsOnDiskBeforeTheTransactionCarryingItCommits) {
+  const std::string dir = std::filesystem::temp_directory_path() /
+                          ("ontime-live-letters-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  letters_file = dir + "/letters.jsonl";
+  FakeEventSource source(1);
+  source.Add(0, "A", Accepted("A", kT0));
+  auto daemon = Launch();
+  daemon->Start(source);
+  loop.RunFor(2h + 1s);  // due at 11:00: overdue, and its letter
+  ASSERT_EQ(CommittedIds(),
+            (std::vector<std::string>{"A:at_risk:1", "A:overdue:1", "A:apology:1"}));
+  ASSERT_GE(kafka.commits, 1);
+  std::vector<int> expected(static_cast<size_t>(kafka.commits));
+  std::iota(expected.begin(), expected.end(), 0);
+  EXPECT_EQ(daemon->letters_written_at, expected) << "before each commit, not after";
+  std::ifstream file(dir + "/letters.000001.jsonl");
+  std::string line;
+  ASSERT_TRUE(std::getline(file, line));
+  EXPECT_EQ(JsonField(line, "letter_id"), "A:apology:1");
+  std::filesystem::remove_all(dir);
 }
 
 // At stop the consumer's close revokes everything: the work is committed as on any revocation,

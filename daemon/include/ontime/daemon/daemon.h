@@ -23,7 +23,7 @@ class Daemon {
   // Runs until SIGTERM/SIGINT (graceful: 0) or a fatal error (non-zero; 78 for bad rules).
   int Run();
   // The process ends right after this object: its largest parts (the engine's dossiers, the
-  // timelines, the board's index, the letters' index) are left to the process's exit instead of
+  // timelines, the board's index) are left to the process's exit instead of
   // being destroyed one allocation at a time (seconds at 10 M dossiers, against systemd's
   // TimeoutStopSec). Call after Run, once, before the destructor.
   void LeaveStateToProcessExit();

@@ -62,6 +62,9 @@ class Transactor final : public streams::OutputSink {
     std::function<void(const std::string&)> aborted;
     // The producer cannot go on (fenced by another instance, or broken).
     std::function<void(const std::string&)> fatal;
+    // At each commit, on the loop: what must run before the commit, wherever it runs (the
+    // worker, or the loop in CommitNow): the letters derived so far reaching the disk.
+    std::function<std::function<void()>()> before_commit;
   };
   // Outputs held during a commit before the input pauses. When the next transaction begins they
   // go into it kHeldPerTurn per loop turn, in order (what comes meanwhile queues behind them),
@@ -129,7 +132,7 @@ class Transactor final : public streams::OutputSink {
     streams::PartitionOffsets offsets;
     TransactionalProducer::Result result;
   };
-  void Submit(streams::PartitionOffsets offsets);
+  void Submit(streams::PartitionOffsets offsets, std::function<void()> before = {});
   void Committed(const TransactionalProducer::Result& result,
                  const streams::PartitionOffsets& offsets);
   void AfterAbort(const TransactionalProducer::Result& aborted, const std::string& message);
