@@ -312,6 +312,18 @@ void Engine::State::FireBefore(Instant limit) {
   }
 }
 
+bool Engine::State::FireBefore(Instant limit, size_t& budget) {
+  while (!timers.empty()) {
+    uint32_t i = timers.top();
+    Instant at = dossiers[i].timer_at;
+    if (at >= limit) return true;
+    if (budget == 0) return false;
+    --budget;
+    Fire(i, at);
+  }
+  return true;
+}
+
 void Engine::State::FireDossierBefore(uint32_t i, Instant limit) {
   while (timers.scheduled(i) && dossiers[i].timer_at < limit) {
     Fire(i, dossiers[i].timer_at);
@@ -615,6 +627,14 @@ void Engine::AdvanceTo(Instant now) {
   state_->FireBefore(now);
   state_->SettleHistory(now);
   if (!state_->clock || *state_->clock < now) state_->clock = now;
+}
+
+bool Engine::AdvanceTo(Instant now, size_t& budget) {
+  now = std::min(now, kLatestEventTime);
+  if (!state_->FireBefore(now, budget)) return false;
+  state_->SettleHistory(now);
+  if (!state_->clock || *state_->clock < now) state_->clock = now;
+  return true;
 }
 
 ApplyStatus Engine::Apply(const Event& e, TimersBefore timers) { return Apply(e, timers, 0); }

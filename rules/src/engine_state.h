@@ -205,6 +205,8 @@ struct Engine::State {
   void Fire(uint32_t i, Instant at);
 
   void FireBefore(Instant limit);
+  // At most `budget` of them (spent as they fire): true when none earlier than `limit` is left.
+  bool FireBefore(Instant limit, size_t& budget);
 
   void FireDossierBefore(uint32_t i, Instant limit);
 

@@ -48,6 +48,7 @@ void LiveProcessor::Stop() {
 
 void LiveProcessor::PollLoop() {
   if (stopped_) return;
+  timer_budget_ = kTimersPerTurn;
   const bool accepting = !hooks_.accepting || hooks_.accepting();
   const size_t n =
       accepting
@@ -106,12 +107,12 @@ void LiveProcessor::HandleMessage(const streams::KafkaMessage& m) {
 }
 
 void LiveProcessor::AdvanceToWatermark() {
-  if (auto watermark = watermark_.Value(*source_)) engine_.AdvanceTo(*watermark);
+  if (auto watermark = watermark_.Value(*source_)) engine_.AdvanceTo(*watermark, timer_budget_);
 }
 
 void LiveProcessor::OnCaughtUp() {
   caught_up_once_ = true;
-  engine_.AdvanceTo(loop_.clock().Now());
+  engine_.AdvanceTo(loop_.clock().Now(), timer_budget_);  // the rest on the next turns
   if (hooks_.changed) hooks_.changed();
   if (hooks_.caught_up) hooks_.caught_up();
   ArmEngineTimer();
@@ -138,7 +139,10 @@ void LiveProcessor::ArmEngineTimer() {
   engine_timer_->Arm(wait, [this] {
     engine_wake_.reset();
     if (caught_up_once_ && source_->caught_up()) {
-      engine_.AdvanceTo(loop_.clock().Now());
+      timer_budget_ = kTimersPerTurn;
+      // Timers left over (the budget ran out) keep next_timer() in the past: the next turn goes
+      // on at once.
+      engine_.AdvanceTo(loop_.clock().Now(), timer_budget_);
       if (hooks_.changed) hooks_.changed();
     }
     ArmEngineTimer();

@@ -488,6 +488,49 @@ TEST_F(LivePathTest, ARevokedPartitionIsCommittedThenDropped) {
   EXPECT_TRUE(daemon->engine->Find("B", kT0).has_value());
 }
 
+// A breach wave: thousands of dossiers due in the same millisecond go out over several loop
+// turns, never more than a turn's budget of timers in one, each alert still detected at its
+// instant, each once.
+TEST_F(LivePathTest, ABreachWaveGoesOutOverSeveralTurns) {
+  constexpr size_t kDossiers = 5000;
+  constexpr size_t kBudget = daemon::LiveProcessor::kTimersPerTurn;
+  FakeEventSource source(1);
+  for (size_t n = 0; n < kDossiers; ++n) {
+    const std::string id = "W" + std::to_string(n);
+    source.Add(0, id, Accepted(id, kT0));
+  }
+  struct Counter : rules::EngineListener {
+    void OnAlert(const rules::Alert&) override { ++alerts; }
+    size_t alerts = 0;
+  } counter;
+  auto daemon = Launch();
+  daemon->listeners.Add(&counter);
+  size_t seen = 0;
+  size_t most = 0;
+  int turns_with_alerts = 0;
+  loop.after_turn = [&] {
+    most = std::max(most, counter.alerts - seen);
+    if (counter.alerts > seen) ++turns_with_alerts;
+    seen = counter.alerts;
+  };
+  daemon->Start(source);
+  loop.RunUntil(kT0 + 2h + 1s);  // at risk at 10:40, overdue at 11:00, for all of them
+  loop.after_turn = {};
+  EXPECT_EQ(counter.alerts, 2 * kDossiers);
+  EXPECT_LE(most, kBudget);
+  EXPECT_GE(turns_with_alerts, static_cast<int>(2 * kDossiers / kBudget));
+  loop.RunFor(1s);  // the last commit
+  std::set<std::string> overdue;
+  for (const Produced& p : kafka.Committed(std::string(kAlerts))) {
+    if (JsonField(p.value, "kind") != "overdue") continue;
+    EXPECT_EQ(JsonField(p.value, "detected_at"), "2026-03-02T11:00:00+00:00") << p.value;
+    overdue.insert(JsonField(p.value, "alert_id"));
+  }
+  EXPECT_EQ(overdue.size(), kDossiers);
+  EXPECT_EQ(kafka.Committed(std::string(kLetters)).size(), kDossiers);
+  daemon->Kill();
+}
+
 // The letters' store writes on its own thread; every commit first waits for the letters derived
 // before it, so a letter a committed transaction carries is on disk (GET /letters/{id} after a
 // SIGKILL).

@@ -279,6 +279,41 @@ TEST_F(EscalationEdges, AfterTheLastLetterAllowedEachBreachEscalatesInstead) {
   EXPECT_EQ(view.cycle, 4);
 }
 
+// --- advancing the clock on a budget (the live daemon's loop turns)
+// ------------------------------------------------------------------
+
+// Spending a budget of timers per call, the engine emits exactly what one AdvanceTo emits, in the
+// same order; the clock moves only once nothing earlier is left.
+TEST_F(EngineEdges, AdvancingOnABudgetEmitsWhatOneAdvanceEmits) {
+  auto accept_all = [this] {
+    for (int n = 0; n < 7; ++n) Accept("B" + std::to_string(n), "Mon 09:00", "P4H");
+    Accept("C", "Mon 09:30", "P4H");
+  };
+  accept_all();
+  AdvanceTo("Tue 09:00");
+  const std::vector<Emitted> at_once = TakeEmitted();
+  ASSERT_EQ(at_once.size(), 8u * 3) << "at risk, overdue and a letter each";
+
+  engine_ = std::make_unique<rules::Engine>(rules_, &recorder_);
+  accept_all();
+  int calls = 0;
+  bool done = false;
+  while (!done) {
+    size_t budget = 3;
+    done = engine_->AdvanceTo(LocalTime("Tue 09:00"), budget);
+    ++calls;
+    if (!done) {
+      EXPECT_EQ(budget, 0u) << "spent before it stops";
+      EXPECT_LT(*engine_->clock(), LocalTime("Tue 09:00")) << "the clock stays";
+    }
+  }
+  EXPECT_EQ(TakeEmitted(), at_once);
+  EXPECT_EQ(*engine_->clock(), LocalTime("Tue 09:00"));
+  EXPECT_GE(calls, 16 / 3) << "16 timers (at risk, due) on a budget of 3";
+  size_t none = 0;
+  EXPECT_TRUE(engine_->AdvanceTo(LocalTime("Tue 09:00"), none)) << "nothing left: done at once";
+}
+
 // --- rules that would let a breach loop are refused
 // ------------------------------------------------
 

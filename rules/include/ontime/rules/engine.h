@@ -137,6 +137,12 @@ class Engine {
   ApplyStatus Apply(const Event& event, TimersBefore timers, int32_t partition);
   // Fires every timer strictly earlier than `now`; the clock becomes max(clock, now).
   void AdvanceTo(Instant now);
+  // The same, spending at most `budget` timers (each fired costs one): true once no timer
+  // earlier than `now` is left, and the clock then moves as above; false when the budget ran
+  // out first (the clock stays; call again to go on). The outputs are those of AdvanceTo, in
+  // the same order; only their grouping into calls differs. The live daemon bounds a loop turn
+  // with it (100,000 dossiers due in the same millisecond are 100 turns, not one).
+  bool AdvanceTo(Instant now, size_t& budget);
 
   // The largest instant seen (events and AdvanceTo); nullopt before the first.
   std::optional<Instant> clock() const;
