@@ -677,11 +677,11 @@ int Daemon::Run() { return impl_->Run(); }
 
 void Daemon::LeaveStateToProcessExit() {
   // Reachable from a static until the end: not a leak to LeakSanitizer, and never destroyed.
-  static auto* const kept = new std::vector<std::shared_ptr<void>>();
+  static auto* const kKept = new std::vector<std::shared_ptr<void>>();
   Impl& d = *impl_;
   for (std::shared_ptr<void> part : std::initializer_list<std::shared_ptr<void>>{
            std::move(d.engine), std::move(d.timeline), std::move(d.attention)}) {
-    if (part) kept->push_back(std::move(part));
+    if (part) kKept->push_back(std::move(part));
   }
 }
 
