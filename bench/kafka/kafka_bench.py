@@ -27,7 +27,8 @@ Scenarios (one broker for all, each on its own topics):
               /metrics snapshots), the windows over 10 ms, the daemon's CPU, the loop thread's
               CPU and its time waiting for a core; beside it a reference loop that only runs
               the same probe (what the machine's load alone does to a loop). --perf S: `perf
-              record -g` of the daemon for S seconds of the window (perf.data kept).
+              record -g` of the daemon for S seconds of the window (perf.data kept); with
+              throughput, `perf record --call-graph dwarf` of the daemon to caught up.
 Prints RESULT lines; benchmarks report and never fail on a slow figure.
 """
 import argparse
@@ -104,15 +105,27 @@ def field(line, name):
     return m.group(1) if m else "?"
 
 
-def run_daemon(args, tmp, cfg, name, timeout=1800):
+def run_daemon(args, tmp, cfg, name, timeout=1800, perf=None):
     """Starts ontimed, waits for assignment, every partition restored, caught up and ready;
-    returns (daemon, times)."""
+    returns (daemon, times). perf: a path, to `perf record -g` the daemon from its start to
+    caught up."""
     port = int(cfg_port(cfg))
     t0 = time.monotonic()
     d = h.start_daemon(args, tmp, cfg, port, name=name)
+    recorder = None
+    if perf:
+        recorder = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "999",
+                                     "--call-graph", "dwarf,16384", "-o", perf, "-p",
+                                     str(d.pid)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     w = Watch(d, t0)
     t_assigned, _ = w.until(r"partitions assigned", timeout)
     t_caught, l_caught = w.until(r"caught up with the input", timeout)
+    if recorder:
+        recorder.send_signal(2)  # SIGINT: perf writes its file and exits
+        recorder.communicate(timeout=300)
+        h.log(f"perf data: {perf} (kept)")
+        args.keep = True
     t_ready, _ = w.until(r"\bready partitions=", timeout)
     cpu = cpu_seconds(d.pid)
     restored = [l for l in d.log_text().splitlines() if "partition restored" in l]
@@ -234,7 +247,8 @@ def throughput(args, tmp, broker, boot):
     cfg = h.province_config_text(SOURCE, sections(boot, port, os.path.join(tmp, "tp-state"),
                                                   "tp-daemon", tp))
     result("tp_loadavg_daemon", loadavg().replace(" ", "/"))
-    d, t = run_daemon(args, tmp, cfg, "tp-ontimed")
+    d, t = run_daemon(args, tmp, cfg, "tp-ontimed",
+                      perf=os.path.join(tmp, "perf-throughput.data") if args.perf else None)
     try:
         h.log("caught up: " + t["caught_line"])
     finally:
@@ -488,7 +502,8 @@ def main():
     ap.add_argument("--dossiers", type=int, default=1000000)
     ap.add_argument("--triggers", default="resolved,wall", help="latency trigger modes")
     ap.add_argument("--perf", type=float, default=0,
-                    help="steady: perf record -g the daemon for this many seconds")
+                    help="steady: perf record -g the daemon for this many seconds; "
+                    "throughput: any value > 0 records the daemon from start to caught up")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
     args.ontimed = os.path.join(args.build, "daemon", "ontimed")
