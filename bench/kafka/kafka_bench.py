@@ -126,6 +126,7 @@ def run_daemon(args, tmp, cfg, name, timeout=1800, perf=None):
         recorder.communicate(timeout=300)
         h.log(f"perf data: {perf} (kept)")
         args.keep = True
+    loop_run_s, loop_wait_s = schedstat(d.pid)
     t_ready, _ = w.until(r"\bready partitions=", timeout)
     cpu = cpu_seconds(d.pid)
     restored = [l for l in d.log_text().splitlines() if "partition restored" in l]
@@ -137,6 +138,7 @@ def run_daemon(args, tmp, cfg, name, timeout=1800, perf=None):
              "restored_dossiers": dossiers_restored, "restore_log_s": restore_s,
              "caught_log_s": field(l_caught, "seconds"), "events": field(l_caught, "events"),
              "dossiers": field(l_caught, "dossiers"), "cpu_s": cpu,
+             "loop_run_s": loop_run_s, "loop_wait_s": loop_wait_s,
              "rss_bytes": rss_bytes(d.pid), "stall_p99_s": stall_p99(port)}
     return d, times
 
@@ -149,13 +151,14 @@ def rss_bytes(pid):
     return 0
 
 
-def stall_buckets(port):
-    """ontime_loop_stall_seconds from /metrics: [(upper bound, cumulative count)], +Inf last."""
+def stall_buckets(port, name="ontime_loop_stall_seconds"):
+    """A histogram (ontime_loop_stall_seconds) from /metrics: [(upper bound, cumulative count)],
+    +Inf last."""
     import urllib.request
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     buckets = []
     for line in text.splitlines():
-        m = re.match(r'ontime_loop_stall_seconds_bucket\{le="([^"]+)"\} (\S+)', line)
+        m = re.match(name + r'_bucket\{le="([^"]+)"\} (\S+)', line)
         if m:
             buckets.append((float("inf") if m.group(1) == "+Inf" else float(m.group(1)),
                             float(m.group(2))))
@@ -270,6 +273,12 @@ def throughput(args, tmp, broker, boot):
     result("tp_daemon_seconds_assigned_to_caught_up", f"{daemon_after_assign:.3f}")
     result("tp_daemon_caught_up_log_seconds", t["caught_log_s"])
     result("tp_daemon_cpu_seconds_at_caught_up", f"{t['cpu_s']:.2f}")
+    # The loop thread to caught up: on a core, runnable but waiting for one, and the rest (idle:
+    # nothing to poll, or the input paused behind a commit).
+    result("tp_loop_thread_cpu_seconds", f"{t['loop_run_s']:.2f}")
+    result("tp_loop_thread_runqueue_wait_seconds", f"{t['loop_wait_s']:.2f}")
+    result("tp_loop_thread_idle_seconds",
+           f"{daemon_total - t['loop_run_s'] - t['loop_wait_s']:.2f}")
     result("tp_daemon_events_per_s_total", f"{n / daemon_total:.0f}")
     result("tp_daemon_events_per_s_after_assign", f"{n / daemon_after_assign:.0f}")
     result("tp_raw_events_per_s_from_start_best", f"{n / raw_best:.0f}")
@@ -290,12 +299,23 @@ def latency(args, tmp, broker, boot):
     try:
         for mode in args.triggers.split(","):
             result(f"lat_{mode}_loadavg_before", loadavg().replace(" ", "/"))
+            before = stall_buckets(port, "ontime_output_delay_seconds")
             run_tool([kb(args), "latency", "--brokers", boot, "--topic", tp["events"],
                       "--alerts", tp["alerts"], "--letters", tp["letters"], "--rate",
                       str(args.rate), "--seconds", str(args.seconds), "--trigger-every",
                       str(args.trigger_every), "--trigger", mode,
                       "--run", f"{mode}{int(time.time())}"])
             result(f"lat_{mode}_loadavg_after", loadavg().replace(" ", "/"))
+            # The daemon's own share: from the loop taking an event (or firing a timer) to each
+            # output handed to the producer (ontime_output_delay_seconds over this run only).
+            after = stall_buckets(port, "ontime_output_delay_seconds")
+            window = [(le, a - b) for (le, a), (_, b) in zip(after, before)]
+            result(f"lat_{mode}_output_delay_count", f"{window[-1][1]:.0f}" if window else 0)
+            for q in (0.5, 0.99):
+                result(f"lat_{mode}_output_delay_p{int(q * 100)}_bucket_s",
+                       bucket_quantile(window, q))
+                result(f"lat_{mode}_output_delay_p{int(q * 100)}_interpolated_s",
+                       f"{interpolated_quantile(window, q):.5f}")
     finally:
         d.stop()
 
