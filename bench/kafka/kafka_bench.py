@@ -5,11 +5,13 @@ this machine. Drives bench/kafka_bench (C++, librdkafka) and reuses tests/e2e/ha
   python3 bench/kafka/kafka_bench.py --build BUILD [--keep]
       [--scenarios throughput,latency,restart,steady] [--events N] [--rate R] [--seconds S]
       [--trigger-every K] [--triggers resolved,wall] [--dossiers N] [--perf SECONDS]
+      [--compare ONTIMED]
 
 Scenarios (one broker for all, each on its own topics):
   throughput  N generated events (ontimed generate, province.yaml) loaded into a fresh topic, then
               (a) the raw librdkafka consumer (kafka_bench consume) to partition EOF, (b) ontimed
               run from an empty state dir until "caught up with the input", (c) raw again.
+              --compare ONTIMED: another build's ontimed too, before (b), on the same topic.
   latency     ontimed caught up, then kafka_bench latency once per --triggers mode
               (resolved,wall): accepted events paced at R/s, every K-th one breaching at once;
               p50/p99 of produce -> input readable (broker leg), input readable -> overdue alert
@@ -246,16 +248,30 @@ def throughput(args, tmp, broker, boot):
     raw1 = run_tool([kb(args), "consume", "--brokers", boot, "--topic", tp["events"],
                      "--group", "raw-1"])
 
-    port = h.free_port()
-    cfg = h.province_config_text(SOURCE, sections(boot, port, os.path.join(tmp, "tp-state"),
-                                                  "tp-daemon", tp))
+    def daemon_run(name, group, ontimed, perf):
+        port = h.free_port()
+        cfg = h.province_config_text(SOURCE, sections(boot, port, os.path.join(tmp, name),
+                                                      group, tp))
+        run_args = argparse.Namespace(**vars(args))
+        run_args.ontimed = ontimed
+        d, t = run_daemon(run_args, tmp, cfg, name, perf=perf)
+        try:
+            h.log("caught up: " + t["caught_line"])
+        finally:
+            d.stop()
+        if run_args.keep:
+            args.keep = True
+        return t
+
+    before = None
+    if args.compare:
+        # Another build's ontimed on the same topic, between the same raw runs (its own group
+        # and changelog): before and after side by side, under the same load.
+        result("tp_before_loadavg_daemon", loadavg().replace(" ", "/"))
+        before = daemon_run("tp-ontimed-before", "tp-daemon-before", args.compare, None)
     result("tp_loadavg_daemon", loadavg().replace(" ", "/"))
-    d, t = run_daemon(args, tmp, cfg, "tp-ontimed",
-                      perf=os.path.join(tmp, "perf-throughput.data") if args.perf else None)
-    try:
-        h.log("caught up: " + t["caught_line"])
-    finally:
-        d.stop()
+    t = daemon_run("tp-ontimed", "tp-daemon", args.ontimed,
+                   os.path.join(tmp, "perf-throughput.data") if args.perf else None)
     result("tp_loadavg_raw2", loadavg().replace(" ", "/"))
     raw2 = run_tool([kb(args), "consume", "--brokers", boot, "--topic", tp["events"],
                      "--group", "raw-2"])
@@ -286,6 +302,15 @@ def throughput(args, tmp, broker, boot):
     result("tp_ratio_total", f"{raw_best / daemon_total:.3f}")
     result("tp_daemon_loop_stall_p99_s", t["stall_p99_s"])
     result("tp_ratio_after_assign", f"{raw_best_first / daemon_after_assign:.3f}")
+    if before:
+        result("tp_before_ontimed", args.compare)
+        result("tp_before_daemon_seconds_to_caught_up", f"{before['caught_up_s']:.3f}")
+        result("tp_before_daemon_cpu_seconds_at_caught_up", f"{before['cpu_s']:.2f}")
+        result("tp_before_loop_thread_cpu_seconds", f"{before['loop_run_s']:.2f}")
+        result("tp_before_daemon_events_per_s_total", f"{n / before['caught_up_s']:.0f}")
+        result("tp_before_ratio_total", f"{raw_best / before['caught_up_s']:.3f}")
+        result("tp_before_ratio_after_assign",
+               f"{raw_best_first / (before['caught_up_s'] - before['assigned_s']):.3f}")
 
 
 def latency(args, tmp, broker, boot):
@@ -521,6 +546,9 @@ def main():
     ap.add_argument("--trigger-every", type=int, default=50)
     ap.add_argument("--dossiers", type=int, default=1000000)
     ap.add_argument("--triggers", default="resolved,wall", help="latency trigger modes")
+    ap.add_argument("--compare", metavar="ONTIMED",
+                    help="throughput: also run this ontimed binary (another build: before a "
+                    "change) on the same topic, between the same raw runs")
     ap.add_argument("--perf", type=float, default=0,
                     help="steady: perf record -g the daemon for this many seconds; "
                     "throughput: any value > 0 records the daemon from start to caught up")
