@@ -129,6 +129,7 @@ def run_daemon(args, tmp, cfg, name, timeout=1800, perf=None):
         h.log(f"perf data: {perf} (kept)")
         args.keep = True
     loop_run_s, loop_wait_s = schedstat(d.pid)
+    commits = histogram_sum_count(port, "ontime_transaction_commit_seconds")
     t_ready, _ = w.until(r"\bready partitions=", timeout)
     cpu = cpu_seconds(d.pid)
     restored = [l for l in d.log_text().splitlines() if "partition restored" in l]
@@ -141,6 +142,7 @@ def run_daemon(args, tmp, cfg, name, timeout=1800, perf=None):
              "caught_log_s": field(l_caught, "seconds"), "events": field(l_caught, "events"),
              "dossiers": field(l_caught, "dossiers"), "cpu_s": cpu,
              "loop_run_s": loop_run_s, "loop_wait_s": loop_wait_s,
+             "commit_s_sum": commits[0], "commits": commits[1],
              "rss_bytes": rss_bytes(d.pid), "stall_p99_s": stall_p99(port)}
     return d, times
 
@@ -192,6 +194,18 @@ def interpolated_quantile(buckets, q):
             return lower + (le - lower) * (rank - below) / max(count - below, 1e-9)
         lower, below = le, count
     return lower
+
+
+def histogram_sum_count(port, name):
+    """(sum, count) of a histogram on /metrics (0, 0 when absent)."""
+    import urllib.request
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    found = {}
+    for line in text.splitlines():
+        m = re.match(name + r"_(sum|count) (\S+)", line)
+        if m:
+            found[m.group(1)] = float(m.group(2))
+    return found.get("sum", 0.0), found.get("count", 0.0)
 
 
 def stall_p99(port):
@@ -295,6 +309,9 @@ def throughput(args, tmp, broker, boot):
     result("tp_loop_thread_runqueue_wait_seconds", f"{t['loop_wait_s']:.2f}")
     result("tp_loop_thread_idle_seconds",
            f"{daemon_total - t['loop_run_s'] - t['loop_wait_s']:.2f}")
+    result("tp_transactions_committed", f"{t['commits']:.0f}")
+    result("tp_transaction_commit_mean_ms",
+           f"{1000 * t['commit_s_sum'] / max(t['commits'], 1):.1f}")
     result("tp_daemon_events_per_s_total", f"{n / daemon_total:.0f}")
     result("tp_daemon_events_per_s_after_assign", f"{n / daemon_after_assign:.0f}")
     result("tp_raw_events_per_s_from_start_best", f"{n / raw_best:.0f}")
