@@ -3,9 +3,11 @@
 // second fires every overdue alert and apology letter. Reports the time to schedule them (the
 // Apply calls), the at-risk wave before, and the breach wave: wall time and cost per timer.
 // The listener formats each alert and letter to JSON, as the daemon would before producing it
-// (--no-format: count only).
+// (--no-format: count only). --open M first accepts M more dossiers whose deadlines lie weeks
+// later (they stay open and keep their timers pending): the cost per expired dossier against the
+// number open (bench/scaling.py).
 //
-//   timer_bench [--dossiers N] [--config YAML] [--repeat R] [--no-format]
+//   timer_bench [--dossiers N] [--open M] [--config YAML] [--repeat R] [--no-format]
 
 #include <cstdio>
 #include <memory>
@@ -32,13 +34,37 @@ struct Run {
   size_t timers_after = 0;
 };
 
+// `count` dossiers accepted at `accepted` and due at `due` (plus i % 1000 ms), ids prefixed.
+void Accept(rules::Engine& engine, const std::string& procedure, const char* prefix, int64_t count,
+            Instant accepted, Instant due) {
+  std::string id;
+  std::string event_id;
+  for (int64_t i = 0; i < count; ++i) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%s%08lld", prefix, static_cast<long long>(i + 1));
+    id = buf;
+    event_id = id + "-2";
+    rules::Event e;
+    e.event_id = event_id;
+    e.dossier_id = id;
+    e.type = rules::EventType::kAccepted;
+    e.type_name = "accepted";
+    e.occurred_at = accepted;
+    e.procedure = procedure;
+    e.due_at = due + Duration(i % 1000);
+    engine.Apply(e);
+  }
+}
+
 Run RunOnce(const std::shared_ptr<const rules::CompiledRules>& compiled,
-            const std::string& procedure, int64_t count, bool format) {
+            const std::string& procedure, int64_t count, int64_t open, bool format) {
   EmitListener listener(compiled->calendar(), format);
   rules::Engine engine(compiled, &listener);
   // Monday 08:00; the receipt slip promises Friday of the next week, 16:00:00.xxx.
   const Instant accepted = *ParseRfc3339("2026-03-02T08:00:00+07:00");
   const Instant due = *ParseRfc3339("2026-03-13T16:00:00+07:00");
+  // The open ones: due at the end of April, their at-risk timers weeks after the storm.
+  Accept(engine, procedure, "OPEN-", open, accepted, *ParseRfc3339("2026-04-29T16:00:00+07:00"));
   std::vector<std::string> ids(static_cast<size_t>(count));
   std::vector<std::string> event_ids(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; ++i) {
@@ -79,10 +105,12 @@ int Main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows through `| tee`
   Flags flags(argc, argv);
   if (flags.Has("--help")) {
-    std::printf("timer_bench [--dossiers N] [--config YAML] [--repeat R] [--no-format]\n");
+    std::printf(
+        "timer_bench [--dossiers N] [--open M] [--config YAML] [--repeat R] [--no-format]\n");
     return 0;
   }
   const int64_t count = flags.GetInt("--dossiers", 100'000);
+  const int64_t open = flags.GetInt("--open", 0);
   const int repeat = static_cast<int>(std::max<int64_t>(1, flags.GetInt("--repeat", 5)));
   const bool format = !flags.Has("--no-format");
   std::optional<daemon::Config> config = LoadBenchConfig(flags);
@@ -97,7 +125,7 @@ int Main(int argc, char** argv) {
   std::vector<double> schedule, at_risk, breach, breach_cpu;
   Run last;
   for (int r = 0; r < repeat; ++r) {
-    last = RunOnce(compiled.value(), procedure, count, format);
+    last = RunOnce(compiled.value(), procedure, count, open, format);
     schedule.push_back(last.schedule);
     at_risk.push_back(last.at_risk);
     breach.push_back(last.breach);
@@ -106,9 +134,10 @@ int Main(int argc, char** argv) {
   const double n = static_cast<double>(count);
   Summary s = Summarize(schedule, false), a = Summarize(at_risk, false),
           b = Summarize(breach, false), bc = Summarize(breach_cpu, false);
-  std::printf("%lld dossiers due in one second (procedure %s, due_at), %d runs, JSON %s\n",
-              static_cast<long long>(count), procedure.c_str(), repeat,
-              format ? "formatted" : "not formatted");
+  std::printf(
+      "%lld dossiers due in one second (procedure %s, due_at), %lld more open, %d runs, JSON %s\n",
+      static_cast<long long>(count), procedure.c_str(), static_cast<long long>(open), repeat,
+      format ? "formatted" : "not formatted");
   std::printf(
       "fired: %zu at-risk alerts, %zu overdue alerts, %zu letters; %zu timers pending "
       "after (next cycles)\n",
@@ -127,6 +156,9 @@ int Main(int argc, char** argv) {
   std::printf("RESULT timer_schedule_ns_per_dossier %.0f\n", s.median / n * 1e9);
   std::printf("RESULT timer_breach_wave_seconds %.4f\n", b.median);
   std::printf("RESULT timer_breach_ns_per_dossier %.0f\n", b.median / n * 1e9);
+  std::printf("RESULT timer_breach_cpu_ns_per_dossier %.0f\n", bc.median / n * 1e9);
+  std::printf("RESULT timer_at_risk_ns_per_dossier %.0f\n", a.median / n * 1e9);
+  std::printf("RESULT timer_open_dossiers %lld\n", static_cast<long long>(open));
   return 0;
 }
 

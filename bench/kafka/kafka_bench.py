@@ -5,11 +5,13 @@ this machine. Drives bench/kafka_bench (C++, librdkafka) and reuses tests/e2e/ha
   python3 bench/kafka/kafka_bench.py --build BUILD [--keep]
       [--scenarios throughput,latency,restart,steady] [--events N] [--rate R] [--seconds S]
       [--trigger-every K] [--triggers resolved,wall] [--dossiers N] [--perf SECONDS]
+      [--compare ONTIMED]
 
 Scenarios (one broker for all, each on its own topics):
   throughput  N generated events (ontimed generate, province.yaml) loaded into a fresh topic, then
               (a) the raw librdkafka consumer (kafka_bench consume) to partition EOF, (b) ontimed
               run from an empty state dir until "caught up with the input", (c) raw again.
+              --compare ONTIMED: another build's ontimed too, before (b), on the same topic.
   latency     ontimed caught up, then kafka_bench latency once per --triggers mode
               (resolved,wall): accepted events paced at R/s, every K-th one breaching at once;
               p50/p99 of produce -> input readable (broker leg), input readable -> overdue alert
@@ -27,7 +29,8 @@ Scenarios (one broker for all, each on its own topics):
               /metrics snapshots), the windows over 10 ms, the daemon's CPU, the loop thread's
               CPU and its time waiting for a core; beside it a reference loop that only runs
               the same probe (what the machine's load alone does to a loop). --perf S: `perf
-              record -g` of the daemon for S seconds of the window (perf.data kept).
+              record -g` of the daemon for S seconds of the window (perf.data kept); with
+              throughput, `perf record --call-graph dwarf` of the daemon to caught up.
 Prints RESULT lines; benchmarks report and never fail on a slow figure.
 """
 import argparse
@@ -104,15 +107,29 @@ def field(line, name):
     return m.group(1) if m else "?"
 
 
-def run_daemon(args, tmp, cfg, name, timeout=1800):
+def run_daemon(args, tmp, cfg, name, timeout=1800, perf=None):
     """Starts ontimed, waits for assignment, every partition restored, caught up and ready;
-    returns (daemon, times)."""
+    returns (daemon, times). perf: a path, to `perf record -g` the daemon from its start to
+    caught up."""
     port = int(cfg_port(cfg))
     t0 = time.monotonic()
     d = h.start_daemon(args, tmp, cfg, port, name=name)
+    recorder = None
+    if perf:
+        recorder = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "999",
+                                     "--call-graph", "dwarf,16384", "-o", perf, "-p",
+                                     str(d.pid)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     w = Watch(d, t0)
     t_assigned, _ = w.until(r"partitions assigned", timeout)
     t_caught, l_caught = w.until(r"caught up with the input", timeout)
+    if recorder:
+        recorder.send_signal(2)  # SIGINT: perf writes its file and exits
+        recorder.communicate(timeout=300)
+        h.log(f"perf data: {perf} (kept)")
+        args.keep = True
+    loop_run_s, loop_wait_s = schedstat(d.pid)
+    commits = histogram_sum_count(port, "ontime_transaction_commit_seconds")
     t_ready, _ = w.until(r"\bready partitions=", timeout)
     cpu = cpu_seconds(d.pid)
     restored = [l for l in d.log_text().splitlines() if "partition restored" in l]
@@ -124,6 +141,8 @@ def run_daemon(args, tmp, cfg, name, timeout=1800):
              "restored_dossiers": dossiers_restored, "restore_log_s": restore_s,
              "caught_log_s": field(l_caught, "seconds"), "events": field(l_caught, "events"),
              "dossiers": field(l_caught, "dossiers"), "cpu_s": cpu,
+             "loop_run_s": loop_run_s, "loop_wait_s": loop_wait_s,
+             "commit_s_sum": commits[0], "commits": commits[1],
              "rss_bytes": rss_bytes(d.pid), "stall_p99_s": stall_p99(port)}
     return d, times
 
@@ -136,13 +155,14 @@ def rss_bytes(pid):
     return 0
 
 
-def stall_buckets(port):
-    """ontime_loop_stall_seconds from /metrics: [(upper bound, cumulative count)], +Inf last."""
+def stall_buckets(port, name="ontime_loop_stall_seconds"):
+    """A histogram (ontime_loop_stall_seconds) from /metrics: [(upper bound, cumulative count)],
+    +Inf last."""
     import urllib.request
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     buckets = []
     for line in text.splitlines():
-        m = re.match(r'ontime_loop_stall_seconds_bucket\{le="([^"]+)"\} (\S+)', line)
+        m = re.match(name + r'_bucket\{le="([^"]+)"\} (\S+)', line)
         if m:
             buckets.append((float("inf") if m.group(1) == "+Inf" else float(m.group(1)),
                             float(m.group(2))))
@@ -174,6 +194,18 @@ def interpolated_quantile(buckets, q):
             return lower + (le - lower) * (rank - below) / max(count - below, 1e-9)
         lower, below = le, count
     return lower
+
+
+def histogram_sum_count(port, name):
+    """(sum, count) of a histogram on /metrics (0, 0 when absent)."""
+    import urllib.request
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    found = {}
+    for line in text.splitlines():
+        m = re.match(name + r"_(sum|count) (\S+)", line)
+        if m:
+            found[m.group(1)] = float(m.group(2))
+    return found.get("sum", 0.0), found.get("count", 0.0)
 
 
 def stall_p99(port):
@@ -230,15 +262,30 @@ def throughput(args, tmp, broker, boot):
     raw1 = run_tool([kb(args), "consume", "--brokers", boot, "--topic", tp["events"],
                      "--group", "raw-1"])
 
-    port = h.free_port()
-    cfg = h.province_config_text(SOURCE, sections(boot, port, os.path.join(tmp, "tp-state"),
-                                                  "tp-daemon", tp))
+    def daemon_run(name, group, ontimed, perf):
+        port = h.free_port()
+        cfg = h.province_config_text(SOURCE, sections(boot, port, os.path.join(tmp, name),
+                                                      group, tp))
+        run_args = argparse.Namespace(**vars(args))
+        run_args.ontimed = ontimed
+        d, t = run_daemon(run_args, tmp, cfg, name, perf=perf)
+        try:
+            h.log("caught up: " + t["caught_line"])
+        finally:
+            d.stop()
+        if run_args.keep:
+            args.keep = True
+        return t
+
+    before = None
+    if args.compare:
+        # Another build's ontimed on the same topic, between the same raw runs (its own group
+        # and changelog): before and after side by side, under the same load.
+        result("tp_before_loadavg_daemon", loadavg().replace(" ", "/"))
+        before = daemon_run("tp-ontimed-before", "tp-daemon-before", args.compare, None)
     result("tp_loadavg_daemon", loadavg().replace(" ", "/"))
-    d, t = run_daemon(args, tmp, cfg, "tp-ontimed")
-    try:
-        h.log("caught up: " + t["caught_line"])
-    finally:
-        d.stop()
+    t = daemon_run("tp-ontimed", "tp-daemon", args.ontimed,
+                   os.path.join(tmp, "perf-throughput.data") if args.perf else None)
     result("tp_loadavg_raw2", loadavg().replace(" ", "/"))
     raw2 = run_tool([kb(args), "consume", "--brokers", boot, "--topic", tp["events"],
                      "--group", "raw-2"])
@@ -256,6 +303,15 @@ def throughput(args, tmp, broker, boot):
     result("tp_daemon_seconds_assigned_to_caught_up", f"{daemon_after_assign:.3f}")
     result("tp_daemon_caught_up_log_seconds", t["caught_log_s"])
     result("tp_daemon_cpu_seconds_at_caught_up", f"{t['cpu_s']:.2f}")
+    # The loop thread to caught up: on a core, runnable but waiting for one, and the rest (idle:
+    # nothing to poll, or the input paused behind a commit).
+    result("tp_loop_thread_cpu_seconds", f"{t['loop_run_s']:.2f}")
+    result("tp_loop_thread_runqueue_wait_seconds", f"{t['loop_wait_s']:.2f}")
+    result("tp_loop_thread_idle_seconds",
+           f"{daemon_total - t['loop_run_s'] - t['loop_wait_s']:.2f}")
+    result("tp_transactions_committed", f"{t['commits']:.0f}")
+    result("tp_transaction_commit_mean_ms",
+           f"{1000 * t['commit_s_sum'] / max(t['commits'], 1):.1f}")
     result("tp_daemon_events_per_s_total", f"{n / daemon_total:.0f}")
     result("tp_daemon_events_per_s_after_assign", f"{n / daemon_after_assign:.0f}")
     result("tp_raw_events_per_s_from_start_best", f"{n / raw_best:.0f}")
@@ -263,6 +319,15 @@ def throughput(args, tmp, broker, boot):
     result("tp_ratio_total", f"{raw_best / daemon_total:.3f}")
     result("tp_daemon_loop_stall_p99_s", t["stall_p99_s"])
     result("tp_ratio_after_assign", f"{raw_best_first / daemon_after_assign:.3f}")
+    if before:
+        result("tp_before_ontimed", args.compare)
+        result("tp_before_daemon_seconds_to_caught_up", f"{before['caught_up_s']:.3f}")
+        result("tp_before_daemon_cpu_seconds_at_caught_up", f"{before['cpu_s']:.2f}")
+        result("tp_before_loop_thread_cpu_seconds", f"{before['loop_run_s']:.2f}")
+        result("tp_before_daemon_events_per_s_total", f"{n / before['caught_up_s']:.0f}")
+        result("tp_before_ratio_total", f"{raw_best / before['caught_up_s']:.3f}")
+        result("tp_before_ratio_after_assign",
+               f"{raw_best_first / (before['caught_up_s'] - before['assigned_s']):.3f}")
 
 
 def latency(args, tmp, broker, boot):
@@ -276,12 +341,23 @@ def latency(args, tmp, broker, boot):
     try:
         for mode in args.triggers.split(","):
             result(f"lat_{mode}_loadavg_before", loadavg().replace(" ", "/"))
+            before = stall_buckets(port, "ontime_output_delay_seconds")
             run_tool([kb(args), "latency", "--brokers", boot, "--topic", tp["events"],
                       "--alerts", tp["alerts"], "--letters", tp["letters"], "--rate",
                       str(args.rate), "--seconds", str(args.seconds), "--trigger-every",
                       str(args.trigger_every), "--trigger", mode,
                       "--run", f"{mode}{int(time.time())}"])
             result(f"lat_{mode}_loadavg_after", loadavg().replace(" ", "/"))
+            # The daemon's own share: from the loop taking an event (or firing a timer) to each
+            # output handed to the producer (ontime_output_delay_seconds over this run only).
+            after = stall_buckets(port, "ontime_output_delay_seconds")
+            window = [(le, a - b) for (le, a), (_, b) in zip(after, before)]
+            result(f"lat_{mode}_output_delay_count", f"{window[-1][1]:.0f}" if window else 0)
+            for q in (0.5, 0.99):
+                result(f"lat_{mode}_output_delay_p{int(q * 100)}_bucket_s",
+                       bucket_quantile(window, q))
+                result(f"lat_{mode}_output_delay_p{int(q * 100)}_interpolated_s",
+                       f"{interpolated_quantile(window, q):.5f}")
     finally:
         d.stop()
 
@@ -487,8 +563,12 @@ def main():
     ap.add_argument("--trigger-every", type=int, default=50)
     ap.add_argument("--dossiers", type=int, default=1000000)
     ap.add_argument("--triggers", default="resolved,wall", help="latency trigger modes")
+    ap.add_argument("--compare", metavar="ONTIMED",
+                    help="throughput: also run this ontimed binary (another build: before a "
+                    "change) on the same topic, between the same raw runs")
     ap.add_argument("--perf", type=float, default=0,
-                    help="steady: perf record -g the daemon for this many seconds")
+                    help="steady: perf record -g the daemon for this many seconds; "
+                    "throughput: any value > 0 records the daemon from start to caught up")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
     args.ontimed = os.path.join(args.build, "daemon", "ontimed")

@@ -174,7 +174,10 @@ struct Daemon::Impl {
                              [this](const std::string& why) { Fatal(why); },
                              [this](int32_t p, int64_t next) { transactor->Consumed(p, next); },
                              [this] { return transactor->accepting(); },
-                             [this] { daemon_metrics->CountChangelogRecords(state->Collect()); }});
+                             [this] { daemon_metrics->CountChangelogRecords(state->Collect()); },
+                             [this](std::chrono::steady_clock::time_point at) {
+                               transactor->set_input_taken_at(at);
+                             }});
     processor->set_max_clock_skew(config.ingest.max_clock_skew);
     processor->set_applied(
         [this](const rules::Event& e, rules::ApplyStatus status) { timeline->OnEvent(e, status); });

@@ -68,6 +68,9 @@ struct KafkaProducer::Impl {
   std::optional<std::string> fatal;
   std::optional<std::string> last_delivery_error;
   std::vector<Retry> retries;
+  // Topic handles by name, made once: producev with a topic name looks it up under the client's
+  // lock (and copies the name) for every message.
+  std::vector<std::pair<std::string, rd_kafka_topic_t*>> topics;
   // The current transaction's input offsets are in it (a retried commit does not send them again).
   std::atomic<bool> offsets_sent{false};
   // The thread that calls Produce/Poll/Flush, the only one serving delivery reports.
@@ -88,6 +91,7 @@ struct KafkaProducer::Impl {
   }
 
   ~Impl() {
+    for (auto& [name, rkt] : topics) rd_kafka_topic_destroy(rkt);
     if (events) rd_kafka_queue_destroy(events);
     if (rk) rd_kafka_destroy(rk);
   }
@@ -142,11 +146,26 @@ struct KafkaProducer::Impl {
     }
   }
 
+  rd_kafka_topic_t* Topic(std::string_view name) {
+    for (const auto& [known, rkt] : topics) {
+      if (known == name) return rkt;
+    }
+    std::string copy(name);
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, copy.c_str(), nullptr);
+    if (rkt) topics.emplace_back(std::move(copy), rkt);
+    return rkt;
+  }
+
   Status ProduceOnce(std::string_view topic, std::string_view key,
                      std::optional<std::string_view> value, uint64_t tag,
                      const std::vector<KafkaHeader>& headers, int32_t partition) {
     while (true) {
       if (fatal) return Error{"kafka_fatal", *fatal};
+      rd_kafka_topic_t* rkt = Topic(topic);
+      if (!rkt) {
+        return Error{"kafka_produce", std::string(rd_kafka_err2str(rd_kafka_last_error())) +
+                                          " (topic " + std::string(topic) + ")"};
+      }
       rd_kafka_headers_t* hdrs = nullptr;
       if (!headers.empty()) {
         hdrs = rd_kafka_headers_new(headers.size());
@@ -155,12 +174,11 @@ struct KafkaProducer::Impl {
                               h.value.data(), static_cast<ssize_t>(h.value.size()));
         }
       }
-      std::string topic_name(topic);
       // A null payload is a tombstone; an empty value needs a non-null pointer.
       void* payload = value ? const_cast<char*>(value->data() ? value->data() : "") : nullptr;
       size_t size = value ? value->size() : 0;
       rd_kafka_resp_err_t err = rd_kafka_producev(
-          rk, RD_KAFKA_V_TOPIC(topic_name.c_str()), RD_KAFKA_V_PARTITION(partition),
+          rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
           RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
           RD_KAFKA_V_VALUE(payload, size), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
           RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(tag))),
@@ -175,7 +193,7 @@ struct KafkaProducer::Impl {
         continue;
       }
       return Error{"kafka_produce",
-                   std::string(rd_kafka_err2str(err)) + " (topic " + topic_name + ")"};
+                   std::string(rd_kafka_err2str(err)) + " (topic " + std::string(topic) + ")"};
     }
   }
 

@@ -50,10 +50,12 @@ void LiveProcessor::PollLoop() {
   if (stopped_) return;
   timer_budget_ = kTimersPerTurn;
   const bool accepting = !hooks_.accepting || hooks_.accepting();
+  if (accepting && hooks_.input_taken) hooks_.input_taken(loop_.clock().Monotonic());
   const size_t n =
       accepting
           ? source_->Poll(kPollBatch, [this](const streams::KafkaMessage& m) { HandleMessage(m); })
           : 0;
+  if (n > 0) UpdateLags();
   if (n > 0 && hooks_.changed) hooks_.changed();
   sink_.Poll();
   if (const auto& fatal = sink_.fatal_error()) {
@@ -88,7 +90,6 @@ void LiveProcessor::HandleMessage(const streams::KafkaMessage& m) {
         AdvanceToWatermark();
       },
       m.partition);
-  const Instant now = loop_.clock().Now();
   if (r.invalid) {
     metrics_.CountInvalid(r.reason);
     metrics_.CountDeadLetter(r.reason);
@@ -96,14 +97,24 @@ void LiveProcessor::HandleMessage(const streams::KafkaMessage& m) {
   } else {
     metrics_.CountEvent(r.type);
     metrics_.CountSkipped(r.status);
-    last_event_lag_ = std::chrono::duration<double>(now - r.occurred_at).count();
+    last_occurred_at_ = r.occurred_at;
   }
-  if (m.timestamp_ms) {
-    last_message_lag_ =
-        std::chrono::duration<double>(now - Instant(Duration(*m.timestamp_ms))).count();
-  }
+  if (m.timestamp_ms) last_timestamp_ = Instant(Duration(*m.timestamp_ms));
   if (hooks_.consumed) hooks_.consumed(m.partition, m.offset + 1);
   ++events_;
+}
+
+// The lags of the batch's last event and message: one clock read a batch, not one an event.
+void LiveProcessor::UpdateLags() {
+  const Instant now = loop_.clock().Now();
+  if (last_occurred_at_) {
+    last_event_lag_ = std::chrono::duration<double>(now - *last_occurred_at_).count();
+  }
+  if (last_timestamp_) {
+    last_message_lag_ = std::chrono::duration<double>(now - *last_timestamp_).count();
+  }
+  last_occurred_at_.reset();
+  last_timestamp_.reset();
 }
 
 void LiveProcessor::AdvanceToWatermark() {
@@ -112,6 +123,7 @@ void LiveProcessor::AdvanceToWatermark() {
 
 void LiveProcessor::OnCaughtUp() {
   caught_up_once_ = true;
+  if (hooks_.input_taken) hooks_.input_taken(loop_.clock().Monotonic());
   engine_.AdvanceTo(loop_.clock().Now(), timer_budget_);  // the rest on the next turns
   if (hooks_.changed) hooks_.changed();
   if (hooks_.caught_up) hooks_.caught_up();
@@ -140,6 +152,7 @@ void LiveProcessor::ArmEngineTimer() {
     engine_wake_.reset();
     if (caught_up_once_ && source_->caught_up()) {
       timer_budget_ = kTimersPerTurn;
+      if (hooks_.input_taken) hooks_.input_taken(loop_.clock().Monotonic());
       // Timers left over (the budget ran out) keep next_timer() in the past: the next turn goes
       // on at once.
       engine_.AdvanceTo(loop_.clock().Now(), timer_budget_);

@@ -1,5 +1,6 @@
 #include "ontime/daemon/transactor.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "ontime/base/check.h"
@@ -59,10 +60,31 @@ Status Transactor::Produce(std::string_view topic, std::string_view key, std::st
   if (state_ == State::kBroken) return Error{"transaction", "the producer is broken"};
   if (!holding()) {
     dirty_ = true;
-    return producer_.Produce(topic, key, value, headers);
+    Status produced = producer_.Produce(topic, key, value, headers);
+    metrics_.ObserveOutputDelay(SecondsSince(input_taken_at_, loop_.clock()));
+    return produced;
   }
-  held_.push_back({std::string(topic), std::string(key), std::string(value), headers});
+  Held held;
+  held.headers = headers;
+  held.input_taken_at = input_taken_at_;
+  Hold(topic, key, value, std::move(held));
   return Ok{};
+}
+
+void Transactor::Hold(std::string_view topic, std::string_view key, std::string_view value,
+                      Held held) {
+  auto known = std::find(held_topics_.begin(), held_topics_.end(), topic);
+  if (known == held_topics_.end()) {
+    ONTIME_CHECK(held_topics_.size() < UINT16_MAX, "too many output topics");
+    known = held_topics_.emplace(held_topics_.end(), topic);
+  }
+  held.topic = static_cast<uint16_t>(known - held_topics_.begin());
+  held.key_at = held_bytes_.size();
+  held.key_size = static_cast<uint32_t>(key.size());
+  held.value_size = static_cast<uint32_t>(value.size());
+  held_bytes_.append(key);
+  held_bytes_.append(value);
+  held_.push_back(std::move(held));
 }
 
 Status Transactor::ProduceState(std::string_view topic, int32_t partition, std::string_view key,
@@ -72,11 +94,11 @@ Status Transactor::ProduceState(std::string_view topic, int32_t partition, std::
     dirty_ = true;
     return producer_.ProduceState(topic, partition, key, value);
   }
-  Held held{std::string(topic), std::string(key), std::string(value.value_or("")), {}};
+  Held held;
   held.state = true;
   held.partition = partition;
   held.tombstone = !value.has_value();
-  held_.push_back(std::move(held));
+  Hold(topic, key, value.value_or(std::string_view{}), std::move(held));
   return Ok{};
 }
 
@@ -166,6 +188,7 @@ void Transactor::AfterAbort(const TransactionalProducer::Result& aborted,
     return;
   }
   held_.clear();  // derived from input that will be read again
+  held_bytes_.clear();
   held_next_ = 0;
   consumed_.clear();
   dirty_ = false;
@@ -246,21 +269,29 @@ bool Transactor::Reopen() {
 bool Transactor::ProduceHeld(size_t max) {
   if (state_ != State::kOpen) return true;  // a commit began meanwhile (CommitNow): its Reopen
   const size_t end = held_next_ + std::min(max, held());
+  const auto now = loop_.clock().Monotonic();
   for (; held_next_ < end; ++held_next_) {
     const Held& h = held_[held_next_];
+    const std::string& topic = held_topics_[h.topic];
+    const std::string_view key(held_bytes_.data() + h.key_at, h.key_size);
+    const std::string_view value(held_bytes_.data() + h.key_at + h.key_size, h.value_size);
     dirty_ = true;
     Status s = h.state ? producer_.ProduceState(
-                             h.topic, h.partition, h.key,
-                             h.tombstone ? std::nullopt : std::optional<std::string_view>(h.value))
-                       : producer_.Produce(h.topic, h.key, h.value, h.headers);
+                             topic, h.partition, key,
+                             h.tombstone ? std::nullopt : std::optional<std::string_view>(value))
+                       : producer_.Produce(topic, key, value, h.headers);
     if (!s.ok()) {
       state_ = State::kBroken;
-      if (hooks_.fatal) hooks_.fatal("producing to " + h.topic + ": " + s.error().message);
+      if (hooks_.fatal) hooks_.fatal("producing to " + topic + ": " + s.error().message);
       return false;
+    }
+    if (!h.state) {
+      metrics_.ObserveOutputDelay(std::chrono::duration<double>(now - h.input_taken_at).count());
     }
   }
   if (held() == 0) {
     held_.clear();
+    held_bytes_.clear();
     held_next_ = 0;
     return true;
   }

@@ -285,6 +285,7 @@ struct DaemonMetrics::Probes {
   Counter* transactions_aborted = nullptr;
   Histogram* commit_seconds = nullptr;
   Histogram* loop_stall = nullptr;
+  Histogram* output_delay = nullptr;
   Counter* pushes = nullptr;
   Counter* push_failures = nullptr;
   Counter* reloads_ok = nullptr;
@@ -381,6 +382,11 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry, std::string_view ve
                                   "How late the event loop ran its timers (a probe every 5 ms): "
                                   "the longest stall of each 100 ms")
                       .Add({}, stall);
+  p.output_delay =
+      &HistogramFamily(registry, "ontime_output_delay_seconds",
+                       "From the loop taking an event (or a timer firing) to each alert, letter or "
+                       "dead letter it caused being handed to the Kafka producer")
+           .Add({}, stall);
   p.pushes =
       &CounterFamily(registry, "ontime_alertmanager_pushes_total", "Alertmanager push attempts")
            .Add({});
@@ -449,6 +455,7 @@ void DaemonMetrics::CountTransaction(std::string_view outcome) {
 }
 void DaemonMetrics::ObserveCommit(double seconds) { probes_->commit_seconds->Observe(seconds); }
 void DaemonMetrics::ObserveLoopStall(double seconds) { probes_->loop_stall->Observe(seconds); }
+void DaemonMetrics::ObserveOutputDelay(double seconds) { probes_->output_delay->Observe(seconds); }
 void DaemonMetrics::SetEngineSizes(size_t dossiers, size_t timers) {
   probes_->dossiers_tracked->Set(static_cast<double>(dossiers));
   probes_->timers_pending->Set(static_cast<double>(timers));

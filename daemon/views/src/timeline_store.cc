@@ -1,8 +1,97 @@
 #include "ontime/daemon/timeline_store.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <span>
+
+#include "ontime/base/check.h"
 
 namespace ontime::daemon {
+
+// One malloc'd block: this header, `capacity` entries, then the id's bytes.
+struct TimelineStore::Block {
+  uint32_t count = 0;
+  uint32_t capacity = 0;
+  uint32_t id_size = 0;
+  uint32_t unused = 0;
+
+  Entry* entries() { return reinterpret_cast<Entry*>(this + 1); }
+  const Entry* entries() const { return reinterpret_cast<const Entry*>(this + 1); }
+  std::string_view id() const {
+    return {reinterpret_cast<const char*>(entries() + capacity), id_size};
+  }
+
+  static Block* Make(std::string_view id, uint32_t capacity, const Block* from) {
+    void* memory = std::malloc(sizeof(Block) + capacity * sizeof(Entry) + id.size());
+    ONTIME_CHECK(memory != nullptr, "out of memory for a dossier's timeline");
+    auto* b = new (memory) Block;
+    b->capacity = capacity;
+    b->id_size = static_cast<uint32_t>(id.size());
+    if (from != nullptr) {
+      b->count = from->count;
+      std::memcpy(b->entries(), from->entries(), from->count * sizeof(Entry));
+    }
+    if (!id.empty()) std::memcpy(b->entries() + capacity, id.data(), id.size());
+    return b;
+  }
+};
+
+TimelineStore::~TimelineStore() {
+  for (Table& table : tables_) {
+    for (Slot& slot : table.slots) std::free(slot.block);
+  }
+}
+
+TimelineStore::Slot* TimelineStore::FindSlot(const Table& table, uint64_t hash,
+                                             std::string_view dossier_id) {
+  if (table.slots.empty()) return nullptr;
+  const size_t mask = table.slots.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const Slot& slot = table.slots[i];
+    if (slot.block == nullptr) return nullptr;
+    if (slot.hash == hash && slot.block->id() == dossier_id) return const_cast<Slot*>(&slot);
+  }
+}
+
+void TimelineStore::Insert(Table& table, Slot slot) {
+  if ((table.size + 1) * 4 > table.slots.size() * 3) {
+    std::vector<Slot> old(std::max<size_t>(16, table.slots.size() * 2));
+    old.swap(table.slots);
+    table.size = 0;
+    for (const Slot& s : old) {
+      if (s.block != nullptr) Insert(table, s);
+    }
+  }
+  const size_t mask = table.slots.size() - 1;
+  size_t i = slot.hash & mask;
+  while (table.slots[i].block != nullptr) i = (i + 1) & mask;
+  table.slots[i] = slot;
+  ++table.size;
+}
+
+// Backward-shift deletion: the slots after it that probed past it move up, so no tombstones.
+void TimelineStore::Erase(Table& table, Slot* slot) {
+  const size_t mask = table.slots.size() - 1;
+  size_t hole = static_cast<size_t>(slot - table.slots.data());
+  for (size_t j = (hole + 1) & mask; table.slots[j].block != nullptr; j = (j + 1) & mask) {
+    const size_t home = table.slots[j].hash & mask;
+    // The entry at j may fill the hole unless its home lies cyclically in (hole, j].
+    const bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+    if (stays) continue;
+    table.slots[hole] = table.slots[j];
+    hole = j;
+  }
+  table.slots[hole] = Slot{};
+  --table.size;
+}
+
+const TimelineStore::Block* TimelineStore::Find(std::string_view dossier_id) const {
+  const uint64_t hash = Hash{}(dossier_id);
+  const Slot* slot = FindSlot(TableOf(hash), hash, dossier_id);
+  return slot == nullptr ? nullptr : slot->block;
+}
 
 uint16_t TimelineStore::Department(std::string_view code) {
   if (code.empty()) return 0;
@@ -26,16 +115,30 @@ uint32_t TimelineStore::Reason(std::string_view reason) {
 
 void TimelineStore::Add(std::string_view dossier_id, Entry entry) {
   if (limit_ == 0) return;
-  Map& shard = Shard(dossier_id);
-  auto it = shard.find(dossier_id);
-  if (it == shard.end()) it = shard.emplace(std::string(dossier_id), 0).first;
-  std::vector<Entry>& entries = it->second;
-  if (entries.size() >= limit_) {
+  const uint64_t hash = Hash{}(dossier_id);
+  Table& table = TableOf(hash);
+  Slot* slot = FindSlot(table, hash, dossier_id);
+  if (slot == nullptr) {
+    const auto capacity = static_cast<uint32_t>(std::min<size_t>(limit_, kFirstCapacity));
+    Insert(table, Slot{hash, Block::Make(dossier_id, capacity, nullptr)});
+    slot = FindSlot(table, hash, dossier_id);
+  }
+  Block* b = slot->block;
+  if (b->count >= limit_) {
     // Keep the first entry (how the dossier began); drop the oldest after it.
-    entries.erase(entries.begin() + (limit_ > 1 ? 1 : 0));
+    const size_t drop = limit_ > 1 ? 1 : 0;
+    std::memmove(b->entries() + drop, b->entries() + drop + 1,
+                 (b->count - drop - 1) * sizeof(Entry));
+    --b->count;
     --entries_;
   }
-  entries.push_back(entry);
+  if (b->count == b->capacity) {
+    const auto capacity = static_cast<uint32_t>(std::min<size_t>(limit_, size_t{b->capacity} * 2));
+    Block* grown = Block::Make(dossier_id, capacity, b);
+    std::free(b);
+    slot->block = b = grown;
+  }
+  b->entries()[b->count++] = entry;
   ++entries_;
 }
 
@@ -69,17 +172,19 @@ void TimelineStore::RecordLetter(const rules::ApologyLetter& letter) {
 }
 
 void TimelineStore::Forget(std::string_view dossier_id) {
-  Map& shard = Shard(dossier_id);
-  auto it = shard.find(dossier_id);
-  if (it == shard.end()) return;
-  entries_ -= it->second.size();
-  shard.erase(it);
+  const uint64_t hash = Hash{}(dossier_id);
+  Table& table = TableOf(hash);
+  Slot* slot = FindSlot(table, hash, dossier_id);
+  if (slot == nullptr) return;
+  entries_ -= slot->block->count;
+  std::free(slot->block);
+  Erase(table, slot);
   if (auto p = predictions_.find(dossier_id); p != predictions_.end()) predictions_.erase(p);
 }
 
 size_t TimelineStore::dossiers() const {
   size_t n = 0;
-  for (const Map& shard : dossiers_) n += shard.size();
+  for (const Table& table : tables_) n += table.size;
   return n;
 }
 
@@ -96,12 +201,11 @@ std::optional<PredictedLate> TimelineStore::LatestPrediction(std::string_view do
 
 std::vector<TimelineEntry> TimelineStore::Get(std::string_view dossier_id) const {
   std::vector<TimelineEntry> out;
-  const Map& shard = Shard(dossier_id);
-  auto it = shard.find(dossier_id);
-  if (it == shard.end()) return out;
+  const Block* block = Find(dossier_id);
+  if (block == nullptr) return out;
   const auto predicted = predictions_.find(dossier_id);
-  out.reserve(it->second.size());
-  for (const Entry& e : it->second) {
+  out.reserve(block->count);
+  for (const Entry& e : std::span(block->entries(), block->count)) {
     TimelineEntry t;
     t.at = Instant(Duration(e.at_ms));
     t.department = departments_[e.department];

@@ -100,7 +100,10 @@ class World {
           daemon::LiveProcessor::Hooks{
               [] {}, [this](const std::string& why) { fatal = why; },
               [this](int32_t p, int64_t next) { transactor.Consumed(p, next); },
-              [this] { return transactor.accepting(); }, [this] { state->Collect(); }});
+              [this] { return transactor.accepting(); }, [this] { state->Collect(); },
+              [this](std::chrono::steady_clock::time_point at) {
+                transactor.set_input_taken_at(at);
+              }});
       processor->set_max_clock_skew(5min);
       state = std::make_unique<daemon::ChangelogState>(
           t.loop, *engine, transactor, reader, work, metrics, log, std::string(kChangelog),
@@ -302,9 +305,14 @@ TEST_F(LivePathTest, ARetriedCommitHoldsTheNextOutputsAndLosesNothing) {
             (std::vector<std::string>{"A:at_risk:1", "A:overdue:1", "A:apology:1", "B:at_risk:1",
                                       "B:overdue:1", "B:apology:1"}));
   EXPECT_EQ(kafka.group_offsets, (std::map<int32_t, int64_t>{{0, 2}}));
-  EXPECT_NE(daemon::SerializeMetrics(daemon->registry)
-                .find("ontime_transactions_total{outcome=\"retried\"} 3"),
-            std::string::npos);
+  const std::string metrics = daemon::SerializeMetrics(daemon->registry);
+  EXPECT_NE(metrics.find("ontime_transactions_total{outcome=\"retried\"} 3"), std::string::npos);
+  // A's outputs went to the producer as A was applied; B's waited for the retried commit.
+  EXPECT_NE(metrics.find("ontime_output_delay_seconds_count 6"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("ontime_output_delay_seconds_bucket{le=\"0.00025\"} 3"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("ontime_output_delay_seconds_bucket{le=\"0.1\"} 3"), std::string::npos)
+      << metrics;
 }
 
 // An aborted transaction is invisible; the instance then drops what it derived, goes back to the

@@ -38,6 +38,8 @@ class LiveProcessor {
     // After each batch of events and each firing of timers: the engine's changes go out as they
     // come (a few hundred at a time), never all at a commit.
     std::function<void()> changed;
+    // The loop takes input now: a poll of events, the engine's timers firing on the wall clock.
+    std::function<void(std::chrono::steady_clock::time_point)> input_taken;
   };
 
   // Events handled per loop turn: at about 10 us each under load, a turn stays near 2 ms (500
@@ -76,6 +78,7 @@ class LiveProcessor {
   void PollLoop();
   void HandleMessage(const streams::KafkaMessage& m);
   void AdvanceToWatermark();
+  void UpdateLags();
   void OnCaughtUp();
   void ArmEngineTimer();
   void LogSourceError(const std::string& error);
@@ -99,6 +102,8 @@ class LiveProcessor {
   bool source_trouble_ = false;
   size_t timer_budget_ = kTimersPerTurn;  // what is left of this turn's
   uint64_t events_ = 0;
+  std::optional<Instant> last_occurred_at_;  // of the batch's last valid event
+  std::optional<Instant> last_timestamp_;    // of the batch's last message with one
   double last_event_lag_ = 0;
   double last_message_lag_ = 0;
 };

@@ -94,6 +94,10 @@ class Transactor final : public streams::OutputSink {
   // there. False when it could not commit.
   bool CommitNow();
 
+  // The loop took the input the next outputs derive from (an event batch, a timer firing) at
+  // `at`: each output's delay to the producer is observed from there.
+  void set_input_taken_at(std::chrono::steady_clock::time_point at) { input_taken_at_ = at; }
+
   // OutputSink: outputs of the open transaction (held while a commit is in flight).
   Status Produce(std::string_view topic, std::string_view key, std::string_view value, uint64_t tag,
                  const std::vector<streams::KafkaHeader>& headers = {},
@@ -115,16 +119,21 @@ class Transactor final : public streams::OutputSink {
 
  private:
   enum class State { kIdle, kOpen, kCommitting, kBroken };
+  // An output held during a commit: its key and value in `held_bytes_` (one buffer for all of
+  // them, reused: a held changelog record costs no allocation of its own).
   struct Held {
-    std::string topic;
-    std::string key;
-    std::string value;
-    std::vector<streams::KafkaHeader> headers;
-    bool state = false;  // a state record (ProduceState): on `partition`, maybe a tombstone
-    int32_t partition = streams::kAnyPartition;
+    size_t key_at = 0;
+    uint32_t key_size = 0;
+    uint32_t value_size = 0;  // the value follows the key
+    uint16_t topic = 0;       // in held_topics_
+    bool state = false;       // a state record (ProduceState): on `partition`, maybe a tombstone
     bool tombstone = false;
+    int32_t partition = streams::kAnyPartition;
+    std::vector<streams::KafkaHeader> headers;               // dead letters only
+    std::chrono::steady_clock::time_point input_taken_at{};  // outputs (not state records)
   };
 
+  void Hold(std::string_view topic, std::string_view key, std::string_view value, Held held);
   void Arm();
   void Tick();
   bool BeginCommit();
@@ -156,11 +165,14 @@ class Transactor final : public streams::OutputSink {
   bool dirty_ = false;  // the open transaction has outputs or offsets to commit
   streams::PartitionOffsets consumed_;
   std::vector<Held> held_;
+  std::string held_bytes_;
+  std::vector<std::string> held_topics_;
   size_t held_next_ = 0;                // held_ before this is produced
   std::shared_ptr<Inflight> inflight_;  // the commit on the worker, or waiting to retry
   std::shared_ptr<TransactionalProducer::Result> aborting_;  // the abort on the worker
   uint64_t generation_ = 0;  // a commit's `done` from before CommitNow took over is ignored
   std::chrono::steady_clock::time_point commit_began_{};
+  std::chrono::steady_clock::time_point input_taken_at_{};
   uint64_t commits_ = 0;
   int retries_ = 0;
 };

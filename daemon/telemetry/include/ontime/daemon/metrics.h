@@ -103,6 +103,9 @@ class DaemonMetrics {
   void ObserveCommit(double seconds);
   // How late the event loop ran a timer it had armed: its longest stall in each interval.
   void ObserveLoopStall(double seconds);
+  // From the loop taking the input (an event, a timer firing) to an output it caused being handed
+  // to the producer: at once, or after the commit in flight, which holds it.
+  void ObserveOutputDelay(double seconds);
   void SetEngineSizes(size_t dossiers, size_t timers);
   void SetEventLag(double seconds);
   // A partition's series is created on first use (partitions are few and fixed per topic).
