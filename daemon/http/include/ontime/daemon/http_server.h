@@ -23,7 +23,8 @@ class io_context;
 namespace ontime::daemon {
 
 struct HttpResponse;
-// Answers a deferred request; call it once, on the io_context's thread.
+// Answers a deferred request; call it once, on the io_context's thread. Dropped uncalled, it closes
+// the connection (the request is not answered).
 using HttpRespond = std::function<void(HttpResponse response)>;
 
 struct HttpResponse {
