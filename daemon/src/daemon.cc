@@ -506,7 +506,11 @@ struct Daemon::Impl {
         directory.Apply(r.offset, r.key, std::nullopt);
         continue;
       }
-      if (r.key != instance_id) {
+      const auto& known = directory.members();
+      const auto before = known.find(r.key);
+      const bool changed = before == known.end() || before->second.http != decoded->http ||
+                           before->second.partitions != decoded->partitions;
+      if (r.key != instance_id && changed) {
         std::string list;
         for (int32_t p : decoded->partitions) list += (list.empty() ? "" : ",") + std::to_string(p);
         log.Info("members: an instance's partitions",

@@ -1005,5 +1005,181 @@ TEST_F(DaemonKafkaTest, TheApiOfOneInstanceAnswersForADossierTheOtherOwns) {
   EXPECT_EQ(a->Wait(30s), 0) << a->Log();
 }
 
+// The outputs of every instance: each id exactly once, all of them replay's, and each overdue
+// alert detected at its due, whichever instance fired it.
+void ExpectExactlyOnceAtTheirDue(const std::vector<std::string>& alert_values,
+                                 const std::vector<std::string>& ids,
+                                 const std::set<std::string>& expected) {
+  std::map<std::string, int> seen;
+  for (const auto& id : ids) ++seen[id];
+  for (const auto& [id, n] : seen) EXPECT_EQ(n, 1) << "duplicate id " << id;
+  for (const auto& id : ids) EXPECT_TRUE(expected.contains(id)) << "unexpected id " << id;
+  for (const std::string& value : alert_values) {
+    if (Field(value, "kind") == "overdue") {
+      EXPECT_EQ(Field(value, "detected_at"), Field(value, "due_at")) << value;
+    }
+  }
+}
+
+// Three instances over six partitions: two split the stream, a third joins (the cooperative
+// rebalance gives it partitions of both, restored from the changelog), the first is killed
+// (SIGKILL) and the second leaves (SIGTERM); the third ends up with everything. The union of their
+// outputs is replay's, every id exactly once, each overdue alert detected at its due.
+TEST_F(DaemonKafkaTest, ThreeInstancesJoinAreKilledAndLeaveAndTheOutputsAreReplays) {
+  CreateTopics(6);
+  const std::string second_config = InstanceConfig("second", FreePort());
+  const int third_port = FreePort();
+  const std::string third_config = InstanceConfig("third", third_port);
+  std::vector<std::string> lines = Generate(12, 10, 60, 0.0);
+  // Four parts by dossier, so that each part brings new dossiers and events of older ones.
+  std::vector<std::vector<std::string>> parts(4);
+  std::map<std::string, size_t> part_of;
+  size_t n = 0;
+  for (const std::string& line : lines) {
+    std::string id = Field(line, "dossier_id");
+    if (id.empty()) id = Field(line, "subject");
+    auto [it, fresh] = part_of.emplace(id, n % 4);
+    if (fresh) ++n;
+    parts[it->second].push_back(line);
+  }
+  std::vector<std::string> produced;
+  auto produce = [&](size_t part) {
+    Produce(parts[part]);
+    produced.insert(produced.end(), parts[part].begin(), parts[part].end());
+    return Replay(produced, WallNow());
+  };
+  auto logs = [&](std::initializer_list<OntimedProcess*> daemons) {
+    std::string all;
+    for (OntimedProcess* d : daemons) all += d->Log() + "\n---\n";
+    return all;
+  };
+
+  auto a = StartDaemon();
+  auto b = StartInstance(second_config);
+  ASSERT_TRUE(WaitFor([&] { return a->Logged("views seeded") && b->Logged("views seeded"); }, 90s))
+      << logs({a.get(), b.get()});
+  std::set<std::string> expected = produce(0);
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(expected); }, 90s))
+      << "missing: " << Missing(expected, AllOutputIds()) << "\n"
+      << logs({a.get(), b.get()});
+
+  auto c = StartInstance(third_config);
+  ASSERT_TRUE(WaitFor([&] { return c->Logged("views seeded"); }, 90s))
+      << logs({a.get(), b.get(), c.get()});
+  expected = produce(1);
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(expected); }, 90s))
+      << "missing: " << Missing(expected, AllOutputIds()) << "\n"
+      << logs({a.get(), b.get(), c.get()});
+
+  a->Signal(SIGKILL);
+  a->Wait(10s);
+  expected = produce(2);
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(expected); }, 90s))
+      << "missing: " << Missing(expected, AllOutputIds()) << "\n"
+      << logs({b.get(), c.get()});
+
+  b->Signal(SIGTERM);
+  EXPECT_EQ(b->Wait(30s), 0) << b->Log();
+  expected = produce(3);
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(expected); }, 90s))
+      << "missing: " << Missing(expected, AllOutputIds()) << "\n"
+      << c->Log();
+
+  std::vector<std::string> values;
+  std::vector<std::string> got = Ids(Topic("alerts"), "alert_id", nullptr, &values);
+  for (auto& id : Ids(Topic("letters"), "letter_id")) got.push_back(std::move(id));
+  ExpectExactlyOnceAtTheirDue(values, got, expected);
+  EXPECT_EQ(std::set<std::string>(got.begin(), got.end()), expected);
+  // The third holds all six partitions at the end, restored from the changelog, and exports
+  // each once.
+  std::string metrics;
+  EXPECT_EQ(Get(third_port, "/metrics", "", &metrics), 200);
+  for (int p = 0; p < 6; ++p) {
+    EXPECT_NE(metrics.find("ontime_partition_owned{partition=\"" + std::to_string(p) +
+                           "\",state=\"live\"} 1"),
+              std::string::npos)
+        << metrics;
+  }
+  const std::string log = c->Log();
+  EXPECT_NE(log.find("partition restored"), std::string::npos) << log;
+  c->Signal(SIGTERM);
+  EXPECT_EQ(c->Wait(30s), 0) << c->Log();
+}
+
+// Dossiers due a few seconds after their owner is killed: the due falls while their partitions
+// move (the session times out, the survivor is assigned them and restores them), and each overdue
+// alert and apology letter is produced once, by the survivor, detected at the due.
+TEST_F(DaemonKafkaTest, ADeadlineThatFallsWhileItsPartitionMovesIsEmittedOnce) {
+  CreateTopics(4);
+  const std::string second_config = InstanceConfig("second", FreePort());
+  {
+    std::string config = ReadFile(ConfigPath());
+    config.replace(config.find("kafka:\n"), 7, "kafka:\n  instance_id: first\n");
+    std::ofstream(ConfigPath()) << config;
+  }
+  auto a = StartDaemon();
+  auto b = StartInstance(second_config);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return a->Logged("views seeded") && b->Logged("views seeded") &&
+               a->Logged("instance=second") && b->Logged("instance=first");
+      },
+      90s))
+      << a->Log() << "\n---\n"
+      << b->Log();
+  // The first's partitions, from its list's coverage.
+  std::string list;
+  ASSERT_EQ(Get(http_port_, "/api/v1/dossiers", "", &list), 200);
+  const size_t at = list.find("\"partitions\":[");
+  ASSERT_NE(at, std::string::npos) << list;
+  std::set<int32_t> first_owns;
+  {
+    std::istringstream in(list.substr(at + 14, list.find(']', at) - at - 14));
+    for (std::string p; std::getline(in, p, ',');) first_owns.insert(std::stoi(p));
+  }
+  ASSERT_FALSE(first_owns.empty()) << list;
+  // Eight dossiers, due 5 s from now; those of the first's partitions move at their due.
+  const Instant now = WallNow();
+  const Instant due = std::chrono::ceil<std::chrono::seconds>(now + 5s);
+  std::vector<std::string> lines;
+  std::set<std::string> moving;
+  for (int i = 0; i < 8; ++i) {
+    const std::string id = "M" + std::to_string(i);
+    const int32_t partition =
+        *streams::PartitionForKey(id, 4, streams::Partitioner::kConsistentRandom);
+    if (first_owns.contains(partition)) moving.insert(id);
+    lines.push_back(R"({"event_id":"m)" + std::to_string(i) +
+                    R"(","type":"accepted","dossier_id":")" + id + R"(","occurred_at":")" +
+                    Rfc3339(now) + R"(","procedure":"1.004227","due_at":")" + Rfc3339(due) +
+                    R"("})");
+  }
+  ASSERT_FALSE(moving.empty());
+  Produce(lines);
+  // Each accepted dossier is at risk at once (an hour's threshold): committed with its state.
+  std::set<std::string> at_risk;
+  for (int i = 0; i < 8; ++i) at_risk.insert("M" + std::to_string(i) + ":at_risk:1");
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(at_risk); }, 30s)) << a->Log() << "\n---\n"
+                                                                   << b->Log();
+  ASSERT_LT(WallNow(), due - 1s) << "too slow to kill before the due";
+  a->Signal(SIGKILL);
+  a->Wait(10s);
+  std::set<std::string> expected = at_risk;
+  for (int i = 0; i < 8; ++i) {
+    expected.insert("M" + std::to_string(i) + ":overdue:1");
+    expected.insert("M" + std::to_string(i) + ":apology:1");
+  }
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(expected); }, 60s))
+      << "missing: " << Missing(expected, AllOutputIds()) << "\n"
+      << b->Log();
+  std::vector<std::string> values;
+  std::vector<std::string> got = Ids(Topic("alerts"), "alert_id", nullptr, &values);
+  for (auto& id : Ids(Topic("letters"), "letter_id")) got.push_back(std::move(id));
+  ExpectExactlyOnceAtTheirDue(values, got, expected);
+  // The moving ones were restored by the survivor, after the kill.
+  EXPECT_NE(b->Log().find("partition restored"), std::string::npos) << b->Log();
+  b->Signal(SIGTERM);
+  EXPECT_EQ(b->Wait(30s), 0) << b->Log();
+}
+
 }  // namespace
 }  // namespace ontime::integration
