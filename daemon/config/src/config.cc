@@ -995,9 +995,8 @@ class Loader {
         node, path, {"listen", "advertise", "token_file", "token_for_health", "timeline_limit"});
     CheckedString(fields, "advertise", path, http.advertise,
                   [](const std::string& address) -> std::optional<std::string> {
-                    auto checked = ParseHostPort(address);
+                    auto checked = ParseHostPort(address);  // port 1..65535
                     if (!checked.ok()) return checked.error().message;
-                    if (checked->port == 0) return "needs a port other than 0";
                     return std::nullopt;
                   });
     SecretFile(fields, "token_file", path, http.token_file, http.token);
