@@ -428,6 +428,35 @@ def health():
              prom(f'sum(increase(ontime_deadline_recomputations_total{{{J}}}'
                   f'[$__rate_interval]))', "deadline recomputations", ref="C")],
             w=8, h=8, decimals=0)
+    b.row("Instances and partitions")
+    b.panel("table", "Partitions by instance",
+            "Input partitions each instance owns (ontime_partition_owned), live or still "
+            "restoring from the changelog. Every partition should appear once in the group.",
+            "short",
+            [prom(f'sum by (instance, state) (ontime_partition_owned{{{J}}})', instant=True)],
+            w=8, h=8, options={"showHeader": True})
+    b.panel("table", "Which instance owns each partition",
+            "One row per input partition and its owner; during a handover the new owner shows "
+            "it as restoring.", "short",
+            [prom(f'max by (partition, instance, state) (ontime_partition_owned{{{J}}})',
+                  instant=True)],
+            w=8, h=8, options={"showHeader": True,
+                               "sortBy": [{"displayName": "partition", "desc": False}]})
+    b.panel("timeseries", "Owners per partition",
+            "Instances exporting each partition: 1; 2 for one scrape at most during a "
+            "handover (OntimePartitionOwnedTwice past 5 minutes).", "short",
+            [prom(f'count by (partition) (ontime_partition_owned{{{J}}})', "p{{partition}}")],
+            w=8, h=8, decimals=0)
+    b.panel("timeseries", "Dossiers tracked by instance",
+            "Each instance holds only its partitions' dossiers; the sum is the group's "
+            "(job:ontime_dossiers_tracked:sum).", "short",
+            [prom(f'sum by (instance) (ontime_dossiers_tracked{{{J}}})', "{{instance}}"),
+             prom(f'job:ontime_dossiers_tracked:sum{{{J}}}', "group", ref="B")],
+            w=12, h=8, decimals=0)
+    b.panel("timeseries", "Consumer lag by instance (seconds)",
+            "ontime_kafka_consumer_lag_seconds of each instance.", "s",
+            [prom(f'max by (instance) (ontime_kafka_consumer_lag_seconds{{{J}}})',
+                  "{{instance}}")], w=12, h=8)
     b.row("State")
     b.panel("timeseries", "Dossiers tracked and timers pending", "", "short",
             [prom(f'sum(ontime_dossiers_tracked{{{J}}})', "dossiers tracked"),

@@ -3,9 +3,9 @@
 this machine. Drives bench/kafka_bench (C++, librdkafka) and reuses tests/e2e/harness.py.
 
   python3 bench/kafka/kafka_bench.py --build BUILD [--keep]
-      [--scenarios throughput,latency,restart,steady] [--events N] [--rate R] [--seconds S]
-      [--trigger-every K] [--triggers resolved,wall] [--dossiers N] [--perf SECONDS]
-      [--compare ONTIMED]
+      [--scenarios throughput,latency,restart,steady,failover,scale] [--events N] [--rate R]
+      [--seconds S] [--trigger-every K] [--triggers resolved,wall] [--dossiers N]
+      [--perf SECONDS] [--compare ONTIMED] [--session-timeout-ms MS]
 
 Scenarios (one broker for all, each on its own topics):
   throughput  N generated events (ontimed generate, province.yaml) loaded into a fresh topic, then
@@ -31,15 +31,28 @@ Scenarios (one broker for all, each on its own topics):
               the same probe (what the machine's load alone does to a loop). --perf S: `perf
               record -g` of the daemon for S seconds of the window (perf.data kept); with
               throughput, `perf record --call-graph dwarf` of the daemon to caught up.
+  failover    two instances in one group over 6 partitions, N open dossiers (`accepted`, due
+              far away) read by the first, the second joining (restoring its half from the
+              changelog); then 600 dossiers due one every 100 ms from 15 s on, and the first
+              killed (SIGKILL) 10 s into their dues. The time from the kill to the first overdue
+              alert the second produces for a dossier of the first's partitions (its Kafka
+              timestamp), and the second's log of the takeover (assigned, restored, seconds).
+              The group's session timeout is --session-timeout-ms (6000: the broker's minimum).
+  scale       the throughput scenario's events on 6 partitions, read by 1, 2 and 3 instances of
+              a fresh group each, started together: the time until each has caught up, the
+              aggregate events/s and each instance's RSS (on 2 cores, little gain expected).
 Prints RESULT lines; benchmarks report and never fail on a slow figure.
 """
 import argparse
+import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
 import shutil
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -545,6 +558,159 @@ def steady(args, tmp, broker, boot):
         d.stop(timeout=300)
 
 
+def scale(args, tmp, broker, boot):
+    """1, 2 and 3 instances in a fresh group each, over the same generated events (6 partitions),
+    started together: the time until every one has logged "caught up with the input", the
+    aggregate events/s, each instance's RSS."""
+    per_day = 20000
+    days = max(1, round(args.events / (per_day * 5.4)))
+    data_dir = os.path.join(args.build, "bench-data")
+    os.makedirs(data_dir, exist_ok=True)
+    path = os.path.join(data_dir, f"kafka-events-{days}d-{per_day}.jsonl")
+    if not os.path.exists(path):
+        run_tool([args.ontimed, "generate", "--config",
+                  os.path.join(SOURCE, "deploy", "examples", "province.yaml"), "--start",
+                  "2026-03-02", "--days", str(days), "--per-day", str(per_day), "--out",
+                  path + ".tmp"])
+        os.replace(path + ".tmp", path)
+    tp = topics("sc")
+    broker_create(broker, [f"{t}:6" for t in tp.values()])
+    loaded = run_tool([kb(args), "load", "--brokers", boot, "--topic", tp["events"], "--file",
+                       path])
+    n = int(loaded["kafka_load_messages"])
+    result("sc_events", n)
+    for k in (1, 2, 3):
+        result(f"sc_{k}_loadavg", loadavg().replace(" ", "/"))
+        daemons = []
+        t0 = time.monotonic()
+        try:
+            for i in range(k):
+                port = h.free_port()
+                sec = sections(boot, port, os.path.join(tmp, f"sc-{k}-{i}"), f"sc-group-{k}", tp)
+                sec["kafka"]["instance_id"] = f"sc-{k}-{i}"
+                cfg = h.province_config_text(SOURCE, sec)
+                daemons.append(h.start_daemon(args, tmp, cfg, port, name=f"sc-ontimed-{k}-{i}"))
+            ends = [Watch(d, t0).until(r"caught up with the input", 1800)[0] for d in daemons]
+            rss = [rss_bytes(d.pid) for d in daemons]
+            result(f"sc_{k}_seconds_all_caught_up", f"{max(ends):.3f}")
+            result(f"sc_{k}_events_per_s_aggregate", f"{n / max(ends):.0f}")
+            result(f"sc_{k}_rss_mb_each", "/".join(f"{r / 1e6:.0f}" for r in rss))
+        finally:
+            for d in daemons:
+                d.stop(timeout=120)
+
+
+def committed_alerts(boot, topic):
+    """Every committed alert in `topic`: (alert JSON, Kafka timestamp in ms)."""
+    r = subprocess.run(["kcat", "-b", boot, "-t", topic, "-C", "-o", "beginning", "-e", "-q",
+                        "-J", "-X", "isolation.level=read_committed"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    if r.returncode != 0:
+        h.fail(f"kcat consume from {topic} failed: {r.stderr.decode()[-2000:]}")
+    out = []
+    for line in r.stdout.decode("utf-8", "replace").splitlines():
+        if line.strip():
+            m = json.loads(line)
+            out.append((json.loads(m["payload"]), m.get("ts", 0)))
+    return out
+
+
+def failover(args, tmp, broker, boot):
+    tp = topics("fo")
+    partitions = 6
+    broker_create(broker, [f"{t}:{partitions}" for t in tp.values()])
+    load_accepted(args, tmp, boot, tp["events"])
+
+    def config(name):
+        cfg = long_config(boot, tmp, f"fo-state-{name}", "fo-group", tp)
+        cfg["kafka"]["instance_id"] = name
+        cfg["kafka"]["properties"] = {
+            "session.timeout.ms": str(args.session_timeout_ms),
+            "heartbeat.interval.ms": str(max(1000, args.session_timeout_ms // 6))}
+        return cfg
+
+    result("fo_dossiers", args.dossiers)
+    result("fo_session_timeout_ms", args.session_timeout_ms)
+    result("fo_loadavg", loadavg().replace(" ", "/"))
+    a, ta = run_daemon(args, tmp, config("fo-a"), "fo-ontimed-a")
+    b = None
+    try:
+        b, tb = run_daemon(args, tmp, config("fo-b"), "fo-ontimed-b")
+        result("fo_second_joined_restored_dossiers", tb["restored_dossiers"])
+        result("fo_second_joined_seconds_to_ready", f"{tb['ready_s']:.3f}")
+
+        def coverage(d):
+            j = d.json("/api/v1/dossiers?limit=1")
+            return set(j["partitions"]), set(j["restoring"])
+
+        def split():
+            (pa, ra), (pb, rb) = coverage(a), coverage(b)
+            return (pa | pb == set(range(partitions)) and not (pa & pb) and not ra and not rb
+                    and pa)
+        h.wait_until("the two instances split the partitions", split, 120, interval=0.5)
+        first_owns = coverage(a)[0]
+        result("fo_first_partitions", ",".join(map(str, sorted(first_owns))))
+
+        # 600 dossiers due one every 100 ms from 15 s on, over every partition.
+        start = time.time() + 15
+        due = {f"FO-{i:04d}": start + i * 0.1 for i in range(600)}
+        now = time.time()
+        h.produce(boot, tp["events"],
+                  [(k, json.dumps({"event_id": k + "-a", "type": "accepted", "dossier_id": k,
+                                   "occurred_at": h.iso(now), "procedure": "P-LONG",
+                                   "department": "SXD", "due_at": h.iso(t)}))
+                   for k, t in due.items()])
+
+        def at_risk_all():
+            kinds = [a_ for a_, _ in committed_alerts(boot, tp["alerts"])
+                     if a_["dossier_id"].startswith("FO-") and a_["kind"] == "at_risk"]
+            return len(kinds) >= len(due)
+        h.wait_until("every FO dossier at risk (committed)", at_risk_all, 60, interval=0.5)
+        kill_at = start + 10
+        if time.time() > kill_at:
+            h.fail("too slow: the kill would come after the dues it should precede")
+        time.sleep(kill_at - time.time())
+        t_kill = time.time()
+        a.signal(signal.SIGKILL)
+        a.wait(10)
+        result("fo_loadavg_at_kill", loadavg().replace(" ", "/"))
+
+        def moved(dossier):
+            return zlib.crc32(dossier.encode()) % partitions in first_owns
+
+        first = {}
+
+        def took_over():
+            for alert, ts in committed_alerts(boot, tp["alerts"]):
+                if (alert["kind"] == "overdue" and alert["dossier_id"] in due
+                        and moved(alert["dossier_id"]) and ts / 1000.0 > t_kill):
+                    if not first or ts < first["ts"]:
+                        first.update(ts=ts, alert=alert)
+            return bool(first)
+        h.wait_until("an overdue alert of the first's partitions from the second", took_over,
+                     180, interval=0.2)
+        result("fo_kill_to_first_alert_of_moved_partition_s",
+               f"{first['ts'] / 1000.0 - t_kill:.3f}")
+        result("fo_first_alert_detected_equals_due",
+               first["alert"]["detected_at"] == first["alert"]["due_at"])
+        restored = [l for l in b.log_text().splitlines() if "partition restored" in l]
+        result("fo_second_restore_seconds_last", field(restored[-1], "seconds"))
+        result("fo_second_restore_dossiers_last", field(restored[-1], "dossiers"))
+        # Every moved dossier's overdue alert exactly once, whatever instance fired it.
+        h.wait_until("every FO overdue alert", lambda: sum(
+            1 for al, _ in committed_alerts(boot, tp["alerts"])
+            if al["kind"] == "overdue" and al["dossier_id"] in due) >= len(due), 120,
+            interval=1)
+        ids = [al["alert_id"] for al, _ in committed_alerts(boot, tp["alerts"])
+               if al["dossier_id"] in due]
+        result("fo_alert_ids_duplicated", len(ids) - len(set(ids)))
+    finally:
+        if b:
+            b.stop(timeout=120)
+        if a.alive():
+            a.stop(timeout=120)
+
+
 def broker_create(broker, specs):
     r = subprocess.run(["bash", broker.script, "create-topics", broker.dir, *specs],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=180)
@@ -566,6 +732,8 @@ def main():
     ap.add_argument("--compare", metavar="ONTIMED",
                     help="throughput: also run this ontimed binary (another build: before a "
                     "change) on the same topic, between the same raw runs")
+    ap.add_argument("--session-timeout-ms", type=int, default=6000,
+                    help="failover: the group's session.timeout.ms")
     ap.add_argument("--perf", type=float, default=0,
                     help="steady: perf record -g the daemon for this many seconds; "
                     "throughput: any value > 0 records the daemon from start to caught up")
@@ -583,8 +751,8 @@ def main():
         boot = broker.start(topics=())
         for s in args.scenarios.split(","):
             h.log(f"== {s} (load average {loadavg()})")
-            {"throughput": throughput, "latency": latency, "restart": restart, "steady": steady}[s](
-                args, tmp, broker, boot)
+            {"throughput": throughput, "latency": latency, "restart": restart, "steady": steady,
+             "failover": failover, "scale": scale}[s](args, tmp, broker, boot)
         rc = 0
     except h.TestFailure as e:
         h.log(f"FAIL: {e}")

@@ -14,6 +14,7 @@
 #include "ontime/daemon/changelog_state.h"
 #include "ontime/daemon/dossier_api.h"
 #include "ontime/daemon/event_loop.h"
+#include "ontime/daemon/http_client.h"
 #include "ontime/daemon/http_server.h"
 #include "ontime/daemon/kafka_state.h"
 #include "ontime/daemon/letter_document.h"
@@ -21,6 +22,8 @@
 #include "ontime/daemon/listeners.h"
 #include "ontime/daemon/live_processor.h"
 #include "ontime/daemon/logging.h"
+#include "ontime/daemon/members.h"
+#include "ontime/daemon/members_topic.h"
 #include "ontime/daemon/metrics.h"
 #include "ontime/daemon/notify.h"
 #include "ontime/daemon/output_writer.h"
@@ -48,6 +51,12 @@ constexpr auto kStallProbe = std::chrono::milliseconds(5);
 constexpr auto kStallWindow = std::chrono::milliseconds(100);
 constexpr size_t kRestoreThreads = 4;
 constexpr int kRestoreNice = 5;  // restores yield the cores to the event loop
+// The members topic: read every so often (each read waits at most kMembersWait for news), this
+// instance's record published at each assignment change and every kMembersRefresh.
+constexpr auto kMembersWait = std::chrono::milliseconds(200);
+constexpr auto kMembersPoll = std::chrono::milliseconds(300);
+constexpr auto kMembersRefresh = std::chrono::seconds(30);
+constexpr auto kForwardTimeout = std::chrono::milliseconds(2000);
 
 streams::KafkaSettings Settings(const KafkaConfig& kafka) {
   streams::KafkaSettings s;
@@ -101,7 +110,10 @@ struct Daemon::Impl {
         setup_timer(loop.CreateTimer()),
         watchdog_timer(loop.CreateTimer()),
         stats_timer(loop.CreateTimer()),
-        stall_timer(loop.CreateTimer()) {}
+        stall_timer(loop.CreateTimer()),
+        members_timer(loop.CreateTimer()),
+        members_refresh_timer(loop.CreateTimer()),
+        http_client(io, kForwardTimeout) {}
 
   int Run() {
     started_at = loop.clock().Monotonic();
@@ -116,6 +128,8 @@ struct Daemon::Impl {
     daemon_metrics->SetOnTimeTargets(*rules);
     instance_id = InstanceId(config.kafka);
     changelog_topic = ChangelogTopic(config.kafka);
+    partitioner = streams::ParsePartitioner(config.kafka.input_partitioner)
+                      .value_or(streams::Partitioner::kConsistentRandom);
     log.Info("starting", {{"version", ONTIME_VERSION},
                           {"brokers", config.kafka.brokers},
                           {"group", config.kafka.group_id},
@@ -134,6 +148,9 @@ struct Daemon::Impl {
     auto post = [this](std::function<void()> f) { asio::post(io, std::move(f)); };
     setup_work = std::make_unique<WorkerThread>(post);
     transaction_work = std::make_unique<WorkerThread>(post);
+    members_work = std::make_unique<WorkerThread>(post);
+    members_topic =
+        std::make_unique<KafkaMembers>(Settings(config.kafka), MembersTopic(config.kafka));
     // Partitions restore in parallel: each read waits mostly on the broker.
     restore_work = std::make_unique<WorkerPool>(kRestoreThreads, post, kRestoreNice);
     transactions = std::make_unique<KafkaTransactions>(*producer, config.kafka.topics.events);
@@ -197,7 +214,12 @@ struct Daemon::Impl {
         *engine, *registry, *engine_metrics, *daemon_metrics, health,
         [this] { return loop.clock().Now(); },
         RouterViews{letters.get(), timeline.get(), attention.get(), figures.get(), &config.letters,
-                    config.http.token, config.http.token_for_health});
+                    config.http.token, config.http.token_for_health,
+                    RouterCluster{[this] { return LocalView(); }, &directory,
+                                  [this](OutgoingRequest out,
+                                         std::function<void(Result<HttpResponse>)> done) {
+                                    http_client.Get(std::move(out), std::move(done));
+                                  }}});
     auto server = HttpServer::Start(io, config.http.listen, [this](const HttpRequest& request) {
       return router->Handle(request);
     });
@@ -206,8 +228,10 @@ struct Daemon::Impl {
       return 1;
     }
     http = std::move(server.value());
-    log.Info("http listening",
-             {{"address", config.http.listen}, {"port", std::to_string(http->port())}});
+    advertised = AdvertisedAddress(config.http, http->port());
+    log.Info("http listening", {{"address", config.http.listen},
+                                {"port", std::to_string(http->port())},
+                                {"advertised", advertised}});
 
     WaitSignals();
     ArmWatchdog();
@@ -219,6 +243,7 @@ struct Daemon::Impl {
     setup_work.reset();
     restore_work.reset();
     transaction_work.reset();
+    members_work.reset();
     return exit_code;
   }
 
@@ -285,8 +310,9 @@ struct Daemon::Impl {
         config.kafka.topics.events,
         changelog_topic,
         {config.kafka.topics.alerts, config.kafka.topics.letters, config.kafka.topics.dead_letters},
-        config.kafka.create_topics};
-    auto result = std::make_shared<Status>(Ok{});
+        config.kafka.create_topics,
+        MembersTopic(config.kafka)};
+    auto result = std::make_shared<Result<int>>(0);
     setup_work->Submit(
         [this, plan, result] {
           *result = EnsureTopics(Settings(config.kafka), plan, std::chrono::milliseconds(2s));
@@ -294,7 +320,13 @@ struct Daemon::Impl {
         [this, result] {
           if (stopping) return;
           if (result->ok()) {
-            log.Info("kafka: topics ready", {{"changelog", changelog_topic}});
+            input_partitions = result->value();
+            log.Info("kafka: topics ready",
+                     {{"changelog", changelog_topic},
+                      {"members", members_topic->topic()},
+                      {"input_partitions", std::to_string(input_partitions)}});
+            PollMembers();
+            RefreshMember();
             InitTransactions();
             return;
           }
@@ -345,10 +377,14 @@ struct Daemon::Impl {
     options.transactional_offsets = true;
     options.group_instance_id = instance_id;
     options.pause_on_assign = true;
-    options.on_assigned = [this](const std::vector<int32_t>& added) { state->OnAssigned(added); };
+    options.on_assigned = [this](const std::vector<int32_t>& added) {
+      state->OnAssigned(added);
+      PublishMember();
+    };
     options.on_revoked = [this](const std::vector<int32_t>& revoked, bool lost) {
       if (lost) log.Warning("kafka: partitions lost (this member was too slow or away)");
       state->OnRevoked(revoked);
+      PublishMember();
     };
     auto made = streams::KafkaConsumer::Create(Settings(config.kafka), config.kafka.topics.events,
                                                std::move(options));
@@ -401,6 +437,112 @@ struct Daemon::Impl {
         });
   }
 
+  // --- the group's members: who owns which partition, at which HTTP address ---
+
+  LocalPartitions LocalView() const {
+    LocalPartitions local;
+    local.instance = instance_id;
+    local.input_partitions = input_partitions;
+    local.partitioner = partitioner;
+    if (state) {
+      local.assigned = state->assigned();
+      local.restoring = state->restoring_partitions();
+    }
+    return local;
+  }
+
+  // This instance's record, as it is now, queued after the ones before it (the worker keeps
+  // their order, and so the topic does).
+  void PublishMember(bool owns_nothing = false) {
+    if (stopping || input_partitions == 0) return;
+    MemberRecord record;
+    record.instance = instance_id;
+    record.http = advertised;
+    if (!owns_nothing && state) {
+      record.partitions.assign(state->assigned().begin(), state->assigned().end());
+    }
+    record.input_partitions = input_partitions;
+    record.published_at_ms = loop.clock().Now().time_since_epoch().count();
+    auto status = std::make_shared<Status>(Ok{});
+    members_work->Submit(
+        [this, status, value = EncodeMember(record)] {
+          *status = members_topic->Publish(instance_id, value, std::chrono::milliseconds(5s));
+        },
+        [this, status, partitions = record.partitions.size()] {
+          if (!status->ok()) {
+            log.Warning("members: cannot publish this instance's record",
+                        {{"topic", members_topic->topic()}, {"error", status->error().message}});
+            return;
+          }
+          members_published = true;
+          log.Debug("members: published", {{"partitions", std::to_string(partitions)}});
+        });
+  }
+
+  void RefreshMember() {
+    PublishMember();
+    members_refresh_timer->Arm(
+        std::chrono::duration_cast<std::chrono::milliseconds>(kMembersRefresh),
+        [this] { RefreshMember(); });
+  }
+
+  void PollMembers() {
+    auto records = std::make_shared<Result<std::vector<KafkaMembers::Record>>>(
+        std::vector<KafkaMembers::Record>{});
+    members_work->Submit([this, records] { *records = members_topic->Poll(kMembersWait); },
+                         [this, records] {
+                           if (stopping) return;
+                           if (records->ok()) {
+                             ApplyMembers(records->value());
+                           } else {
+                             LogSetupTrouble("members: " + records->error().message);
+                           }
+                           members_timer->Arm(kMembersPoll, [this] { PollMembers(); });
+                         });
+  }
+
+  void ApplyMembers(const std::vector<KafkaMembers::Record>& records) {
+    for (const KafkaMembers::Record& r : records) {
+      if (!r.value) {
+        directory.Apply(r.offset, r.key, std::nullopt);
+        continue;
+      }
+      Result<MemberRecord> decoded = DecodeMember(r.key, *r.value);
+      if (!decoded.ok()) {
+        log.Warning("members: a record is not readable", {{"error", decoded.error().message}});
+        directory.Apply(r.offset, r.key, std::nullopt);
+        continue;
+      }
+      const auto& known = directory.members();
+      const auto before = known.find(r.key);
+      const bool changed = before == known.end() || before->second.http != decoded->http ||
+                           before->second.partitions != decoded->partitions;
+      if (r.key != instance_id && changed) {
+        std::string list;
+        for (int32_t p : decoded->partitions) list += (list.empty() ? "" : ",") + std::to_string(p);
+        log.Info("members: an instance's partitions",
+                 {{"instance", r.key}, {"http", decoded->http}, {"partitions", list}});
+      }
+      directory.Apply(r.offset, r.key, std::move(decoded).value());
+    }
+  }
+
+  // At a graceful stop: the others stop forwarding here (they answer 503 for these partitions
+  // until their next owner says so, rather than waiting for a connection that is refused).
+  void SayOwnsNothing() {
+    if (!members_published || input_partitions == 0) return;
+    members_work.reset();  // joins: the topic's clients are the loop's from here
+    MemberRecord record;
+    record.instance = instance_id;
+    record.http = advertised;
+    record.input_partitions = input_partitions;
+    record.published_at_ms = loop.clock().Now().time_since_epoch().count();
+    Status s =
+        members_topic->Publish(instance_id, EncodeMember(record), std::chrono::milliseconds(2s));
+    if (!s.ok())
+      log.Warning("members: cannot say this instance leaves", {{"error", s.error().message}});
+  }
+
   // The backlog is consumed for the first time: from here on the wall clock fires timers.
   void OnCaughtUp() {
     log.Info("caught up with the input",
@@ -435,6 +577,7 @@ struct Daemon::Impl {
       }
       int64_t behind = 0;
       for (const auto& [p, lag] : consumer->Lag()) {
+        if (!state->assigned().contains(p)) continue;  // given away: its owner reports it
         daemon_metrics->SetConsumerLag(p, lag);
         behind = std::max(behind, lag);
       }
@@ -576,12 +719,15 @@ struct Daemon::Impl {
     watchdog_timer->Cancel();
     stats_timer->Cancel();
     stall_timer->Cancel();
+    members_timer->Cancel();
+    members_refresh_timer->Cancel();
     signals.cancel();
     hangup.cancel();
     if (http) http->Stop();
     if (pusher) pusher->Stop();
     if (setup_work) setup_work->Stop();
     if (restore_work) restore_work->Stop();
+    if (members_work) members_work->Stop();
   }
 
   // Graceful: stop fetching, commit what was derived, leave (a static member keeps its
@@ -597,6 +743,7 @@ struct Daemon::Impl {
       if (!ok) log.Warning("the last transaction was not committed: it is derived again at start");
       consumer->Close();
     }
+    SayOwnsNothing();
     log.Info("stopped", {{"events", std::to_string(processor->events())},
                          {"alerts", std::to_string(writer->alerts())},
                          {"letters", std::to_string(writer->letters())},
@@ -629,6 +776,16 @@ struct Daemon::Impl {
   std::unique_ptr<Timer> watchdog_timer;
   std::unique_ptr<Timer> stats_timer;
   std::unique_ptr<Timer> stall_timer;
+  std::unique_ptr<Timer> members_timer;
+  std::unique_ptr<Timer> members_refresh_timer;
+  HttpClient http_client;
+  MemberDirectory directory;
+  std::unique_ptr<WorkerThread> members_work;
+  std::unique_ptr<KafkaMembers> members_topic;
+  std::string advertised;
+  int input_partitions = 0;
+  streams::Partitioner partitioner = streams::Partitioner::kConsistentRandom;
+  bool members_published = false;
 
   std::shared_ptr<const rules::CompiledRules> rules;
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();

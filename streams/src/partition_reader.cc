@@ -120,3 +120,90 @@ Result<int64_t> ReadPartition(const KafkaSettings& settings, const std::string& 
 }
 
 }  // namespace ontime::streams
+
+namespace ontime::streams {
+
+struct PartitionTail::Impl {
+  rd_kafka_t* rk = nullptr;
+  rd_kafka_queue_t* queue = nullptr;
+  ~Impl() {
+    if (queue) rd_kafka_queue_destroy(queue);
+    if (rk) {
+      rd_kafka_assign(rk, nullptr);
+      rd_kafka_consumer_close(rk);
+      rd_kafka_destroy(rk);
+    }
+  }
+};
+
+Result<std::unique_ptr<PartitionTail>> PartitionTail::Open(const KafkaSettings& settings,
+                                                           const std::string& topic,
+                                                           int32_t partition) {
+  std::vector<std::pair<std::string, std::string>> props = {
+      {"bootstrap.servers", settings.brokers},
+      {"client.id", settings.client_id},
+      {"group.id",
+       (settings.group_id.empty() ? settings.client_id : settings.group_id) + ".members"},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"fetch.wait.max.ms", "100"},
+  };
+  for (const auto& p : settings.properties) {
+    if (IsProducerOnlyProperty(p.first) || p.first == "group.id") continue;
+    props.push_back(p);
+  }
+  props.push_back({"enable.partition.eof", "false"});
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  if (Status s = ApplyProperties(conf, props); !s.ok()) {
+    rd_kafka_conf_destroy(conf);
+    return s.error();
+  }
+  char err[512];
+  auto impl = std::make_unique<Impl>();
+  impl->rk = NewKafkaClient(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (!impl->rk) {
+    rd_kafka_conf_destroy(conf);
+    return Error{"kafka_config", err};
+  }
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset =
+      RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_resp_err_t assigned = rd_kafka_assign(impl->rk, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (assigned != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Error{"kafka_read",
+                 topic + "[" + std::to_string(partition) + "]: " + rd_kafka_err2str(assigned)};
+  }
+  impl->queue = rd_kafka_queue_get_consumer(impl->rk);
+  return std::unique_ptr<PartitionTail>(new PartitionTail(std::move(impl)));
+}
+
+PartitionTail::PartitionTail(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PartitionTail::~PartitionTail() = default;
+
+size_t PartitionTail::Poll(std::chrono::milliseconds wait,
+                           const std::function<void(const KafkaMessage&)>& visit) {
+  constexpr size_t kTailBatch = 512;
+  std::array<rd_kafka_message_t*, kTailBatch> batch;
+  size_t handed = 0;
+  int timeout = static_cast<int>(std::max<int64_t>(wait.count(), 0));
+  while (true) {
+    ssize_t n = rd_kafka_consume_batch_queue(impl_->queue, timeout, batch.data(), kTailBatch);
+    if (n <= 0) break;
+    for (ssize_t i = 0; i < n; ++i) {
+      rd_kafka_message_t* m = batch[i];
+      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        visit(ToKafkaMessage(m));
+        ++handed;
+      } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        last_error_ = rd_kafka_message_errstr(m);
+      }
+      rd_kafka_message_destroy(m);
+    }
+    timeout = 0;  // what else is already there, without waiting again
+  }
+  return handed;
+}
+
+}  // namespace ontime::streams

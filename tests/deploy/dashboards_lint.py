@@ -35,6 +35,7 @@ COUNTERS_GAUGES = {
     "ontime_events_total": {"type"},
     "ontime_events_invalid_total": {"reason"},
     "ontime_dossiers_tracked": set(),
+    "ontime_partition_owned": {"partition", "state"},
     "ontime_timers_pending": set(),
     "ontime_event_lag_seconds": set(),
     "ontime_kafka_consumer_lag": {"partition"},
@@ -74,6 +75,12 @@ def known_metrics(src):
         for rm in re.finditer(r"- record:\s*(\S+)\s*\n\s*(?:#.*\n\s*)*expr:\s*([\s\S]*?)(?=\n\s*- record:|\n\s*- name:|\Z)", text):
             by = re.search(r"by\s*\(([^)]*)\)", rm.group(2))
             labels = {x.strip() for x in by.group(1).split(",")} if by else set()
+            without = re.search(r"without\s*\(([^)]*)\)", rm.group(2))
+            if without and not by:
+                # sum without (...) keeps the source metric's labels but those listed.
+                dropped = {x.strip() for x in without.group(1).split(",")}
+                source = [n for n, _ in selectors(rm.group(2)) if n in m]
+                labels = (m[source[0]] - dropped) if source else set()
             m[rm.group(1)] = labels
     return m
 

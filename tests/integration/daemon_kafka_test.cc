@@ -31,6 +31,7 @@
 #include "ontime/streams/kafka_admin.h"
 #include "ontime/streams/kafka_consumer.h"
 #include "ontime/streams/kafka_producer.h"
+#include "ontime/streams/partitioner.h"
 
 namespace ontime::integration {
 namespace {
@@ -254,6 +255,46 @@ class DaemonKafkaTest : public ::testing::Test {
   static void ExpectSubset(const std::vector<std::string>& got,
                            const std::set<std::string>& allowed) {
     for (const auto& id : got) EXPECT_TRUE(allowed.contains(id)) << "unexpected id " << id;
+  }
+
+  // Another instance of the same group: its own static member id, HTTP port and state directory
+  // (the letters it serves), the same topics. Returns its configuration file.
+  std::string InstanceConfig(const std::string& instance, int port) {
+    std::string config = ReadFile(ConfigPath());
+    const std::string listen = "127.0.0.1:" + std::to_string(http_port_);
+    config.replace(config.find(listen), listen.size(), "127.0.0.1:" + std::to_string(port));
+    config.replace(config.find("kafka:\n"), 7, "kafka:\n  instance_id: " + instance + "\n");
+    const std::string state_dir = "state_dir: " + dir_ + "/state\n";
+    config.replace(config.find(state_dir), state_dir.size(),
+                   "state_dir: " + dir_ + "/state-" + instance + "\n");
+    const std::string path = dir_ + "/" + instance + ".yaml";
+    std::ofstream(path) << config;
+    return path;
+  }
+
+  std::unique_ptr<OntimedProcess> StartInstance(const std::string& config_path) {
+    const std::string name = fs::path(config_path).stem().string();
+    return std::make_unique<OntimedProcess>(
+        std::vector<std::string>{"run", "--config", config_path}, dir_ + "/" + name + ".log");
+  }
+
+  // GET `path` on 127.0.0.1:`port` with curl: the status, and the response's header fields and
+  // body if asked.
+  static int Get(int port, const std::string& path, const std::string& headers = "",
+                 std::string* body = nullptr, std::string* head = nullptr) {
+    static int call = 0;
+    const std::string file =
+        kBroker->dir() + "/get." + std::to_string(getpid()) + "." + std::to_string(++call);
+    std::string status;
+    Shell("curl -s -m 10 -D " + file + ".head -o " + file + ".body -w '%{http_code}' " + headers +
+              " 'http://127.0.0.1:" + std::to_string(port) + path + "'",
+          &status);
+    if (body) *body = ReadFile(file + ".body");
+    if (head) *head = ReadFile(file + ".head");
+    std::error_code ec;
+    fs::remove(file + ".body", ec);
+    fs::remove(file + ".head", ec);
+    return status.empty() ? -1 : std::atoi(status.c_str());
   }
 
   bool WaitReady(OntimedProcess& daemon) {
@@ -846,6 +887,298 @@ TEST_F(DaemonKafkaTest, TwoInstancesSplitTheStreamAndOneTakesOverTheOthersPartit
   EXPECT_GE(restored_after, 1u) << log;
   b->Signal(SIGTERM);
   EXPECT_EQ(b->Wait(60s), 0) << b->Log();
+}
+
+// Two instances split the input; the API of each answers for every dossier: those of its own
+// partitions itself, the others' forwarded to their owner (found in the members topic), with the
+// bearer token of http.token_file. A forwarded request is never forwarded again; with the owner
+// killed, its partitions' dossiers are a 502 naming the partition, until the survivor takes them
+// over and answers them itself.
+TEST_F(DaemonKafkaTest, TheApiOfOneInstanceAnswersForADossierTheOtherOwns) {
+  CreateTopics(4);
+  std::ofstream(dir_ + "/token") << "s3cret\n";
+  {
+    std::string config = ReadFile(ConfigPath());
+    config.replace(config.find("http:\n"), 6, "http:\n  token_file: " + dir_ + "/token\n");
+    std::ofstream(ConfigPath()) << config;
+  }
+  const int second_port = FreePort();
+  const std::string second_config = InstanceConfig("second", second_port);
+  {
+    std::string config = ReadFile(ConfigPath());
+    config.replace(config.find("kafka:\n"), 7, "kafka:\n  instance_id: first\n");
+    std::ofstream(ConfigPath()) << config;
+  }
+  auto a = StartDaemon();
+  auto b = StartInstance(second_config);
+  // Each holds some partitions and has read the other's record.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return a->Logged("views seeded") && b->Logged("views seeded") &&
+               a->Logged("instance=second") && b->Logged("instance=first");
+      },
+      90s))
+      << a->Log() << "\n---\n"
+      << b->Log();
+  const Instant now = WallNow();
+  std::vector<std::string> lines;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 16; ++i) {
+    const std::string id = "F" + std::to_string(i);
+    ids.push_back(id);
+    lines.push_back(R"({"event_id":"f)" + std::to_string(i) +
+                    R"(","type":"accepted","dossier_id":")" + id + R"(","occurred_at":")" +
+                    Rfc3339(now - 1min) + R"(","procedure":"1.004227"})");
+  }
+  Produce(lines);
+  const std::string bearer = "-H 'Authorization: Bearer s3cret'";
+  // Every dossier from both instances; some answered by the other one.
+  std::map<std::string, int> served_by_other;  // instance asked -> answers forwarded
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        served_by_other.clear();
+        for (const std::string& id : ids) {
+          for (auto [port, other] : {std::pair{http_port_, "second"}, {second_port, "first"}}) {
+            std::string body;
+            std::string head;
+            if (Get(port, "/api/v1/dossiers/" + id, bearer, &body, &head) != 200) return false;
+            if (body.find("\"dossier_id\":\"" + id + "\"") == std::string::npos) return false;
+            if (head.find(std::string("X-Ontime-Served-By: ") + other) != std::string::npos) {
+              ++served_by_other[other];
+            }
+          }
+        }
+        return true;
+      },
+      60s))
+      << a->Log() << "\n---\n"
+      << b->Log();
+  EXPECT_GT(served_by_other["second"], 0);  // asked of the first, answered by the second
+  EXPECT_GT(served_by_other["first"], 0);
+  EXPECT_EQ(served_by_other["second"] + served_by_other["first"], static_cast<int>(ids.size()));
+  // The page too; and no token, no answer.
+  EXPECT_EQ(Get(http_port_, "/dossiers/F1", bearer), 200);
+  EXPECT_EQ(Get(http_port_, "/api/v1/dossiers/F1"), 401);
+  // A list says which partitions it covers and where the others are.
+  std::string list;
+  EXPECT_EQ(Get(http_port_, "/api/v1/dossiers?state=open", bearer, &list), 200);
+  EXPECT_NE(list.find("\"instance\":\"first\""), std::string::npos) << list;
+  EXPECT_NE(list.find("\"members\":[{\"instance\":\"second\""), std::string::npos) << list;
+  EXPECT_NE(list.find("\"complete\":false"), std::string::npos) << list;
+
+  // A dossier the second owns, asked of the first as if forwarded: not forwarded again. Its
+  // partition is the producer's (librdkafka's default partitioner).
+  std::string of_second;
+  for (const std::string& id : ids) {
+    std::string head;
+    Get(http_port_, "/api/v1/dossiers/" + id, bearer, nullptr, &head);
+    if (head.find("X-Ontime-Served-By: second") != std::string::npos) of_second = id;
+  }
+  ASSERT_FALSE(of_second.empty());
+  const int32_t partition =
+      *streams::PartitionForKey(of_second, 4, streams::Partitioner::kConsistentRandom);
+  std::string refused;
+  EXPECT_EQ(Get(http_port_, "/api/v1/dossiers/" + of_second,
+                bearer + " -H 'X-Ontime-Forwarded-By: elsewhere'", &refused),
+            503);
+  EXPECT_NE(refused.find("\"partition\":" + std::to_string(partition)), std::string::npos)
+      << refused;
+  EXPECT_NE(refused.find("not forwarded again"), std::string::npos) << refused;
+
+  // The owner killed: a 502 naming the partition and the owner, then (its partitions taken over
+  // after the session times out) the first answers itself.
+  b->Signal(SIGKILL);
+  b->Wait(10s);
+  std::string failed;
+  EXPECT_EQ(Get(http_port_, "/api/v1/dossiers/" + of_second, bearer, &failed), 502);
+  EXPECT_NE(failed.find("\"partition\":" + std::to_string(partition)), std::string::npos) << failed;
+  EXPECT_NE(failed.find("\"owner\":\"second\""), std::string::npos) << failed;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::string head;
+        return Get(http_port_, "/api/v1/dossiers/" + of_second, bearer, nullptr, &head) == 200 &&
+               head.find("X-Ontime-Served-By") == std::string::npos;
+      },
+      60s))
+      << a->Log();
+  a->Signal(SIGTERM);
+  EXPECT_EQ(a->Wait(30s), 0) << a->Log();
+}
+
+// The outputs of every instance: each id exactly once, all of them replay's, and each overdue
+// alert detected at its due, whichever instance fired it.
+void ExpectExactlyOnceAtTheirDue(const std::vector<std::string>& alert_values,
+                                 const std::vector<std::string>& ids,
+                                 const std::set<std::string>& expected) {
+  std::map<std::string, int> seen;
+  for (const auto& id : ids) ++seen[id];
+  for (const auto& [id, n] : seen) EXPECT_EQ(n, 1) << "duplicate id " << id;
+  for (const auto& id : ids) EXPECT_TRUE(expected.contains(id)) << "unexpected id " << id;
+  for (const std::string& value : alert_values) {
+    if (Field(value, "kind") == "overdue") {
+      EXPECT_EQ(Field(value, "detected_at"), Field(value, "due_at")) << value;
+    }
+  }
+}
+
+// Three instances over six partitions: two split the stream, a third joins (the cooperative
+// rebalance gives it partitions of both, restored from the changelog), the first is killed
+// (SIGKILL) and the second leaves (SIGTERM); the third ends up with everything. The union of their
+// outputs is replay's, every id exactly once, each overdue alert detected at its due.
+TEST_F(DaemonKafkaTest, ThreeInstancesJoinAreKilledAndLeaveAndTheOutputsAreReplays) {
+  CreateTopics(6);
+  const std::string second_config = InstanceConfig("second", FreePort());
+  const int third_port = FreePort();
+  const std::string third_config = InstanceConfig("third", third_port);
+  std::vector<std::string> lines = Generate(12, 10, 60, 0.0);
+  // Four parts by dossier, so that each part brings new dossiers and events of older ones.
+  std::vector<std::vector<std::string>> parts(4);
+  std::map<std::string, size_t> part_of;
+  size_t n = 0;
+  for (const std::string& line : lines) {
+    std::string id = Field(line, "dossier_id");
+    if (id.empty()) id = Field(line, "subject");
+    auto [it, fresh] = part_of.emplace(id, n % 4);
+    if (fresh) ++n;
+    parts[it->second].push_back(line);
+  }
+  std::vector<std::string> produced;
+  auto produce = [&](size_t part) {
+    Produce(parts[part]);
+    produced.insert(produced.end(), parts[part].begin(), parts[part].end());
+    return Replay(produced, WallNow());
+  };
+  auto logs = [&](std::initializer_list<OntimedProcess*> daemons) {
+    std::string all;
+    for (OntimedProcess* d : daemons) all += d->Log() + "\n---\n";
+    return all;
+  };
+
+  auto a = StartDaemon();
+  auto b = StartInstance(second_config);
+  ASSERT_TRUE(WaitFor([&] { return a->Logged("views seeded") && b->Logged("views seeded"); }, 90s))
+      << logs({a.get(), b.get()});
+  std::set<std::string> expected = produce(0);
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(expected); }, 90s))
+      << "missing: " << Missing(expected, AllOutputIds()) << "\n"
+      << logs({a.get(), b.get()});
+
+  auto c = StartInstance(third_config);
+  ASSERT_TRUE(WaitFor([&] { return c->Logged("views seeded"); }, 90s))
+      << logs({a.get(), b.get(), c.get()});
+  expected = produce(1);
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(expected); }, 90s))
+      << "missing: " << Missing(expected, AllOutputIds()) << "\n"
+      << logs({a.get(), b.get(), c.get()});
+
+  a->Signal(SIGKILL);
+  a->Wait(10s);
+  expected = produce(2);
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(expected); }, 90s))
+      << "missing: " << Missing(expected, AllOutputIds()) << "\n"
+      << logs({b.get(), c.get()});
+
+  b->Signal(SIGTERM);
+  EXPECT_EQ(b->Wait(30s), 0) << b->Log();
+  expected = produce(3);
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(expected); }, 90s))
+      << "missing: " << Missing(expected, AllOutputIds()) << "\n"
+      << c->Log();
+
+  std::vector<std::string> values;
+  std::vector<std::string> got = Ids(Topic("alerts"), "alert_id", nullptr, &values);
+  for (auto& id : Ids(Topic("letters"), "letter_id")) got.push_back(std::move(id));
+  ExpectExactlyOnceAtTheirDue(values, got, expected);
+  EXPECT_EQ(std::set<std::string>(got.begin(), got.end()), expected);
+  // The third holds all six partitions at the end, restored from the changelog, and exports
+  // each once.
+  std::string metrics;
+  EXPECT_EQ(Get(third_port, "/metrics", "", &metrics), 200);
+  for (int p = 0; p < 6; ++p) {
+    EXPECT_NE(metrics.find("ontime_partition_owned{partition=\"" + std::to_string(p) +
+                           "\",state=\"live\"} 1"),
+              std::string::npos)
+        << metrics;
+  }
+  const std::string log = c->Log();
+  EXPECT_NE(log.find("partition restored"), std::string::npos) << log;
+  c->Signal(SIGTERM);
+  EXPECT_EQ(c->Wait(30s), 0) << c->Log();
+}
+
+// Dossiers due a few seconds after their owner is killed: the due falls while their partitions
+// move (the session times out, the survivor is assigned them and restores them), and each overdue
+// alert and apology letter is produced once, by the survivor, detected at the due.
+TEST_F(DaemonKafkaTest, ADeadlineThatFallsWhileItsPartitionMovesIsEmittedOnce) {
+  CreateTopics(4);
+  const std::string second_config = InstanceConfig("second", FreePort());
+  {
+    std::string config = ReadFile(ConfigPath());
+    config.replace(config.find("kafka:\n"), 7, "kafka:\n  instance_id: first\n");
+    std::ofstream(ConfigPath()) << config;
+  }
+  auto a = StartDaemon();
+  auto b = StartInstance(second_config);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return a->Logged("views seeded") && b->Logged("views seeded") &&
+               a->Logged("instance=second") && b->Logged("instance=first");
+      },
+      90s))
+      << a->Log() << "\n---\n"
+      << b->Log();
+  // The first's partitions, from its list's coverage.
+  std::string list;
+  ASSERT_EQ(Get(http_port_, "/api/v1/dossiers", "", &list), 200);
+  const size_t at = list.find("\"partitions\":[");
+  ASSERT_NE(at, std::string::npos) << list;
+  std::set<int32_t> first_owns;
+  {
+    std::istringstream in(list.substr(at + 14, list.find(']', at) - at - 14));
+    for (std::string p; std::getline(in, p, ',');) first_owns.insert(std::stoi(p));
+  }
+  ASSERT_FALSE(first_owns.empty()) << list;
+  // Eight dossiers, due 5 s from now; those of the first's partitions move at their due.
+  const Instant now = WallNow();
+  const Instant due = std::chrono::ceil<std::chrono::seconds>(now + 5s);
+  std::vector<std::string> lines;
+  std::set<std::string> moving;
+  for (int i = 0; i < 8; ++i) {
+    const std::string id = "M" + std::to_string(i);
+    const int32_t partition =
+        *streams::PartitionForKey(id, 4, streams::Partitioner::kConsistentRandom);
+    if (first_owns.contains(partition)) moving.insert(id);
+    lines.push_back(R"({"event_id":"m)" + std::to_string(i) +
+                    R"(","type":"accepted","dossier_id":")" + id + R"(","occurred_at":")" +
+                    Rfc3339(now) + R"(","procedure":"1.004227","due_at":")" + Rfc3339(due) +
+                    R"("})");
+  }
+  ASSERT_FALSE(moving.empty());
+  Produce(lines);
+  // Each accepted dossier is at risk at once (an hour's threshold): committed with its state.
+  std::set<std::string> at_risk;
+  for (int i = 0; i < 8; ++i) at_risk.insert("M" + std::to_string(i) + ":at_risk:1");
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(at_risk); }, 30s)) << a->Log() << "\n---\n"
+                                                                   << b->Log();
+  ASSERT_LT(WallNow(), due - 1s) << "too slow to kill before the due";
+  a->Signal(SIGKILL);
+  a->Wait(10s);
+  std::set<std::string> expected = at_risk;
+  for (int i = 0; i < 8; ++i) {
+    expected.insert("M" + std::to_string(i) + ":overdue:1");
+    expected.insert("M" + std::to_string(i) + ":apology:1");
+  }
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(expected); }, 60s))
+      << "missing: " << Missing(expected, AllOutputIds()) << "\n"
+      << b->Log();
+  std::vector<std::string> values;
+  std::vector<std::string> got = Ids(Topic("alerts"), "alert_id", nullptr, &values);
+  for (auto& id : Ids(Topic("letters"), "letter_id")) got.push_back(std::move(id));
+  ExpectExactlyOnceAtTheirDue(values, got, expected);
+  // The moving ones were restored by the survivor, after the kill.
+  EXPECT_NE(b->Log().find("partition restored"), std::string::npos) << b->Log();
+  b->Signal(SIGTERM);
+  EXPECT_EQ(b->Wait(30s), 0) << b->Log();
 }
 
 }  // namespace

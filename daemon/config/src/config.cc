@@ -858,7 +858,16 @@ class Loader {
     const Fields fields =
         GetFields(node, path,
                   {"brokers", "group_id", "client_id", "instance_id", "commit_interval",
-                   "create_topics", "ready_max_lag", "topics", "properties"});
+                   "create_topics", "ready_max_lag", "topics", "properties", "input_partitioner"});
+    CheckedString(fields, "input_partitioner", path, kafka.input_partitioner,
+                  [](const std::string& name) -> std::optional<std::string> {
+                    if (name == "consistent_random" || name == "murmur2_random") {
+                      return std::nullopt;
+                    }
+                    return "must be consistent_random (librdkafka's default) or murmur2_random "
+                           "(the Java client's); got " +
+                           Quote(name);
+                  });
     CheckedString(fields, "brokers", path, kafka.brokers, CheckBrokers);
     NonEmptyString(fields, "group_id", path, kafka.group_id);
     NonEmptyString(fields, "client_id", path, kafka.client_id);
@@ -890,15 +899,17 @@ class Loader {
     if (const Node topics = fields.Get("topics"); Given(topics)) {
       const std::string topics_path = Join(path, "topics");
       if (ExpectMap(topics, topics_path)) {
-        const Fields topic_fields = GetFields(
-            topics, topics_path, {"events", "alerts", "letters", "dead_letters", "changelog"});
+        const Fields topic_fields =
+            GetFields(topics, topics_path,
+                      {"events", "alerts", "letters", "dead_letters", "changelog", "members"});
         CheckedString(topic_fields, "events", topics_path, kafka.topics.events, CheckTopicName);
         // An output on the input topic (given or default) feeds the daemon its own messages:
         // dead letters would come back as invalid events and be dead-lettered again, for ever.
         for (const auto& [key, topic] : {std::pair{"alerts", &kafka.topics.alerts},
                                          std::pair{"letters", &kafka.topics.letters},
                                          std::pair{"dead_letters", &kafka.topics.dead_letters},
-                                         std::pair{"changelog", &kafka.topics.changelog}}) {
+                                         std::pair{"changelog", &kafka.topics.changelog},
+                                         std::pair{"members", &kafka.topics.members}}) {
           CheckedString(topic_fields, key, topics_path, *topic,
                         [&](const std::string& name) -> std::optional<std::string> {
                           if (auto problem = CheckTopicName(name)) return problem;
@@ -980,8 +991,14 @@ class Loader {
 
   void LoadHttp(const Node& node, const std::string& path, HttpConfig& http) {
     if (!ExpectMap(node, path)) return;
-    const Fields fields =
-        GetFields(node, path, {"listen", "token_file", "token_for_health", "timeline_limit"});
+    const Fields fields = GetFields(
+        node, path, {"listen", "advertise", "token_file", "token_for_health", "timeline_limit"});
+    CheckedString(fields, "advertise", path, http.advertise,
+                  [](const std::string& address) -> std::optional<std::string> {
+                    auto checked = ParseHostPort(address);  // port 1..65535
+                    if (!checked.ok()) return checked.error().message;
+                    return std::nullopt;
+                  });
     SecretFile(fields, "token_file", path, http.token_file, http.token);
     if (const Node health = fields.Get("token_for_health"); Given(health)) {
       if (auto value = Bool(health, Join(path, "token_for_health"))) {
@@ -1130,6 +1147,26 @@ std::string ConfigError::ToString() const { return path + ": " + message; }
 std::string ChangelogTopic(const KafkaConfig& kafka) {
   return kafka.topics.changelog.empty() ? kafka.group_id + ".dossier-state"
                                         : kafka.topics.changelog;
+}
+
+std::string MembersTopic(const KafkaConfig& kafka) {
+  return kafka.topics.members.empty() ? kafka.group_id + ".members" : kafka.topics.members;
+}
+
+std::string AdvertisedAddress(const HttpConfig& http, uint16_t bound_port) {
+  if (!http.advertise.empty()) return http.advertise;
+  Result<HostPort> listen = ParseListenAddress(http.listen, {.allow_port_zero = true});
+  const std::string port = std::to_string(bound_port);
+  if (!listen.ok()) return "127.0.0.1:" + port;
+  if (listen->host == "0.0.0.0" || listen->host == "::") {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) == 0 && host[0] != '\0') {
+      return std::string(host) + ":" + port;
+    }
+    return "127.0.0.1:" + port;
+  }
+  if (listen->host.find(':') != std::string::npos) return "[" + listen->host + "]:" + port;
+  return listen->host + ":" + port;
 }
 
 std::string InstanceId(const KafkaConfig& kafka) {

@@ -91,7 +91,119 @@ bool Matches(StateFilter filter, const rules::DossierView& d) {
   return false;
 }
 
+// Which partitions a list covers: this instance's (those restoring included: their dossiers so
+// far), and where the others are, so that a client can ask each member for the rest.
+void WriteCoverage(streams::JsonWriter& w, const LocalPartitions& local,
+                   const MemberDirectory* directory) {
+  w.Key("instance").String(local.instance);
+  w.Key("input_partitions").Int(local.input_partitions);
+  w.Key("partitions").BeginArray();
+  for (int32_t p : local.assigned) w.Int(p);
+  w.EndArray();
+  w.Key("restoring").BeginArray();
+  for (int32_t p : local.restoring) w.Int(p);
+  w.EndArray();
+  w.Key("complete")
+      .Bool(local.input_partitions > 0 &&
+            local.assigned.size() == static_cast<size_t>(local.input_partitions) &&
+            local.restoring.empty());
+  w.Key("members").BeginArray();
+  if (directory != nullptr) {
+    for (const auto& [instance, record] : directory->members()) {
+      if (instance == local.instance) continue;
+      w.BeginObject().Field("instance", instance).Field("http", record.http);
+      w.Key("partitions").BeginArray();
+      for (int32_t p : record.partitions) w.Int(p);
+      w.EndArray().EndObject();
+    }
+  }
+  w.EndArray();
+}
+
+// A dossier that cannot be answered here: JSON for the API, a page for /dossiers/{id}.
+HttpResponse Unavailable(int status, bool page, const std::string& message, int32_t partition,
+                         const PartitionOwner* owner) {
+  HttpResponse response;
+  if (page) {
+    response = Html(
+        status,
+        MessagePage(status == 502 ? "Owner not answering" : "Temporarily unavailable", message));
+  } else {
+    response.status = status;
+    response.content_type = std::string(kJson);
+    streams::JsonWriter w(response.body);
+    w.BeginObject().Field("error", message);
+    if (partition >= 0) w.Key("partition").Int(partition);
+    if (owner != nullptr) w.Field("owner", owner->instance).Field("owner_http", owner->http);
+    w.EndObject();
+    response.body.push_back('\n');
+  }
+  if (status == 503) response.headers.emplace_back("Retry-After", "2");
+  return response;
+}
+
 }  // namespace
+
+std::optional<HttpResponse> Router::Elsewhere(const std::string& id, const HttpRequest& request,
+                                              std::string_view path, bool page) {
+  if (!views_.cluster.local || views_.cluster.directory == nullptr) return std::nullopt;
+  const LocalPartitions local = views_.cluster.local();
+  Placement place = PlaceDossier(id, local, *views_.cluster.directory);
+  const std::string where =
+      "dossier \"" + id + "\" is in partition " + std::to_string(place.partition);
+  switch (place.kind) {
+    case Placement::Kind::kHere: return std::nullopt;
+    case Placement::Kind::kNotKnownYet:
+      return Unavailable(503, page,
+                         "this instance does not know the input's partitions yet (starting); "
+                         "try again in a few seconds",
+                         -1, nullptr);
+    case Placement::Kind::kRestoringHere:
+      return Unavailable(503, page,
+                         where + ", which this instance (" + local.instance +
+                             ") is restoring from the changelog; try again in a few seconds",
+                         place.partition, nullptr);
+    case Placement::Kind::kNoOwner:
+      return Unavailable(503, page,
+                         where +
+                             ", which no instance owns now (a rebalance under way, or its "
+                             "owner stopped); try again in a few seconds",
+                         place.partition, nullptr);
+    case Placement::Kind::kElsewhere: break;
+  }
+  if (!request.forwarded_by.empty() || !views_.cluster.forward) {
+    return Unavailable(503, page,
+                       where + ", which " + place.owner.instance + " owns, not this instance (" +
+                           local.instance + "); " +
+                           (request.forwarded_by.empty()
+                                ? std::string("no forwarding here")
+                                : "forwarded here by " + std::string(request.forwarded_by) +
+                                      ", it is not forwarded again"),
+                       place.partition, &place.owner);
+  }
+  OutgoingRequest out{place.owner.http, std::string(path), {}};
+  out.headers.emplace_back(std::string(kForwardedByField), local.instance);
+  if (!views_.token.empty()) out.headers.emplace_back("Authorization", "Bearer " + views_.token);
+  HttpResponse response;
+  response.deferred = [forward = views_.cluster.forward, out = std::move(out), where,
+                       owner = place.owner, partition = place.partition,
+                       page](HttpRespond respond) mutable {
+    forward(std::move(out), [respond = std::move(respond), where, owner, partition,
+                             page](Result<HttpResponse> answer) {
+      if (!answer.ok()) {
+        respond(Unavailable(502, page,
+                            where + ", whose owner " + owner.instance + " (" + owner.http +
+                                ") did not answer: " + answer.error().message,
+                            partition, &owner));
+        return;
+      }
+      HttpResponse got = std::move(answer).value();
+      got.headers.emplace_back("X-Ontime-Served-By", owner.instance);
+      respond(std::move(got));
+    });
+  };
+  return response;
+}
 
 bool ConstantTimeEquals(std::string_view given, std::string_view expected) {
   unsigned char diff = given.size() == expected.size() ? 0 : 1;
@@ -174,28 +286,40 @@ HttpResponse Router::Handle(const HttpRequest& request) {
       denied.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"ontimed\"");
       return denied;
     }
-    HttpResponse response = Route(path, query);
+    HttpResponse response = Route(request, path, query);
     if (query_token) {
-      response.headers.emplace_back("Set-Cookie", std::string(kTokenCookie) + "=" + *query_token +
-                                                      "; Path=/; HttpOnly; SameSite=Strict");
+      std::string cookie =
+          std::string(kTokenCookie) + "=" + *query_token + "; Path=/; HttpOnly; SameSite=Strict";
+      if (response.deferred) {
+        response.deferred = [inner = std::move(response.deferred),
+                             cookie = std::move(cookie)](HttpRespond respond) {
+          inner([respond = std::move(respond), cookie](HttpResponse later) {
+            later.headers.emplace_back("Set-Cookie", cookie);
+            respond(std::move(later));
+          });
+        };
+      } else {
+        response.headers.emplace_back("Set-Cookie", std::move(cookie));
+      }
     }
     return response;
   }
-  return Route(path, query);
+  return Route(request, path, query);
 }
 
-HttpResponse Router::Route(std::string_view path, std::string_view query) {
+HttpResponse Router::Route(const HttpRequest& request, std::string_view path,
+                           std::string_view query) {
   if (path == "/metrics") return Metrics();
   if (path == "/healthz") return Text(200, "ok\n");
   if (path == "/readyz") return health_.ready ? Text(200, "ready\n") : Text(503, "not ready\n");
   if (path == kDossiersPath) return ListDossiers(query);
   if (path == "/" || path == "/index.html") return Board(query, /*page=*/true);
   if (path == "/api/v1/board") return Board(query, /*page=*/false);
-  if (auto id = Under(path, "/dossiers")) return DossierPage(*id);
+  if (auto id = Under(path, "/dossiers")) return DossierPage(request, path, *id);
   if (auto id = Under(path, "/letters")) return Letter(*id);
   if (path.size() > kDossiersPath.size() + 1 && path.starts_with(kDossiersPath) &&
       path[kDossiersPath.size()] == '/') {
-    return GetDossier(path.substr(kDossiersPath.size() + 1));
+    return GetDossier(request, path, path.substr(kDossiersPath.size() + 1));
   }
   if (path.starts_with("/api/")) return JsonError(404, "no such resource");
   return Text(404, "not found\n");
@@ -298,6 +422,7 @@ HttpResponse Router::ListDossiers(std::string_view query) {
   streams::JsonWriter w(out);
   w.BeginObject().Key("now").Time(now, calendar);
   w.Key("count").Int(static_cast<int64_t>(rows.size()));
+  if (views_.cluster.local) WriteCoverage(w, views_.cluster.local(), views_.cluster.directory);
   w.Key("dossiers").BeginArray();
   for (const rules::DossierView& row : rows) streams::WriteDossierJson(w, row, calendar);
   w.EndArray().EndObject();
@@ -305,9 +430,11 @@ HttpResponse Router::ListDossiers(std::string_view query) {
   return response;
 }
 
-HttpResponse Router::GetDossier(std::string_view encoded_id) {
+HttpResponse Router::GetDossier(const HttpRequest& request, std::string_view path,
+                                std::string_view encoded_id) {
   std::optional<std::string> id = UrlDecode(encoded_id, false);
   if (!id) return JsonError(400, "malformed percent-encoding in the dossier id");
+  if (auto elsewhere = Elsewhere(*id, request, path, /*page=*/false)) return std::move(*elsewhere);
   const Instant now = now_();
   std::optional<rules::DossierView> dossier = engine_.Find(*id, now);
   if (!dossier) return JsonError(404, "unknown dossier \"" + *id + "\"");
@@ -378,9 +505,11 @@ std::vector<LetterFields> Router::LettersOf(std::string_view dossier_id) const {
   return letters;
 }
 
-HttpResponse Router::DossierPage(std::string_view encoded_id) {
+HttpResponse Router::DossierPage(const HttpRequest& request, std::string_view path,
+                                 std::string_view encoded_id) {
   std::optional<std::string> id = UrlDecode(encoded_id, false);
   if (!id) return Html(400, MessagePage("Bad request", "malformed percent-encoding"));
+  if (auto elsewhere = Elsewhere(*id, request, path, /*page=*/true)) return std::move(*elsewhere);
   const Instant now = now_();
   std::optional<rules::DossierView> dossier = engine_.Find(*id, now);
   if (!dossier) return Html(404, MessagePage("Unknown dossier", "no dossier \"" + *id + "\""));

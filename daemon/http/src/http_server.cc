@@ -110,13 +110,32 @@ class Session : public std::enable_shared_from_this<Session> {
         return it == request.end() ? std::string_view()
                                    : std::string_view(it->value().data(), it->value().size());
       };
+      auto named = [&](std::string_view name) {
+        auto it = request.find(beast::string_view(name.data(), name.size()));
+        return it == request.end() ? std::string_view()
+                                   : std::string_view(it->value().data(), it->value().size());
+      };
       const HttpRequest view{std::string_view(request.target().data(), request.target().size()),
-                             field(http::field::authorization), field(http::field::cookie)};
+                             field(http::field::authorization), field(http::field::cookie),
+                             named(kForwardedByField)};
       try {
         response = server_->handler(view);
       } catch (const std::exception& e) {
         response = Plain(500, std::string("internal error: ") + e.what() + "\n");
       }
+    }
+    if (response.deferred) {
+      auto deferred = std::move(response.deferred);
+      deferred([self = shared_from_this(), keep_alive, version = request.version(),
+                head](HttpResponse later) {
+        if (self->server_->stopped) {
+          self->Close();
+          return;
+        }
+        later.deferred = nullptr;
+        self->Respond(std::move(later), keep_alive, version, head);
+      });
+      return;
     }
     Respond(std::move(response), keep_alive, request.version(), head);
   }

@@ -117,8 +117,19 @@ void ChangelogState::Restored(int32_t partition) {
   UpdateGauges();
 }
 
+std::set<int32_t> ChangelogState::restoring_partitions() const {
+  std::set<int32_t> restoring;
+  for (int32_t p : assigned_) {
+    if (restorer_.restoring(p)) restoring.insert(p);
+  }
+  return restoring;
+}
+
 void ChangelogState::UpdateGauges() {
   metrics_.SetPartitions(assigned_.size(), restorer_.restoring());
+  std::map<int32_t, bool> owned;
+  for (int32_t p : assigned_) owned.emplace(p, restorer_.restoring(p));
+  metrics_.SetOwnedPartitions(owned);
 }
 
 }  // namespace ontime::daemon

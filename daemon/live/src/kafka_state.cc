@@ -43,10 +43,11 @@ TransactionalProducer::Result KafkaTransactions::Abort() {
   return Convert(producer_.AbortTransaction(kCallTimeout));
 }
 
-Status EnsureTopics(const streams::KafkaSettings& settings, const TopicPlan& plan,
-                    std::chrono::milliseconds timeout) {
+Result<int> EnsureTopics(const streams::KafkaSettings& settings, const TopicPlan& plan,
+                         std::chrono::milliseconds timeout) {
   std::vector<std::string> names = {plan.input, plan.changelog};
   names.insert(names.end(), plan.outputs.begin(), plan.outputs.end());
+  if (!plan.members.empty()) names.push_back(plan.members);
   auto described = streams::DescribeTopics(settings, names, timeout);
   if (!described.ok()) {
     return Error{"kafka_unreachable", "cannot describe the topics: " + described.error().message};
@@ -79,7 +80,16 @@ Status EnsureTopics(const streams::KafkaSettings& settings, const TopicPlan& pla
   } else {
     missing.push_back({plan.changelog, input->partitions, -1, {{"cleanup.policy", "compact"}}});
   }
-  if (missing.empty()) return Ok{};
+  if (!plan.members.empty() && !described->at(plan.members)) {
+    // Small records, one per instance: compacted often, so that a reader starts on few.
+    missing.push_back({plan.members,
+                       1,
+                       -1,
+                       {{"cleanup.policy", "compact"},
+                        {"segment.ms", "3600000"},
+                        {"min.cleanable.dirty.ratio", "0.1"}}});
+  }
+  if (missing.empty()) return input->partitions;
   if (!plan.create) {
     std::string list;
     for (const auto& t : missing) list += (list.empty() ? "" : ", ") + t.name;
@@ -91,7 +101,7 @@ Status EnsureTopics(const streams::KafkaSettings& settings, const TopicPlan& pla
   if (Status created = streams::CreateTopics(settings, missing, timeout); !created.ok()) {
     return Error{"kafka_unreachable", "cannot create topics: " + created.error().message};
   }
-  return Ok{};
+  return input->partitions;
 }
 
 // Reads to the partition's committed end; while an open transaction holds it back (an instance

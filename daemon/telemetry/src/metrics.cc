@@ -276,6 +276,8 @@ struct DaemonMetrics::Probes {
   Counter* skipped_after_retention = nullptr;
   Gauge* partitions_assigned = nullptr;
   Gauge* partitions_restoring = nullptr;
+  Family<Gauge>* partition_owned = nullptr;
+  std::map<int32_t, std::pair<bool, Gauge*>> partition_owned_series;  // restoring, its series
   Counter* restored = nullptr;
   Histogram* restore_seconds = nullptr;
   Counter* changelog_records = nullptr;
@@ -351,6 +353,9 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry, std::string_view ve
   auto& partitions = GaugeFamily(registry, "ontime_partitions", "Input partitions, by state");
   p.partitions_assigned = &partitions.Add({{"state", "assigned"}});
   p.partitions_restoring = &partitions.Add({{"state", "restoring"}});
+  p.partition_owned =
+      &GaugeFamily(registry, "ontime_partition_owned",
+                   "1 for each input partition this instance owns, by state (restoring, live)");
   p.restored = &CounterFamily(registry, "ontime_restored_dossiers_total",
                               "Dossiers restored from the changelog")
                     .Add({});
@@ -435,6 +440,32 @@ void DaemonMetrics::CountSkipped(rules::ApplyStatus status) {
 void DaemonMetrics::SetPartitions(size_t assigned, size_t restoring) {
   probes_->partitions_assigned->Set(static_cast<double>(assigned));
   probes_->partitions_restoring->Set(static_cast<double>(restoring));
+}
+void DaemonMetrics::SetOwnedPartitions(const std::map<int32_t, bool>& restoring_by_partition) {
+  auto& series = probes_->partition_owned_series;
+  for (auto it = series.begin(); it != series.end();) {
+    auto now = restoring_by_partition.find(it->first);
+    if (now != restoring_by_partition.end() && now->second == it->second.first) {
+      ++it;
+      continue;
+    }
+    probes_->partition_owned->Remove(it->second.second);
+    if (now == restoring_by_partition.end()) {
+      if (auto lag = probes_->consumer_lag_by_partition.find(it->first);
+          lag != probes_->consumer_lag_by_partition.end()) {
+        probes_->consumer_lag->Remove(lag->second);
+        probes_->consumer_lag_by_partition.erase(lag);
+      }
+    }
+    it = series.erase(it);
+  }
+  for (const auto& [partition, restoring] : restoring_by_partition) {
+    if (series.contains(partition)) continue;
+    Gauge& gauge = probes_->partition_owned->Add(
+        {{"partition", std::to_string(partition)}, {"state", restoring ? "restoring" : "live"}});
+    gauge.Set(1);
+    series.emplace(partition, std::pair{restoring, &gauge});
+  }
 }
 void DaemonMetrics::CountRestored(size_t dossiers, double seconds) {
   probes_->restored->Increment(static_cast<double>(dossiers));

@@ -127,6 +127,28 @@ class AlertmanagerTest : public ::testing::Test {
   rules::Person head_{"Nguyen Van A", "Director", "head.sxd@example.gov.vn"};
 };
 
+// Several instances: whichever fires a dossier's alert (its partition's owner before or after a
+// handover), Alertmanager gets the same labels, so it keeps one alert. The labels are the alert's
+// own, nothing of the instance (no host, no instance id, no address).
+TEST_F(AlertmanagerTest, TheLabelsAreTheAlertsOwnWhateverInstancePushesIt) {
+  AlertmanagerPusher pusher(io_, Config("http://127.0.0.1:" + std::to_string(server_.port()) + "/"),
+                            nullptr);
+  pusher.Start();
+  pusher.OnAlert(MakeAlert("D7", rules::AlertKind::kOverdue, 2, "2026-03-02T17:00:00"));
+  ASSERT_TRUE(RunUntil([&] { return server_.bodies.size() == 1; }));
+  const std::string& body = server_.bodies[0];
+  const size_t begin = body.find("\"labels\":");
+  const size_t end = body.find(",\"annotations\"");
+  ASSERT_NE(begin, std::string::npos) << body;
+  ASSERT_NE(end, std::string::npos) << body;
+  EXPECT_EQ(body.substr(begin, end - begin),
+            "\"labels\":{\"alertname\":\"OntimeDossierOverdue\",\"severity\":\"critical\","
+            "\"kind\":\"overdue\",\"department\":\"SXD\",\"procedure\":\"1.004227\","
+            "\"dossier_id\":\"D7\",\"alert_id\":\"D7:overdue:2\",\"cycle\":\"2\"}");
+  EXPECT_FALSE(Contains(body, "generatorURL")) << body;
+  pusher.Stop();
+}
+
 TEST_F(AlertmanagerTest, PushesResendsAndResolves) {
   AlertmanagerPusher pusher(
       io_, Config("http://127.0.0.1:" + std::to_string(server_.port()) + "/am/"), nullptr);

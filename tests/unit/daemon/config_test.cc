@@ -555,6 +555,40 @@ TEST(ConfigTest, KafkaBrokersAndTopics) {
   EXPECT_THAT(ErrorStrings(same_outputs), IsEmpty());
 }
 
+// Several instances: the members topic, the input's partitioner and the address the others
+// reach this instance at.
+TEST(ConfigTest, MembersTopicPartitionerAndAdvertisedAddress) {
+  const ConfigResult defaults = Load("kafka: {group_id: ontime-dak-lak}\n");
+  ASSERT_TRUE(defaults.ok()) << testing::PrintToString(ErrorStrings(defaults));
+  EXPECT_EQ(MembersTopic(defaults.config->kafka), "ontime-dak-lak.members");
+  EXPECT_EQ(defaults.config->kafka.input_partitioner, "consistent_random");
+  EXPECT_EQ(AdvertisedAddress(defaults.config->http, 9464), "127.0.0.1:9464");
+
+  const ConfigResult given = Load(
+      "kafka: {topics: {members: ontime.members}, input_partitioner: murmur2_random}\n"
+      "http: {listen: \"0.0.0.0:9464\", advertise: \"ontime-2.example.gov.vn:9464\"}\n");
+  ASSERT_TRUE(given.ok()) << testing::PrintToString(ErrorStrings(given));
+  EXPECT_EQ(MembersTopic(given.config->kafka), "ontime.members");
+  EXPECT_EQ(given.config->kafka.input_partitioner, "murmur2_random");
+  EXPECT_EQ(AdvertisedAddress(given.config->http, 40000), "ontime-2.example.gov.vn:9464");
+  // A wildcard listen address advertises the host's name with the bound port.
+  HttpConfig wildcard;
+  wildcard.listen = "0.0.0.0:9464";
+  EXPECT_TRUE(AdvertisedAddress(wildcard, 9464).ends_with(":9464"));
+  EXPECT_FALSE(AdvertisedAddress(wildcard, 9464).starts_with("0.0.0.0"));
+  wildcard.listen = "[::1]:0";
+  EXPECT_EQ(AdvertisedAddress(wildcard, 5000), "[::1]:5000");
+
+  EXPECT_THAT(
+      ErrorStrings(Load("kafka: {input_partitioner: fnv1a}\nhttp: {advertise: \"h:0\"}\n")),
+      ElementsAre(R"(kafka.input_partitioner: must be consistent_random (librdkafka's default) )"
+                  R"(or murmur2_random (the Java client's); got "fnv1a")",
+                  R"(http.advertise: "h:0": the port must be a number from 1 to 65535)"));
+  EXPECT_THAT(ErrorStrings(Load("kafka: {topics: {events: in, members: in}}\n")),
+              ElementsAre(R"(kafka.topics.members: must not be the input topic "in" )"
+                          R"((ontimed would read its own output))"));
+}
+
 TEST(ConfigTest, KafkaPropertiesAreJudgedByLibrdkafka) {
   const ConfigResult valid = Load(
       "kafka:\n"

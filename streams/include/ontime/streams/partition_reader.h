@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "ontime/base/result.h"
@@ -31,5 +32,35 @@ Result<int64_t> ReadPartition(const KafkaSettings& settings, const std::string& 
                               const std::function<void(const KafkaMessage&)>& visit,
                               const std::function<bool()>& cancelled,
                               std::chrono::milliseconds timeout);
+
+}  // namespace ontime::streams
+
+namespace ontime::streams {
+
+// Follows one partition from its beginning for as long as it lives, outside any consumer group:
+// how the daemon keeps up with its group's small `<group_id>.members` topic. One librdkafka
+// client, kept open; every call on one thread at a time (a worker thread: Poll waits).
+class PartitionTail {
+ public:
+  static Result<std::unique_ptr<PartitionTail>> Open(const KafkaSettings& settings,
+                                                     const std::string& topic, int32_t partition);
+  ~PartitionTail();
+  PartitionTail(const PartitionTail&) = delete;
+  PartitionTail& operator=(const PartitionTail&) = delete;
+
+  // Hands the records that arrive within `wait` (at least one wait for the first) to `visit`,
+  // in offset order, and returns how many; a tombstone has null_value set. Transient errors
+  // (broker away) are kept for last_error() and retried by the client.
+  size_t Poll(std::chrono::milliseconds wait,
+              const std::function<void(const KafkaMessage&)>& visit);
+  const std::string& last_error() const { return last_error_; }
+
+  struct Impl;
+
+ private:
+  explicit PartitionTail(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  std::string last_error_;
+};
 
 }  // namespace ontime::streams

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -28,6 +29,9 @@ struct KafkaTopics {
   std::string dead_letters = "dossier.events.dlq";
   // The compacted changelog of the dossiers' state; empty: "<group_id>.dossier-state".
   std::string changelog;
+  // Extension: the compacted topic where each instance says which partitions it owns and at
+  // which HTTP address (one partition); empty: "<group_id>.members".
+  std::string members;
 };
 
 struct KafkaConfig {
@@ -45,12 +49,20 @@ struct KafkaConfig {
   // Ready (/readyz, READY=1) once every assigned partition is restored and at most this many
   // messages behind.
   int64_t ready_max_lag = 1000;
+  // Extension: how the input's producers choose a dossier's partition from its key (the
+  // dossier_id): librdkafka's default "consistent_random" (CRC-32), or the Java client's
+  // "murmur2_random". Used to send an HTTP request for a dossier to the instance that owns it.
+  std::string input_partitioner = "consistent_random";
   // Passed to librdkafka as-is, in file order: TLS, SASL, tuning.
   std::vector<std::pair<std::string, std::string>> properties;
 };
 
 struct HttpConfig {
   std::string listen = "127.0.0.1:9464";  // "host:port"; "[::1]:9464" for IPv6
+  // Extension: "host:port" the other instances of the group reach this one at (requests for
+  // the dossiers it owns are forwarded there); empty: `listen`, with the host's name in place of
+  // a wildcard address (0.0.0.0, [::]). The port 0 of a listen address is the bound port.
+  std::string advertise;
   // Extension: a bearer token required for /api/, /letters/, /dossiers/ and the board at /.
   std::string token_file;  // empty: no token
   std::string token;       // the file's contents, trailing white space dropped (read at load)
@@ -124,6 +136,9 @@ struct Config {
 // The changelog topic and the static member id, their defaults resolved.
 std::string ChangelogTopic(const KafkaConfig& kafka);
 std::string InstanceId(const KafkaConfig& kafka);
+std::string MembersTopic(const KafkaConfig& kafka);
+// http.advertise, its default resolved for the port the server bound (`bound_port`).
+std::string AdvertisedAddress(const HttpConfig& http, uint16_t bound_port);
 
 // One problem: `path` is the YAML path ("procedures[3].sla", "calendar.working_hours.mon-fri[1]"),
 // or "file:line:column" for a file that cannot be read or parsed.

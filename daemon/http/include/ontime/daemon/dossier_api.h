@@ -18,9 +18,11 @@
 #include "ontime/base/time.h"
 #include "ontime/daemon/board.h"
 #include "ontime/daemon/config.h"
+#include "ontime/daemon/http_client.h"
 #include "ontime/daemon/http_server.h"
 #include "ontime/daemon/letter_document.h"
 #include "ontime/daemon/letter_store.h"
+#include "ontime/daemon/members.h"
 #include "ontime/daemon/metrics.h"
 #include "ontime/daemon/timeline_store.h"
 #include "ontime/rules/engine.h"
@@ -29,6 +31,20 @@ namespace ontime::daemon {
 
 struct HealthState {
   bool ready = false;
+};
+
+// Several instances in one group: which partitions are this instance's, who owns the others, and
+// how a request reaches them. Without `local`, every dossier is answered here (one instance).
+// GET /api/v1/dossiers/{id} and GET /dossiers/{id} for a dossier of a partition another instance
+// owns are forwarded to it (with the bearer token and X-Ontime-Forwarded-By; a forwarded request
+// is never forwarded again), its answer passed on with X-Ontime-Served-By; 503 (with Retry-After)
+// when no instance owns the partition now or this one is still restoring it, 502 when the owner
+// does not answer; each error names the partition (and the owner). Lists cover this instance's
+// partitions and say so ("partitions", "members").
+struct RouterCluster {
+  std::function<LocalPartitions()> local;
+  const MemberDirectory* directory = nullptr;
+  std::function<void(OutgoingRequest, std::function<void(Result<HttpResponse>)>)> forward;
 };
 
 // What the pages and the extended API read; each may be null (that part is then 404, or left
@@ -41,6 +57,7 @@ struct RouterViews {
   const LettersConfig* letters_config = nullptr;
   std::string token;  // empty: no access control
   bool token_for_health = false;
+  RouterCluster cluster = {};
 };
 
 class Router {
@@ -58,12 +75,18 @@ class Router {
   HttpResponse Handle(std::string_view target) { return Handle(HttpRequest{target, {}, {}}); }
 
  private:
-  HttpResponse Route(std::string_view path, std::string_view query);
+  HttpResponse Route(const HttpRequest& request, std::string_view path, std::string_view query);
   HttpResponse Metrics();
   HttpResponse ListDossiers(std::string_view query);
-  HttpResponse GetDossier(std::string_view encoded_id);
+  HttpResponse GetDossier(const HttpRequest& request, std::string_view path,
+                          std::string_view encoded_id);
   HttpResponse Board(std::string_view query, bool page);
-  HttpResponse DossierPage(std::string_view encoded_id);
+  HttpResponse DossierPage(const HttpRequest& request, std::string_view path,
+                           std::string_view encoded_id);
+  // The answer when the dossier `id` is not answered here (forwarded, or why not); nullopt when
+  // it is. `path` is the request's, forwarded as is.
+  std::optional<HttpResponse> Elsewhere(const std::string& id, const HttpRequest& request,
+                                        std::string_view path, bool page);
   HttpResponse Letter(std::string_view encoded_id);
   std::vector<LetterFields> LettersOf(std::string_view dossier_id) const;
 

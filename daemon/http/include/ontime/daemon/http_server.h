@@ -22,11 +22,20 @@ class io_context;
 
 namespace ontime::daemon {
 
+struct HttpResponse;
+// Answers a deferred request; call it once, on the io_context's thread. Dropped uncalled, it closes
+// the connection (the request is not answered).
+using HttpRespond = std::function<void(HttpResponse response)>;
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers = {};  // more fields, as given
+  // Set by a handler that answers later (a request forwarded to another instance): the server
+  // calls it with the function that sends the answer, and reads nothing more on the connection
+  // until then; the rest of this response is ignored.
+  std::function<void(HttpRespond respond)> deferred = {};
 };
 
 // What a handler sees of a request: the target as received ("/path?query", not decoded) and the
@@ -35,7 +44,12 @@ struct HttpRequest {
   std::string_view target;
   std::string_view authorization;  // the Authorization field, empty when absent
   std::string_view cookie;         // the Cookie field, empty when absent
+  // The X-Ontime-Forwarded-By field: the instance that forwarded this request here (never
+  // forwarded again), empty when it came from a client.
+  std::string_view forwarded_by = {};
 };
+
+inline constexpr std::string_view kForwardedByField = "X-Ontime-Forwarded-By";
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest& request)>;
 

@@ -59,6 +59,8 @@ class ChangelogState {
 
   const std::set<int32_t>& assigned() const { return assigned_; }
   size_t restoring() const { return restorer_.restoring(); }
+  // The assigned partitions still being restored.
+  std::set<int32_t> restoring_partitions() const;
   // Every assigned partition is restored (and there is at least one).
   bool restored() const { return !assigned_.empty() && restorer_.restoring() == 0; }
   std::string Progress() const { return restorer_.Progress(); }

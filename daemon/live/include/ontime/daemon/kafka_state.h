@@ -51,16 +51,20 @@ struct TopicPlan {
   std::string changelog;
   std::vector<std::string> outputs;  // alerts, letters, dead letters
   bool create = true;                // create what is missing (never the input)
+  // The members topic (one partition, compacted: each instance's HTTP address and partitions);
+  // empty: none.
+  std::string members = {};
 };
 
-// Blocking: checks (and creates, where allowed) the topics. Errors by code:
+// Blocking: checks (and creates, where allowed) the topics; returns the input's partition count.
+// Errors by code:
 //   "kafka_unreachable"  no answer from the brokers: try again;
 //   "input_missing"      the input topic does not exist: try again (the message says what to run);
 //   "topic_missing"      a topic is missing and may not be created: a configuration matter;
 //   "changelog_foreign"  the changelog exists but is not ours to use (not compacted, or not as
 //                        many partitions as the input): a configuration matter.
-Status EnsureTopics(const streams::KafkaSettings& settings, const TopicPlan& plan,
-                    std::chrono::milliseconds timeout);
+Result<int> EnsureTopics(const streams::KafkaSettings& settings, const TopicPlan& plan,
+                         std::chrono::milliseconds timeout);
 
 class KafkaChangelogReader final : public ChangelogReader {
  public:

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -95,6 +96,10 @@ class DaemonMetrics {
   // The state on Kafka: partitions held and being restored, dossiers restored from the
   // changelog, records written to it, records it held that could not be read, restore times.
   void SetPartitions(size_t assigned, size_t restoring);
+  // ontime_partition_owned{partition, state="restoring"|"live"} 1 for each input partition this
+  // instance owns (partition -> still restoring); a partition given away loses its series, and
+  // its ontime_kafka_consumer_lag too, so that sums across instances count each partition once.
+  void SetOwnedPartitions(const std::map<int32_t, bool>& restoring_by_partition);
   void CountRestored(size_t dossiers, double seconds);
   void CountChangelogRecords(size_t records);
   void CountChangelogInvalid();
