@@ -316,7 +316,7 @@ HttpResponse Router::Route(const HttpRequest& request, std::string_view path,
   if (path == "/" || path == "/index.html") return Board(query, /*page=*/true);
   if (path == "/api/v1/board") return Board(query, /*page=*/false);
   if (auto id = Under(path, "/dossiers")) return DossierPage(request, path, *id);
-  if (auto id = Under(path, "/letters")) return Letter(*id);
+  if (auto id = Under(path, "/letters")) return Letter(request, path, *id);
   if (path.size() > kDossiersPath.size() + 1 && path.starts_with(kDossiersPath) &&
       path[kDossiersPath.size()] == '/') {
     return GetDossier(request, path, path.substr(kDossiersPath.size() + 1));
@@ -523,12 +523,22 @@ HttpResponse Router::DossierPage(const HttpRequest& request, std::string_view pa
                                                engine_.rules(), now));
 }
 
-HttpResponse Router::Letter(std::string_view encoded_id) {
-  if (views_.letters == nullptr) return Text(404, "not found\n");
+HttpResponse Router::Letter(const HttpRequest& request, std::string_view path,
+                            std::string_view encoded_id) {
   std::optional<std::string> id = UrlDecode(encoded_id, false);
   if (!id) return Html(400, MessagePage("Bad request", "malformed percent-encoding"));
-  std::optional<std::string> json = views_.letters->Find(*id);
-  if (!json) return Html(404, MessagePage("Unknown letter", "no apology letter \"" + *id + "\""));
+  std::optional<std::string> json =
+      views_.letters != nullptr ? views_.letters->Find(*id) : std::nullopt;
+  if (!json) {
+    // Letters are kept by the instance that derived them: the owner of the dossier's partition
+    // (a citizen's link may reach any instance).
+    if (const size_t at = id->rfind(":apology:"); at != std::string::npos) {
+      if (auto elsewhere = Elsewhere(id->substr(0, at), request, path, /*page=*/true)) {
+        return std::move(*elsewhere);
+      }
+    }
+    return Html(404, MessagePage("Unknown letter", "no apology letter \"" + *id + "\""));
+  }
   Result<LetterFields> letter = ParseLetterJson(*json);
   if (!letter.ok()) return Html(500, MessagePage("Unreadable letter", letter.error().message));
   static const LettersConfig kNoLetterhead;

@@ -136,6 +136,14 @@ TEST_F(ForwardingRouterTest, ADossierOfAnotherInstanceIsForwardedWithTheTokenAnd
   r = Finish(Get("/dossiers/" + id));
   ASSERT_EQ(forwarded_.size(), 2u);
   EXPECT_EQ(forwarded_[1].target, "/dossiers/" + id);
+  // And a letter of it (a citizen's link may reach any instance); one of a dossier here, unknown,
+  // is a 404 from here.
+  r = Finish(Get("/letters/" + id + "%3Aapology%3A1"));
+  ASSERT_EQ(forwarded_.size(), 3u);
+  EXPECT_EQ(forwarded_[2].target, "/letters/" + id + "%3Aapology%3A1");
+  EXPECT_EQ(Header(r, "X-Ontime-Served-By"), "b");
+  EXPECT_EQ(Get("/letters/" + here_ + "%3Aapology%3A1").status, 404);
+  EXPECT_EQ(forwarded_.size(), 3u);
 }
 
 TEST_F(ForwardingRouterTest, AnOwnerThatDoesNotAnswerIsA502NamingThePartitionAndTheOwner) {

@@ -61,7 +61,10 @@ class ViewsTest : public ::testing::Test {
     }
     engine_ = std::make_unique<rules::Engine>(rules_, &fan_out_);
   }
-  ~ViewsTest() override { std::filesystem::remove_all(dir_); }
+  ~ViewsTest() override {
+    letters_.reset();  // its writer thread done with the directory first
+    std::filesystem::remove_all(dir_);
+  }
 
   Router MakeRouter(std::string token = {}) {
     return Router(

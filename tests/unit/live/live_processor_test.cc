@@ -562,6 +562,7 @@ TEST_F(LivePathTest, ALetterIsOnDiskBeforeTheTransactionCarryingItCommits) {
   std::string line;
   ASSERT_TRUE(std::getline(file, line));
   EXPECT_EQ(JsonField(line, "letter_id"), "A:apology:1");
+  daemon.reset();  // its letters' writer done with the directory first
   std::filesystem::remove_all(dir);
 }
 

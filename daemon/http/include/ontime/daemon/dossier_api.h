@@ -87,7 +87,9 @@ class Router {
   // it is. `path` is the request's, forwarded as is.
   std::optional<HttpResponse> Elsewhere(const std::string& id, const HttpRequest& request,
                                         std::string_view path, bool page);
-  HttpResponse Letter(std::string_view encoded_id);
+  // A letter kept here, else (its dossier's partition owned elsewhere) forwarded to the owner.
+  HttpResponse Letter(const HttpRequest& request, std::string_view path,
+                      std::string_view encoded_id);
   std::vector<LetterFields> LettersOf(std::string_view dossier_id) const;
 
   const rules::Engine& engine_;
