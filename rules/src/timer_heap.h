@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <deque>
 #include <limits>
 #include <vector>
 
@@ -17,10 +16,10 @@ namespace ontime::rules {
 inline constexpr Instant kNever = Instant::max();
 inline constexpr uint32_t kNotInHeap = std::numeric_limits<uint32_t>::max();
 
-template <typename Record>
+template <typename Record, typename Records>
 class TimerHeap {
  public:
-  explicit TimerHeap(std::deque<Record>& records) : records_(records) {}
+  explicit TimerHeap(Records& records) : records_(records) {}
 
   bool empty() const { return heap_.empty(); }
   size_t size() const { return heap_.size(); }
@@ -98,7 +97,7 @@ class TimerHeap {
     Set(pos, i);
   }
 
-  std::deque<Record>& records_;
+  Records& records_;
   std::vector<uint32_t> heap_;
 };
 
