@@ -212,7 +212,6 @@ struct Dossier {
   // After an upstream extension during a pause: that extension's instant, from which the
   // remaining time to its due is measured at resume.
   Instant anchor{};
-  Instant timer_at = kNever;
   Duration budget{};        // B: the first cycle's budget
   Duration cycle_budget{};  // the current cycle's budget, for "20%" thresholds
   Duration working_run{};   // working time run before run_since
@@ -242,8 +241,8 @@ struct Dossier {
   void set(uint16_t flag, bool on) { flags = on ? (flags | flag) : (flags & ~flag); }
 };
 
-// 176 bytes on LP64: the engine's memory per open dossier is mostly this (docs/benchmarks.md).
-static_assert(sizeof(void*) != 8 || sizeof(Dossier) <= 176);
+// 168 bytes on LP64: the engine's memory per open dossier is mostly this (docs/benchmarks.md).
+static_assert(sizeof(void*) != 8 || sizeof(Dossier) <= 168);
 
 inline double Seconds(Duration d) { return static_cast<double>(d.count()) / 1000.0; }
 

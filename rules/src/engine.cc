@@ -306,15 +306,15 @@ void Engine::State::Fire(uint32_t i, Instant at) {
 void Engine::State::FireBefore(Instant limit) {
   while (!timers.empty()) {
     uint32_t i = timers.top();
-    Instant at = dossiers[i].timer_at;
+    Instant at = timers.top_at();
     if (at >= limit) break;
     Fire(i, at);
   }
 }
 
 void Engine::State::FireDossierBefore(uint32_t i, Instant limit) {
-  while (timers.scheduled(i) && dossiers[i].timer_at < limit) {
-    Fire(i, dossiers[i].timer_at);
+  while (timers.scheduled(i) && timers.at(i) < limit) {
+    Fire(i, timers.at(i));
   }
 }
 
@@ -679,7 +679,7 @@ std::optional<Instant> Engine::clock() const { return state_->clock; }
 
 std::optional<Instant> Engine::next_timer() const {
   if (state_->timers.empty()) return std::nullopt;
-  return state_->dossiers[state_->timers.top()].timer_at;
+  return state_->timers.top_at();
 }
 
 const CompiledRules& Engine::rules() const { return *state_->rules; }

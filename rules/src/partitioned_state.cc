@@ -79,7 +79,6 @@ Status Engine::RestoreDossier(int32_t partition, std::string_view record) {
   restored.seq = d.seq;
   restored.partition = partition;
   restored.heap_pos = kNotInHeap;
-  restored.timer_at = kNever;
   d = std::move(restored);
   if (d.open()) ++s.open_counts[d.holder][static_cast<int>(d.open_state)];
   s.CountPredicted(d, +1);
