@@ -36,7 +36,7 @@ TEST(DossierTextTest, KeepsTheApplicantBesideAShortId) {
 }
 
 TEST(DossierTextTest, AMoveTakesTheTextAndLeavesAFreeSlot) {
-  for (const std::string id : {std::string("H12.22-260302-000001"), std::string(40, 'y')}) {
+  for (const std::string& id : {std::string("H12.22-260302-000001"), std::string(40, 'y')}) {
     DossierText from = DossierText::Pack(id, std::nullopt);
     DossierText to = std::move(from);
     EXPECT_EQ(to.id(), id);
