@@ -22,6 +22,10 @@ Result<std::shared_ptr<const CompiledRules>> CompiledRules::Compile(RulesConfig 
   rules->config_ = std::move(config);
   rules->calendar_ = std::move(calendar).value();
   const RulesConfig& c = rules->config_;
+  if (c.procedures.size() > kMaxCodes || c.departments.size() > kMaxCodes) {
+    return Error{"too_many_codes",
+                 "at most " + std::to_string(kMaxCodes) + " procedures and as many departments"};
+  }
   for (uint32_t i = 0; i < c.departments.size(); ++i) {
     rules->department_index_.emplace_back(c.departments[i].code, i);
   }

@@ -34,11 +34,34 @@ inline constexpr uint8_t kKnownPauses = kPausedForSupplement | kPausedForFee;
 
 inline constexpr uint8_t kNoOutcome = 0xff;
 
-// A dossier's texts in one allocation: its id and, when it carried one, its applicant's four
-// strings (a marker, five lengths, then the bytes). Freed with the dossier.
+// A dossier's texts: its id and, when it carried one, its applicant's four strings. An id of up
+// to kInlineIdBytes with no applicant (most dossiers: "H12.22-260302-000001") is kept inline, with
+// no allocation; otherwise one allocation holds a marker, five lengths and the bytes, freed with
+// the dossier. Hand-written rather than a std::string per part: 24 bytes in the record instead of
+// 32 per string plus a heap chunk each.
 class DossierText {
  public:
+  static constexpr size_t kInlineIdBytes = 22;
+
+  DossierText() = default;
+  DossierText(DossierText&& other) noexcept { Take(other); }
+  DossierText& operator=(DossierText&& other) noexcept {
+    if (this != &other) {
+      Release();
+      Take(other);
+    }
+    return *this;
+  }
+  ~DossierText() { Release(); }
+
   static DossierText Pack(std::string_view id, const std::optional<ApplicantView>& applicant) {
+    DossierText packed;
+    if (!applicant && id.size() <= kInlineIdBytes) {
+      packed.bytes_[kTagByte] = kInline;
+      packed.bytes_[kLengthByte] = static_cast<char>(id.size());
+      if (!id.empty()) std::memcpy(packed.bytes_, id.data(), id.size());
+      return packed;
+    }
     std::string_view parts[kParts] = {id};
     if (applicant) {
       parts[1] = applicant->name;
@@ -48,40 +71,66 @@ class DossierText {
     }
     size_t size = kHeader;
     for (auto p : parts) size += p.size();
-    DossierText packed;
-    packed.blob_ = std::make_unique<char[]>(size);
-    packed.blob_[0] = applicant ? 1 : 0;
-    char* at = packed.blob_.get() + kHeader;
+    char* blob = new char[size];
+    blob[0] = applicant ? 1 : 0;
+    char* at = blob + kHeader;
     for (int i = 0; i < kParts; ++i) {
       uint32_t length = static_cast<uint32_t>(parts[i].size());
-      std::memcpy(packed.blob_.get() + 1 + sizeof(uint32_t) * i, &length, sizeof length);
+      std::memcpy(blob + 1 + sizeof(uint32_t) * i, &length, sizeof length);
       if (length > 0) std::memcpy(at, parts[i].data(), length);  // an empty view may be null
       at += length;
     }
+    std::memcpy(packed.bytes_, &blob, sizeof blob);
+    packed.bytes_[kTagByte] = kBlob;
     return packed;
   }
-  explicit operator bool() const { return blob_ != nullptr; }
-  std::string_view id() const { return blob_ ? Part(0) : std::string_view(); }
+  explicit operator bool() const { return bytes_[kTagByte] != kEmpty; }
+  std::string_view id() const {
+    switch (bytes_[kTagByte]) {
+      case kInline: return {bytes_, static_cast<unsigned char>(bytes_[kLengthByte])};
+      case kBlob: return Part(0);
+      default: return {};
+    }
+  }
   std::optional<ApplicantView> applicant() const {
-    if (!blob_ || blob_[0] == 0) return std::nullopt;
+    if (bytes_[kTagByte] != kBlob || blob()[0] == 0) return std::nullopt;
     return ApplicantView{Part(1), Part(2), Part(3), Part(4)};
   }
 
  private:
   static constexpr int kParts = 5;
   static constexpr size_t kHeader = 1 + sizeof(uint32_t) * kParts;
+  static constexpr size_t kLengthByte = kInlineIdBytes;
+  static constexpr size_t kTagByte = kInlineIdBytes + 1;
+  enum : char { kEmpty = 0, kInline = 1, kBlob = 2 };
+
+  const char* blob() const {
+    const char* p;
+    std::memcpy(&p, bytes_, sizeof p);
+    return p;
+  }
   uint32_t Length(int i) const {
     uint32_t length;
-    std::memcpy(&length, blob_.get() + 1 + sizeof(uint32_t) * i, sizeof length);
+    std::memcpy(&length, blob() + 1 + sizeof(uint32_t) * i, sizeof length);
     return length;
   }
   std::string_view Part(int part) const {
-    const char* at = blob_.get() + kHeader;
+    const char* at = blob() + kHeader;
     for (int i = 0; i < part; ++i) at += Length(i);
     return {at, Length(part)};
   }
-  std::unique_ptr<char[]> blob_;
+  void Release() {
+    if (bytes_[kTagByte] == kBlob) delete[] blob();
+    bytes_[kTagByte] = kEmpty;
+  }
+  void Take(DossierText& other) {
+    std::memcpy(bytes_, other.bytes_, sizeof bytes_);
+    other.bytes_[kTagByte] = kEmpty;
+  }
+
+  char bytes_[kInlineIdBytes + 2] = {};  // inline: id, length, tag; blob: pointer, ..., tag
 };
+static_assert(sizeof(DossierText) == 24);
 
 // The event ids a dossier has seen, as 64-bit fingerprints: duplicate detection per dossier, so
 // it leaves memory with the dossier. The first inline (most dossiers have few events), the rest
@@ -150,8 +199,7 @@ class EventFingerprints {
 // One dossier. Kept compact: codes are indices into the rules, the timer is an index into the
 // engine's heap, and the applicant is allocated only when the dossier carried one.
 struct Dossier {
-  std::string_view id;  // in `text`
-  DossierText text;     // the id and the applicant; null for a free slot
+  DossierText text;  // the id and the applicant; empty for a free slot
   EventFingerprints events;
   Instant accepted_at{};
   Instant first_due{};
@@ -164,13 +212,12 @@ struct Dossier {
   // After an upstream extension during a pause: that extension's instant, from which the
   // remaining time to its due is measured at resume.
   Instant anchor{};
-  Instant timer_at = kNever;
   Duration budget{};        // B: the first cycle's budget
   Duration cycle_budget{};  // the current cycle's budget, for "20%" thresholds
   Duration working_run{};   // working time run before run_since
   Duration paused_wall{};   // wall time spent paused, finished pauses
-  uint32_t procedure = 0;
-  uint32_t holder = 0;
+  uint16_t procedure = 0;   // CompiledRules::kMaxCodes bounds both
+  uint16_t holder = 0;
   uint32_t seq = 0;  // acceptance order: ties between timers of the same instant
   uint32_t heap_pos = kNotInHeap;
   int32_t partition = 0;  // the input partition its events arrive on
@@ -180,18 +227,22 @@ struct Dossier {
   uint16_t step = 1;
   uint16_t flags = 0;
   DossierState state = DossierState::kOpen;
-  uint8_t pause_mask = 0;
+  uint8_t pause_mask : 2 = 0;
+  bool changed : 1 = false;  // listed in the engine's changes since the last drain
   OpenState open_state = OpenState::kOnTrack;
   uint8_t outcome = kNoOutcome;
   uint8_t predict_points = 0;  // predicted_late: budget fractions evaluated (PredictConfig)
-  bool changed = false;        // listed in the engine's changes since the last drain
 
+  std::string_view id() const { return text.id(); }
   bool in_use() const { return static_cast<bool>(text); }
   bool open() const { return state == DossierState::kOpen; }
   bool running() const { return open() && pause_mask == 0; }
   bool has(uint16_t flag) const { return (flags & flag) != 0; }
   void set(uint16_t flag, bool on) { flags = on ? (flags | flag) : (flags & ~flag); }
 };
+
+// 168 bytes on LP64: the engine's memory per open dossier is mostly this (docs/benchmarks.md).
+static_assert(sizeof(void*) != 8 || sizeof(Dossier) <= 168);
 
 inline double Seconds(Duration d) { return static_cast<double>(d.count()) / 1000.0; }
 

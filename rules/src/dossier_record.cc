@@ -84,7 +84,7 @@ void EncodeDossierRecord(const Dossier& d, const CompiledRules& rules, std::stri
   RecordWriter w(out);
   // Format 1 unless prediction has left a trace: records stay byte for byte what they were.
   w.U8(d.predict_points != 0 ? kFormatWithPrediction : kFormat);
-  w.Text(d.id);
+  w.Text(d.id());
   const std::optional<ApplicantView> applicant = d.text.applicant();
   w.U8(applicant.has_value());
   if (applicant) {
@@ -150,14 +150,14 @@ Status DecodeDossierRecord(std::string_view record, const CompiledRules& rules, 
   }
   for (uint16_t* x : {&d.cycle, &d.supplements, &d.letters, &d.step, &d.flags}) *x = r.U16();
   const uint8_t state = r.U8();
-  d.pause_mask = r.U8();
+  const uint8_t pause_mask = r.U8();
   const uint8_t open_state = r.U8();
   d.outcome = r.U8();
   d.predict_points = format == kFormatWithPrediction ? r.U8() : 0;
   const uint32_t fingerprints = r.U32();
   if (!r.ok()) return fail(id, "truncated record");
   if (state > static_cast<uint8_t>(DossierState::kRefused) || open_state >= kOpenStateCount ||
-      (d.outcome >= kOutcomeCount && d.outcome != kNoOutcome) || (d.pause_mask & ~kKnownPauses) ||
+      (d.outcome >= kOutcomeCount && d.outcome != kNoOutcome) || (pause_mask & ~kKnownPauses) ||
       (d.flags & ~kKnownFlags) || d.cycle == 0 || d.step == 0 ||
       (format == kFormatWithPrediction && (d.predict_points == 0 || d.predict_points > 32)) ||
       fingerprints > kMaxEventFingerprints) {
@@ -171,6 +171,7 @@ Status DecodeDossierRecord(std::string_view record, const CompiledRules& rules, 
   }
   if (!r.ok() || !r.done()) return fail(id, "truncated record, or bytes after it");
   d.state = static_cast<DossierState>(state);
+  d.pause_mask = pause_mask & kKnownPauses;
   d.open_state = static_cast<OpenState>(open_state);
   const auto procedure_index = rules.FindProcedure(procedure);
   const auto department_index = rules.FindDepartment(department);
@@ -178,10 +179,9 @@ Status DecodeDossierRecord(std::string_view record, const CompiledRules& rules, 
     return fail(id, "names a procedure or department the configuration lacks (" +
                         std::string(procedure) + ", " + std::string(department) + ")");
   }
-  d.procedure = *procedure_index;
-  d.holder = *department_index;
+  d.procedure = static_cast<uint16_t>(*procedure_index);  // Compile bounds both by kMaxCodes
+  d.holder = static_cast<uint16_t>(*department_index);
   d.text = DossierText::Pack(id, applicant);
-  d.id = d.text.id();
   return Ok{};
 }
 

@@ -153,7 +153,7 @@ void Engine::State::Learn(const Dossier& d) {
   if (outcome != Outcome::kOnTime && outcome != Outcome::kLate) return;
   pending_closes.push_back({d.closed_at, d.working_run, d.procedure, d.holder, d.partition});
   if (!track_changes) return;
-  for (const uint32_t slot : {d.procedure, HistorySlot(d.procedure, d.holder)}) {
+  for (const uint32_t slot : {uint32_t{d.procedure}, HistorySlot(d.procedure, d.holder)}) {
     const std::pair<int32_t, uint32_t> key{d.partition, slot};
     if (std::find(history_changed.begin(), history_changed.end(), key) == history_changed.end()) {
       history_changed.push_back(key);
@@ -210,7 +210,7 @@ Alert Engine::State::MakeAlert(const Dossier& d, AlertKind kind, Instant due,
                                Instant detected) const {
   Alert a;
   a.kind = kind;
-  a.dossier_id = d.id;
+  a.dossier_id = d.id();
   a.procedure = rules->procedure(d.procedure).code;
   a.department = rules->department(d.holder).code;
   a.department_index = d.holder;
@@ -246,7 +246,7 @@ void Engine::State::Breach(Dossier& d) {
     return;
   }
   ApologyLetter letter;
-  letter.dossier_id = d.id;
+  letter.dossier_id = d.id();
   letter.procedure = rules->procedure(d.procedure).code;
   letter.department = rules->department(d.holder).code;
   letter.department_index = d.holder;
@@ -306,7 +306,7 @@ void Engine::State::Fire(uint32_t i, Instant at) {
 void Engine::State::FireBefore(Instant limit) {
   while (!timers.empty()) {
     uint32_t i = timers.top();
-    Instant at = dossiers[i].timer_at;
+    Instant at = timers.top_at();
     if (at >= limit) break;
     Fire(i, at);
   }
@@ -325,8 +325,8 @@ bool Engine::State::FireBefore(Instant limit, size_t& budget) {
 }
 
 void Engine::State::FireDossierBefore(uint32_t i, Instant limit) {
-  while (timers.scheduled(i) && dossiers[i].timer_at < limit) {
-    Fire(i, dossiers[i].timer_at);
+  while (timers.scheduled(i) && timers.at(i) < limit) {
+    Fire(i, timers.at(i));
   }
 }
 
@@ -411,7 +411,7 @@ void Engine::State::Close(uint32_t i, Instant c, DossierState state,
   Reschedule(i);  // with retention: when it leaves the state
   listener->OnClosed(d.holder, outcome, Seconds(std::max(wall, Duration{})),
                      Seconds(d.working_run));
-  listener->OnAlertsEnded(d.id, c);
+  listener->OnAlertsEnded(d.id(), c);
 }
 
 uint32_t Engine::State::NewDossier(std::string_view id,
@@ -428,10 +428,9 @@ uint32_t Engine::State::NewDossier(std::string_view id,
   }
   Dossier& d = dossiers[i];
   d.text = DossierText::Pack(id, applicant);
-  d.id = d.text.id();
   d.seq = next_seq++;
   d.partition = partition;
-  index.Insert(i, HashText(d.id), [this](uint32_t k) { return HashText(dossiers[k].id); });
+  index.Insert(i, HashText(d.id()), [this](uint32_t k) { return HashText(dossiers[k].id()); });
   ++live;
   ++PartitionSize(partition);
   return i;
@@ -440,7 +439,7 @@ uint32_t Engine::State::NewDossier(std::string_view id,
 void Engine::State::FreeDossier(uint32_t i) {
   Dossier& d = dossiers[i];
   if (!d.in_use()) return;
-  index.Erase(i, HashText(d.id), [this](uint32_t k) { return HashText(dossiers[k].id); });
+  index.Erase(i, HashText(d.id()), [this](uint32_t k) { return HashText(dossiers[k].id()); });
   timers.Cancel(i);
   if (d.open()) --open_counts[d.holder][static_cast<int>(d.open_state)];
   CountPredicted(d, -1);
@@ -452,7 +451,7 @@ void Engine::State::FreeDossier(uint32_t i) {
 
 void Engine::State::Retire(uint32_t i) {
   const Dossier& d = dossiers[i];
-  if (track_changes) removed.emplace_back(d.partition, std::string(d.id));
+  if (track_changes) removed.emplace_back(d.partition, std::string(d.id()));
   FreeDossier(i);
 }
 
@@ -490,8 +489,8 @@ ApplyStatus Engine::State::Accept(const Event& e, const EventCodes& codes, int32
   d.accepted_at = t;
   d.run_since = t;
   d.anchor = t;
-  d.procedure = procedure;
-  d.holder = department;
+  d.procedure = static_cast<uint16_t>(procedure);  // Compile bounds both by kMaxCodes
+  d.holder = static_cast<uint16_t>(department);
   d.budget = e.due_at ? cal.Between(t, *e.due_at) : pr.sla;
   d.set(kBudgetFromDueAt, e.due_at.has_value());
   d.due = *due;
@@ -518,7 +517,7 @@ ApplyStatus Engine::State::Transfer(uint32_t i, const Event& e,
   if (!step_due) return ApplyStatus::kTimeOutOfRange;
   --open_counts[d.holder][static_cast<int>(d.open_state)];
   CountPredicted(d, -1);
-  d.holder = *department;
+  d.holder = static_cast<uint16_t>(*department);
   ++open_counts[d.holder][static_cast<int>(d.open_state)];
   CountPredicted(d, +1);
   ++d.step;
@@ -540,7 +539,7 @@ ApplyStatus Engine::State::Extend(uint32_t i, const Event& e) {
   }
   UpdateGauge(d);
   Reschedule(i);
-  listener->OnAlertsEnded(d.id, e.occurred_at);
+  listener->OnAlertsEnded(d.id(), e.occurred_at);
   return ApplyStatus::kApplied;
 }
 
@@ -700,7 +699,7 @@ std::optional<Instant> Engine::clock() const { return state_->clock; }
 
 std::optional<Instant> Engine::next_timer() const {
   if (state_->timers.empty()) return std::nullopt;
-  return state_->dossiers[state_->timers.top()].timer_at;
+  return state_->timers.top_at();
 }
 
 const CompiledRules& Engine::rules() const { return *state_->rules; }
@@ -747,12 +746,12 @@ Result<size_t> Engine::Reconfigure(std::shared_ptr<const CompiledRules> rules) {
     if (procedure_map[d.procedure] == kNotInHeap) {
       return Error{"procedure_in_use", "procedure " + old.procedure(d.procedure).code +
                                            " is missing from the new rules but dossier " +
-                                           std::string(d.id) + " uses it"};
+                                           std::string(d.id()) + " uses it"};
     }
     if (department_map[d.holder] == kNotInHeap) {
       return Error{"department_in_use", "department " + old.department(d.holder).code +
                                             " is missing from the new rules but dossier " +
-                                            std::string(d.id) + " is held there"};
+                                            std::string(d.id()) + " is held there"};
     }
   }
   s.rules = std::move(rules);
@@ -792,8 +791,8 @@ Result<size_t> Engine::Reconfigure(std::shared_ptr<const CompiledRules> rules) {
   for (uint32_t i = 0; i < s.dossiers.size(); ++i) {
     Dossier& d = s.dossiers[i];
     if (!d.in_use()) continue;
-    d.procedure = procedure_map[d.procedure];
-    d.holder = department_map[d.holder];
+    d.procedure = static_cast<uint16_t>(procedure_map[d.procedure]);
+    d.holder = static_cast<uint16_t>(department_map[d.holder]);
     if (!d.open()) continue;
     ++s.open_counts[d.holder][static_cast<int>(d.open_state)];
     s.CountPredicted(d, +1);

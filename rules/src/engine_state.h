@@ -14,6 +14,7 @@
 #include "flat_index.h"
 #include "ontime/rules/engine.h"
 #include "ontime/rules/quantile_sketch.h"
+#include "record_store.h"
 #include "timer_heap.h"
 
 namespace ontime::rules {
@@ -22,12 +23,12 @@ struct Engine::State {
   std::shared_ptr<const CompiledRules> rules;
   EngineListener* listener;
   EngineListener no_listener;
-  std::deque<Dossier> dossiers;  // slots; a free one has no text
+  RecordStore<Dossier> dossiers;  // slots; a free one has no text
   std::vector<uint32_t> free_slots;
   size_t live = 0;  // slots in use
   uint32_t next_seq = 0;
   FlatIndex index;
-  TimerHeap<Dossier> timers{dossiers};
+  TimerHeap<Dossier, RecordStore<Dossier>> timers{dossiers};
   std::optional<Instant> clock;
   std::vector<std::array<int64_t, kOpenStateCount>> open_counts;
 
@@ -110,7 +111,7 @@ struct Engine::State {
 
   std::optional<uint32_t> FindIndex(std::string_view id) const {
     return index.Find(id, HashText(id),
-                      [this](uint32_t i) -> std::string_view { return dossiers[i].id; });
+                      [this](uint32_t i) -> std::string_view { return dossiers[i].id(); });
   }
 
   // A slot for a new dossier (a free one, or a new one at the end), with its texts; indexed.

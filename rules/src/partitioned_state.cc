@@ -43,7 +43,7 @@ void Engine::DrainChanges(const std::function<void(const DossierChange&)>& visit
     d.changed = false;
     s.record_buffer.clear();
     EncodeDossierRecord(d, *s.rules, s.record_buffer);
-    visit({d.partition, d.id, s.record_buffer});
+    visit({d.partition, d.id(), s.record_buffer});
   }
   s.changed.clear();
   std::string key;
@@ -71,16 +71,14 @@ Status Engine::RestoreDossier(int32_t partition, std::string_view record) {
   if (Status decoded = DecodeDossierRecord(record, *s.rules, restored); !decoded.ok()) {
     return decoded;
   }
-  if (auto existing = s.FindIndex(restored.id)) s.FreeDossier(*existing);
-  const uint32_t i = s.NewDossier(restored.id, restored.text.applicant(), partition);
+  if (auto existing = s.FindIndex(restored.id())) s.FreeDossier(*existing);
+  const uint32_t i = s.NewDossier(restored.id(), restored.text.applicant(), partition);
   Dossier& d = s.dossiers[i];
-  // Everything but what NewDossier set: the slot's text, id, seq and partition.
+  // Everything but what NewDossier set: the slot's text (the id), seq and partition.
   restored.text = std::move(d.text);
-  restored.id = d.id;
   restored.seq = d.seq;
   restored.partition = partition;
   restored.heap_pos = kNotInHeap;
-  restored.timer_at = kNever;
   d = std::move(restored);
   if (d.open()) ++s.open_counts[d.holder][static_cast<int>(d.open_state)];
   s.CountPredicted(d, +1);

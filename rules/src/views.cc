@@ -9,7 +9,7 @@ namespace ontime::rules {
 DossierView Engine::State::View(const Dossier& d, Instant now) const {
   const BusinessCalendar& cal = calendar();
   DossierView v;
-  v.dossier_id = d.id;
+  v.dossier_id = d.id();
   v.procedure = rules->procedure(d.procedure).code;
   v.department = rules->department(d.holder).code;
   v.state = d.state;

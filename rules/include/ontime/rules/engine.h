@@ -38,6 +38,8 @@ class CompiledRules {
     std::vector<Duration> step_budgets;  // by department index; zero = no step budget
   };
 
+  // At most this many procedures, and as many departments (a dossier's record holds 16-bit codes).
+  static constexpr size_t kMaxCodes = 65535;
   static Result<std::shared_ptr<const CompiledRules>> Compile(RulesConfig config);
 
   const RulesConfig& config() const { return config_; }
