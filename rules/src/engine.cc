@@ -315,7 +315,7 @@ void Engine::State::FireBefore(Instant limit) {
 bool Engine::State::FireBefore(Instant limit, size_t& budget) {
   while (!timers.empty()) {
     uint32_t i = timers.top();
-    Instant at = dossiers[i].timer_at;
+    Instant at = timers.top_at();
     if (at >= limit) return true;
     if (budget == 0) return false;
     --budget;
