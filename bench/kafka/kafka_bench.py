@@ -253,7 +253,9 @@ def kb(args):
 
 # --- scenarios ---
 
-def throughput(args, tmp, broker, boot):
+def generated_events(args):
+    """About --events generated province events (20,000 dossiers a working day from 2026-03-02),
+    cached in BUILD/bench-data; returns the file's path."""
     per_day = 20000
     days = max(1, round(args.events / (per_day * 5.4)))
     data_dir = os.path.join(args.build, "bench-data")
@@ -265,6 +267,12 @@ def throughput(args, tmp, broker, boot):
                   "2026-03-02", "--days", str(days), "--per-day", str(per_day), "--out",
                   path + ".tmp"])
         os.replace(path + ".tmp", path)
+    return path
+
+
+
+def throughput(args, tmp, broker, boot):
+    path = generated_events(args)
     tp = topics("tp")
     broker_create(broker, [f"{t}:3" for t in tp.values()])
     h.log(f"load average before load: {loadavg()}")
@@ -562,17 +570,7 @@ def scale(args, tmp, broker, boot):
     """1, 2 and 3 instances in a fresh group each, over the same generated events (6 partitions),
     started together: the time until every one has logged "caught up with the input", the
     aggregate events/s, each instance's RSS."""
-    per_day = 20000
-    days = max(1, round(args.events / (per_day * 5.4)))
-    data_dir = os.path.join(args.build, "bench-data")
-    os.makedirs(data_dir, exist_ok=True)
-    path = os.path.join(data_dir, f"kafka-events-{days}d-{per_day}.jsonl")
-    if not os.path.exists(path):
-        run_tool([args.ontimed, "generate", "--config",
-                  os.path.join(SOURCE, "deploy", "examples", "province.yaml"), "--start",
-                  "2026-03-02", "--days", str(days), "--per-day", str(per_day), "--out",
-                  path + ".tmp"])
-        os.replace(path + ".tmp", path)
+    path = generated_events(args)
     tp = topics("sc")
     broker_create(broker, [f"{t}:6" for t in tp.values()])
     loaded = run_tool([kb(args), "load", "--brokers", boot, "--topic", tp["events"], "--file",
