@@ -278,6 +278,30 @@ class DaemonKafkaTest : public ::testing::Test {
         std::vector<std::string>{"run", "--config", config_path}, dir_ + "/" + name + ".log");
   }
 
+  // Two instances of the group, "first" (the fixture's configuration, its HTTP port) and "second"
+  // (on `second_port`), started and waited for until each holds some partitions and has read the
+  // other's members record.
+  std::pair<std::unique_ptr<OntimedProcess>, std::unique_ptr<OntimedProcess>> StartTwo(
+      int second_port) {
+    const std::string second_config = InstanceConfig("second", second_port);
+    {
+      std::string config = ReadFile(ConfigPath());
+      config.replace(config.find("kafka:\n"), 7, "kafka:\n  instance_id: first\n");
+      std::ofstream(ConfigPath()) << config;
+    }
+    auto a = StartDaemon();
+    auto b = StartInstance(second_config);
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          return a->Logged("views seeded") && b->Logged("views seeded") &&
+                 a->Logged("instance=second") && b->Logged("instance=first");
+        },
+        90s))
+        << a->Log() << "\n---\n"
+        << b->Log();
+    return {std::move(a), std::move(b)};
+  }
+
   // GET `path` on 127.0.0.1:`port` with curl: the status, and the response's header fields and
   // body if asked.
   static int Get(int port, const std::string& path, const std::string& headers = "",
@@ -903,23 +927,9 @@ TEST_F(DaemonKafkaTest, TheApiOfOneInstanceAnswersForADossierTheOtherOwns) {
     std::ofstream(ConfigPath()) << config;
   }
   const int second_port = FreePort();
-  const std::string second_config = InstanceConfig("second", second_port);
-  {
-    std::string config = ReadFile(ConfigPath());
-    config.replace(config.find("kafka:\n"), 7, "kafka:\n  instance_id: first\n");
-    std::ofstream(ConfigPath()) << config;
-  }
-  auto a = StartDaemon();
-  auto b = StartInstance(second_config);
   // Each holds some partitions and has read the other's record.
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return a->Logged("views seeded") && b->Logged("views seeded") &&
-               a->Logged("instance=second") && b->Logged("instance=first");
-      },
-      90s))
-      << a->Log() << "\n---\n"
-      << b->Log();
+  auto [a, b] = StartTwo(second_port);
+  ASSERT_FALSE(HasFailure());
   const Instant now = WallNow();
   std::vector<std::string> lines;
   std::vector<std::string> ids;
@@ -1111,22 +1121,8 @@ TEST_F(DaemonKafkaTest, ThreeInstancesJoinAreKilledAndLeaveAndTheOutputsAreRepla
 // alert and apology letter is produced once, by the survivor, detected at the due.
 TEST_F(DaemonKafkaTest, ADeadlineThatFallsWhileItsPartitionMovesIsEmittedOnce) {
   CreateTopics(4);
-  const std::string second_config = InstanceConfig("second", FreePort());
-  {
-    std::string config = ReadFile(ConfigPath());
-    config.replace(config.find("kafka:\n"), 7, "kafka:\n  instance_id: first\n");
-    std::ofstream(ConfigPath()) << config;
-  }
-  auto a = StartDaemon();
-  auto b = StartInstance(second_config);
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return a->Logged("views seeded") && b->Logged("views seeded") &&
-               a->Logged("instance=second") && b->Logged("instance=first");
-      },
-      90s))
-      << a->Log() << "\n---\n"
-      << b->Log();
+  auto [a, b] = StartTwo(FreePort());
+  ASSERT_FALSE(HasFailure());
   // The first's partitions, from its list's coverage.
   std::string list;
   ASSERT_EQ(Get(http_port_, "/api/v1/dossiers", "", &list), 200);
