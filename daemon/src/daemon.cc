@@ -451,18 +451,24 @@ struct Daemon::Impl {
     return local;
   }
 
-  // This instance's record, as it is now, queued after the ones before it (the worker keeps
-  // their order, and so the topic does).
-  void PublishMember(bool owns_nothing = false) {
-    if (stopping || input_partitions == 0) return;
+  // This instance's record: its address, and its partitions unless it is leaving.
+  MemberRecord OwnRecord(bool leaving) const {
     MemberRecord record;
     record.instance = instance_id;
     record.http = advertised;
-    if (!owns_nothing && state) {
+    if (!leaving && state) {
       record.partitions.assign(state->assigned().begin(), state->assigned().end());
     }
     record.input_partitions = input_partitions;
     record.published_at_ms = loop.clock().Now().time_since_epoch().count();
+    return record;
+  }
+
+  // This instance's record, as it is now, queued after the ones before it (the worker keeps
+  // their order, and so the topic does).
+  void PublishMember() {
+    if (stopping || input_partitions == 0) return;
+    const MemberRecord record = OwnRecord(/*leaving=*/false);
     auto status = std::make_shared<Status>(Ok{});
     members_work->Submit(
         [this, status, value = EncodeMember(record)] {
@@ -532,13 +538,8 @@ struct Daemon::Impl {
   void SayOwnsNothing() {
     if (!members_published || input_partitions == 0) return;
     members_work.reset();  // joins: the topic's clients are the loop's from here
-    MemberRecord record;
-    record.instance = instance_id;
-    record.http = advertised;
-    record.input_partitions = input_partitions;
-    record.published_at_ms = loop.clock().Now().time_since_epoch().count();
-    Status s =
-        members_topic->Publish(instance_id, EncodeMember(record), std::chrono::milliseconds(2s));
+    Status s = members_topic->Publish(instance_id, EncodeMember(OwnRecord(/*leaving=*/true)),
+                                      std::chrono::milliseconds(2s));
     if (!s.ok())
       log.Warning("members: cannot say this instance leaves", {{"error", s.error().message}});
   }

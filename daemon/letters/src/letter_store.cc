@@ -85,7 +85,8 @@ class LetterStore::Writer {
   Writer& operator=(const Writer&) = delete;
 
   // Each returns its ticket: done() reaches it once the job is done.
-  uint64_t Append(const std::string& path, std::string_view line) {
+  // `json` and its '\n'.
+  uint64_t Append(const std::string& path, std::string_view json) {
     bool wake = false;
     uint64_t ticket = 0;
     {
@@ -94,7 +95,7 @@ class LetterStore::Writer {
       if (queue_.empty() || queue_.back().remove || queue_.back().path != path) {
         queue_.push_back(Job{false, path, {}, ticket});
       }
-      queue_.back().bytes += line;
+      queue_.back().bytes.append(json).push_back('\n');
       queue_.back().through = ticket;
       wake = waiting_;
     }
@@ -364,12 +365,9 @@ void LetterStore::Put(std::string_view letter_id, std::string_view dossier_id,
   entry.segment = number;
   entry.offset = segment.size;
   entry.length = static_cast<uint32_t>(json.size());
-  std::string line;
-  line.reserve(json.size() + 1);
-  line.append(json).push_back('\n');
-  segment.size += line.size();
+  segment.size += json.size() + 1;
   ++segment.lines;
-  entry.put = writer_->Append(segment.path, line);
+  entry.put = writer_->Append(segment.path, json);
   unwritten_.emplace_back(entry.put, letter_id);
   Index(std::string(letter_id), std::move(entry));
 }

@@ -121,7 +121,7 @@ bool Transactor::BeginCommit() {
   state_ = State::kCommitting;
   commit_began_ = loop_.clock().Monotonic();
   retries_ = 0;
-  Submit(consumed_, hooks_.before_commit ? hooks_.before_commit() : std::function<void()>());
+  Submit(consumed_, BeforeCommit());
   return true;
 }
 
@@ -236,9 +236,7 @@ bool Transactor::CommitNow() {
   if (!dirty_) return true;
   dirty_ = false;
   commit_began_ = loop_.clock().Monotonic();
-  if (hooks_.before_commit) {
-    if (std::function<void()> before = hooks_.before_commit()) before();
-  }
+  if (std::function<void()> before = BeforeCommit()) before();
   TransactionalProducer::Result result = CommitBlocking(consumed_);
   if (result.outcome == Outcome::kCommitted) {
     ++commits_;

@@ -55,7 +55,7 @@ TimelineStore::Slot* TimelineStore::FindSlot(const Table& table, uint64_t hash,
   }
 }
 
-void TimelineStore::Insert(Table& table, Slot slot) {
+TimelineStore::Slot* TimelineStore::Insert(Table& table, Slot slot) {
   if ((table.size + 1) * 4 > table.slots.size() * 3) {
     std::vector<Slot> old(std::max<size_t>(16, table.slots.size() * 2));
     old.swap(table.slots);
@@ -69,6 +69,7 @@ void TimelineStore::Insert(Table& table, Slot slot) {
   while (table.slots[i].block != nullptr) i = (i + 1) & mask;
   table.slots[i] = slot;
   ++table.size;
+  return &table.slots[i];
 }
 
 // Backward-shift deletion: the slots after it that probed past it move up, so no tombstones.
@@ -120,8 +121,7 @@ void TimelineStore::Add(std::string_view dossier_id, Entry entry) {
   Slot* slot = FindSlot(table, hash, dossier_id);
   if (slot == nullptr) {
     const auto capacity = static_cast<uint32_t>(std::min<size_t>(limit_, kFirstCapacity));
-    Insert(table, Slot{hash, Block::Make(dossier_id, capacity, nullptr)});
-    slot = FindSlot(table, hash, dossier_id);
+    slot = Insert(table, Slot{hash, Block::Make(dossier_id, capacity, nullptr)});
   }
   Block* b = slot->block;
   if (b->count >= limit_) {

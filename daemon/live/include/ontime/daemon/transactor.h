@@ -142,6 +142,10 @@ class Transactor final : public streams::OutputSink {
     TransactionalProducer::Result result;
   };
   void Submit(streams::PartitionOffsets offsets, std::function<void()> before = {});
+  // What must run before this commit (Hooks::before_commit), or nothing.
+  std::function<void()> BeforeCommit() const {
+    return hooks_.before_commit ? hooks_.before_commit() : std::function<void()>();
+  }
   void Committed(const TransactionalProducer::Result& result,
                  const streams::PartitionOffsets& offsets);
   void AfterAbort(const TransactionalProducer::Result& aborted, const std::string& message);

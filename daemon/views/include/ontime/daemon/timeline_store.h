@@ -122,7 +122,7 @@ class TimelineStore final : public rules::EngineListener, public EventObserver {
   Table& TableOf(uint64_t hash) { return tables_[hash >> 58]; }  // slots use the low bits
   const Table& TableOf(uint64_t hash) const { return tables_[hash >> 58]; }
   static Slot* FindSlot(const Table& table, uint64_t hash, std::string_view dossier_id);
-  static void Insert(Table& table, Slot slot);
+  static Slot* Insert(Table& table, Slot slot);  // where it went
   static void Erase(Table& table, Slot* slot);
   const Block* Find(std::string_view dossier_id) const;
 
