@@ -308,6 +308,10 @@ void Engine::State::FireBefore(Instant limit) {
     uint32_t i = timers.top();
     Instant at = timers.top_at();
     if (at >= limit) break;
+    if (Released(dossiers[i])) {
+      FreeDossier(i);  // given away: the new owner fires it
+      continue;
+    }
     Fire(i, at);
   }
 }
@@ -319,6 +323,10 @@ bool Engine::State::FireBefore(Instant limit, size_t& budget) {
     if (at >= limit) return true;
     if (budget == 0) return false;
     --budget;
+    if (Released(dossiers[i])) {
+      FreeDossier(i);
+      continue;
+    }
     Fire(i, at);
   }
   return true;
@@ -443,10 +451,15 @@ void Engine::State::FreeDossier(uint32_t i) {
   timers.Cancel(i);
   if (d.open()) --open_counts[d.holder][static_cast<int>(d.open_state)];
   CountPredicted(d, -1);
-  --PartitionSize(d.partition);
+  const int32_t partition = d.partition;
+  const size_t left = --PartitionSize(partition);
   d = Dossier{};
   free_slots.push_back(i);
   --live;
+  if (left == 0 && Released(partition)) {
+    released[static_cast<size_t>(partition)] = 0;
+    if (--releasing == 0) release_cursor = 0;
+  }
 }
 
 void Engine::State::Retire(uint32_t i) {
@@ -643,15 +656,15 @@ ApplyStatus Engine::Apply(const Event& e, TimersBefore timers, int32_t partition
     return ApplyStatus::kTimeOutOfRange;  // before it can move the clock
   }
   State& s = *state_;
-  auto i = s.FindIndex(e.dossier_id);
+  auto i = s.FindHeld(e.dossier_id);
   if (timers == TimersBefore::kAll) {
     AdvanceTo(e.occurred_at);
   } else {
     if (i) s.FireDossierBefore(*i, e.occurred_at);
     if (!s.clock || *s.clock < e.occurred_at) s.clock = e.occurred_at;
   }
-  // Its timers may have retired the dossier (retention).
-  if (s.retention) i = s.FindIndex(e.dossier_id);
+  // Its timers may have retired the dossier (retention), or freed it (released).
+  if (s.retention || s.releasing > 0) i = s.FindHeld(e.dossier_id);
   if (e.type == EventType::kUnknown) return ApplyStatus::kUnknownType;
   // Codes the configuration lacks make an event invalid whatever its dossier's state: ops see it.
   State::EventCodes codes;
@@ -732,6 +745,7 @@ uint64_t Engine::history_count(std::string_view procedure) const {
 
 Result<size_t> Engine::Reconfigure(std::shared_ptr<const CompiledRules> rules) {
   State& s = *state_;
+  DropReleased(SIZE_MAX);  // a walk over every dossier follows anyway
   const CompiledRules& old = *s.rules;
   std::vector<uint32_t> procedure_map(old.config().procedures.size(), kNotInHeap);
   std::vector<uint32_t> department_map(old.department_count(), kNotInHeap);

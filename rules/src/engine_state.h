@@ -37,6 +37,26 @@ struct Engine::State {
   std::vector<Instant> partition_clocks;  // the latest event instant seen, by input partition
   std::vector<size_t> partition_sizes;    // dossiers held, by input partition (kept as they come
                                           // and go: no walk over the state to count them)
+  // Partitions given away whose dossiers are still being freed (ReleasePartition), by partition,
+  // and the next slot DropReleased looks at.
+  std::vector<uint8_t> released;
+  size_t releasing = 0;  // partitions released and not yet empty
+  uint32_t release_cursor = 0;
+  bool Released(int32_t partition) const {
+    return releasing > 0 && static_cast<size_t>(partition) < released.size() &&
+           released[static_cast<size_t>(partition)] != 0;
+  }
+  bool Released(const Dossier& d) const { return releasing > 0 && Released(d.partition); }
+  // A dossier found by id that is held here: a released one is freed first, as if gone (an
+  // event or a restored record for its id starts afresh).
+  std::optional<uint32_t> FindHeld(std::string_view id) {
+    auto i = FindIndex(id);
+    if (i && Released(dossiers[*i])) {
+      FreeDossier(*i);
+      return std::nullopt;
+    }
+    return i;
+  }
   bool track_changes = false;
   std::vector<std::pair<uint32_t, uint32_t>> changed;    // (slot, seq) changed since the last drain
   std::vector<std::pair<int32_t, std::string>> removed;  // (partition, id) left since then
@@ -117,8 +137,12 @@ struct Engine::State {
   // A slot for a new dossier (a free one, or a new one at the end), with its texts; indexed.
   uint32_t NewDossier(std::string_view id, const std::optional<ApplicantView>& applicant,
                       int32_t partition);
-  // Frees the slot: index, timer and gauge too. No change is recorded.
+  // Frees the slot: index, timer and gauge too. No change is recorded. A released partition's
+  // release ends with its last dossier.
   void FreeDossier(uint32_t i);
+  // What a partition holds besides its dossiers (closes to learn, histories, changes to drain,
+  // its clock), forgotten when it is dropped or released.
+  void ForgetPartitionExtras(int32_t partition);
   // Records that dossier i changed (for the changelog), when changes are tracked.
   void MarkChanged(uint32_t i) {
     Dossier& d = dossiers[i];

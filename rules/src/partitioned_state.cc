@@ -41,6 +41,7 @@ void Engine::DrainChanges(const std::function<void(const DossierChange&)>& visit
     Dossier& d = s.dossiers[i];
     if (!d.in_use() || d.seq != seq || !d.changed) continue;  // left, or its slot reused since
     d.changed = false;
+    if (s.Released(d)) continue;  // given away: its new owner writes it from now on
     s.record_buffer.clear();
     EncodeDossierRecord(d, *s.rules, s.record_buffer);
     visit({d.partition, d.id(), s.record_buffer});
@@ -71,7 +72,7 @@ Status Engine::RestoreDossier(int32_t partition, std::string_view record) {
   if (Status decoded = DecodeDossierRecord(record, *s.rules, restored); !decoded.ok()) {
     return decoded;
   }
-  if (auto existing = s.FindIndex(restored.id())) s.FreeDossier(*existing);
+  if (auto existing = s.FindHeld(restored.id())) s.FreeDossier(*existing);
   const uint32_t i = s.NewDossier(restored.id(), restored.text.applicant(), partition);
   Dossier& d = s.dossiers[i];
   // Everything but what NewDossier set: the slot's text (the id), seq and partition.
@@ -100,24 +101,59 @@ size_t Engine::DropPartition(int32_t partition) {
   // A partition newly assigned holds nothing: no walk over the other partitions' dossiers.
   for (uint32_t i = 0; i < s.dossiers.size() && s.PartitionSize(partition) > 0; ++i) {
     if (s.dossiers[i].in_use() && s.dossiers[i].partition == partition) {
-      s.FreeDossier(i);
+      s.FreeDossier(i);  // the partition's last one ends its release, if it was released
       ++dropped;
     }
   }
-  std::erase_if(s.removed, [partition](const auto& r) { return r.first == partition; });
-  std::erase_if(s.history_changed, [partition](const auto& c) { return c.first == partition; });
-  std::erase_if(s.pending_closes, [partition](const auto& c) { return c.partition == partition; });
+  s.ForgetPartitionExtras(partition);
+  return dropped;
+}
+
+void Engine::ReleasePartition(int32_t partition) {
+  State& s = *state_;
+  s.ForgetPartitionExtras(partition);
+  if (s.PartitionSize(partition) == 0 || s.Released(partition)) return;
+  const size_t p = static_cast<size_t>(partition);
+  if (p >= s.released.size()) s.released.resize(p + 1, 0);
+  s.released[p] = 1;
+  ++s.releasing;
+  s.release_cursor = 0;  // its dossiers lie anywhere, also behind a release under way
+}
+
+bool Engine::DropReleased(size_t budget) {
+  State& s = *state_;
+  while (s.releasing > 0 && budget > 0) {
+    if (s.release_cursor >= s.dossiers.size()) {
+      // Every slot looked at since the last release began: none of theirs can be left.
+      std::fill(s.released.begin(), s.released.end(), 0);
+      s.releasing = 0;
+      s.release_cursor = 0;
+      break;
+    }
+    const uint32_t i = s.release_cursor++;
+    --budget;
+    if (s.dossiers[i].in_use() && s.Released(s.dossiers[i])) {
+      s.FreeDossier(i);
+      budget -= std::min(budget, kFreeCost);
+    }
+  }
+  return s.releasing == 0;
+}
+
+bool Engine::releasing() const { return state_->releasing > 0; }
+
+void Engine::State::ForgetPartitionExtras(int32_t partition) {
+  std::erase_if(removed, [partition](const auto& r) { return r.first == partition; });
+  std::erase_if(history_changed, [partition](const auto& c) { return c.first == partition; });
+  std::erase_if(pending_closes, [partition](const auto& c) { return c.partition == partition; });
   const size_t p = static_cast<size_t>(std::max(partition, 0));
-  for (State::History& h : s.history) {
+  for (History& h : history) {
     if (p < h.by_partition.size() && !h.by_partition[p].empty()) {
       h.by_partition[p].Clear();
       h.stale = true;
     }
   }
-  if (static_cast<size_t>(std::max(partition, 0)) < s.partition_clocks.size()) {
-    s.PartitionClock(partition) = kEarliestEventTime;
-  }
-  return dropped;
+  if (p < partition_clocks.size()) PartitionClock(partition) = kEarliestEventTime;
 }
 
 size_t Engine::dossiers_in(int32_t partition) const {

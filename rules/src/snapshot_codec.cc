@@ -12,7 +12,6 @@
 // record is checked, and the checksum must match before anything replaces the engine's state.
 // It then rebuilds the index, the timers and the gauges under the engine's current rules.
 
-#include <algorithm>
 #include <istream>
 #include <ostream>
 #include <string>
@@ -150,10 +149,15 @@ void Engine::Save(std::ostream& out) const {
   w.U32(histories.empty() ? kVersion : kVersionWithHistory);
   w.U8(s.clock.has_value());
   w.Time(s.clock.value_or(Instant{}));
-  w.U64(s.live);
+  uint64_t held = s.live;  // a partition given away and still being freed is not saved
+  if (s.releasing > 0) {
+    held = 0;
+    for (const Dossier& d : s.dossiers) held += d.in_use() && !s.Released(d);
+  }
+  w.U64(held);
   std::string record;
   for (const Dossier& d : s.dossiers) {
-    if (!d.in_use()) continue;
+    if (!d.in_use() || s.Released(d)) continue;
     record.clear();
     EncodeDossierRecord(d, *s.rules, record);
     w.U32(static_cast<uint32_t>(d.partition));

@@ -43,14 +43,14 @@ size_t Engine::dossiers_tracked() const { return state_->live; }
 
 std::optional<DossierView> Engine::Find(std::string_view dossier_id, Instant now) const {
   auto i = state_->FindIndex(dossier_id);
-  if (!i) return std::nullopt;
+  if (!i || state_->Released(state_->dossiers[*i])) return std::nullopt;
   return state_->View(state_->dossiers[*i], now);
 }
 
 void Engine::ForEachDossier(Instant now,
                             const std::function<void(const DossierView&)>& visit) const {
   for (const Dossier& d : state_->dossiers) {
-    if (d.in_use()) visit(state_->View(d, now));
+    if (d.in_use() && !state_->Released(d)) visit(state_->View(d, now));
   }
 }
 
@@ -58,7 +58,7 @@ Summary Engine::Summarize(Instant now) const {
   Summary s;
   double working_minutes = 0;
   for (const Dossier& d : state_->dossiers) {
-    if (!d.in_use()) continue;
+    if (!d.in_use() || state_->Released(d)) continue;
     ++s.accepted;
     s.apology_letters += d.letters;
     if (d.open()) {

@@ -15,7 +15,8 @@ ChangelogState::ChangelogState(EventLoop& loop, rules::Engine& engine, Transacto
                                ChangelogReader& reader, BlockingWork& restore_work,
                                DaemonMetrics& metrics, Logger& log, std::string changelog_topic,
                                Hooks hooks)
-    : engine_(engine),
+    : loop_(loop),
+      engine_(engine),
       transactor_(transactor),
       metrics_(metrics),
       log_(log),
@@ -68,17 +69,39 @@ void ChangelogState::OnRevoked(const std::vector<int32_t>& revoked) {
     UpdateGauges();
     return;
   }
-  size_t dropped = 0;
+  size_t released = 0;
   for (int32_t p : revoked) {
     assigned_.erase(p);
-    dropped += engine_.dossiers_in(p);
-    restorer_.Cancel(p);  // drops the engine's dossiers of p
+    released += engine_.dossiers_in(p);
+    restorer_.Abandon(p);  // a restore under way: what it loaded is released with the rest
+    engine_.ReleasePartition(p);
     transactor_.ForgetPartition(p);
     if (hooks_.forget) hooks_.forget(p);
   }
   log_.Info("kafka: partitions revoked",
-            {{"partitions", List(revoked)}, {"dossiers_dropped", std::to_string(dropped)}});
+            {{"partitions", List(revoked)}, {"dossiers_released", std::to_string(released)}});
   UpdateGauges();
+  if (released > 0) {
+    if (releasing_dossiers_ == 0) release_began_ = loop_.clock().Monotonic();
+    releasing_dossiers_ += released;
+    FreeReleased();
+  }
+}
+
+void ChangelogState::FreeReleased() {
+  if (freeing_) return;
+  freeing_ = true;
+  loop_.Post([this] {
+    freeing_ = false;
+    if (!engine_.DropReleased(kReleaseWorkPerTurn)) {
+      FreeReleased();
+      return;
+    }
+    log_.Info("kafka: revoked partitions' dossiers freed",
+              {{"dossiers", std::to_string(releasing_dossiers_)},
+               {"seconds", LogSeconds(loop_.clock().Monotonic() - release_began_)}});
+    releasing_dossiers_ = 0;
+  });
 }
 
 void ChangelogState::Drop(const std::vector<int32_t>& partitions) {

@@ -489,11 +489,56 @@ TEST_F(LivePathTest, ARevokedPartitionIsCommittedThenDropped) {
   daemon->state->OnRevoked({1});
   EXPECT_EQ(kafka.commits, 1) << "committed before it goes";
   EXPECT_EQ(kafka.group_offsets, (std::map<int32_t, int64_t>{{0, 1}, {1, 1}}));
-  EXPECT_EQ(daemon->engine->dossiers_tracked(), 1u);
   EXPECT_FALSE(daemon->engine->Find("B", kT0).has_value());
+  loop.RunFor(1ms);  // freed in a later turn
+  EXPECT_EQ(daemon->engine->dossiers_tracked(), 1u);
   daemon->state->OnAssigned({1});  // back again: restored from its changelog
   loop.RunFor(20ms);
   EXPECT_TRUE(daemon->engine->Find("B", kT0).has_value());
+}
+
+// A rebalance giving a large partition away: it is gone at once (no alert of its dossiers, no
+// changelog record for them, the API does not find them), and its dossiers are freed over
+// several loop turns, never more than a turn's budget in one.
+TEST_F(LivePathTest, ARevokedPartitionIsFreedOverSeveralTurns) {
+  constexpr size_t kDossiers = 5000;
+  const size_t per_turn = daemon::ChangelogState::kReleaseWorkPerTurn / rules::Engine::kFreeCost;
+  FakeEventSource source(2);
+  source.Add(0, "A", Accepted("A", kT0));
+  for (size_t n = 0; n < kDossiers; ++n) {
+    const std::string id = "R" + std::to_string(n);
+    source.Add(1, id, Accepted(id, kT0));
+  }
+  auto daemon = Launch();
+  daemon->Start(source);
+  loop.RunFor(50ms);
+  ASSERT_EQ(daemon->engine->dossiers_in(1), kDossiers);
+  daemon->state->OnRevoked({1});  // commits what came before: their accepts
+  const size_t records_before = kafka.Committed(std::string(kChangelog)).size();
+  EXPECT_FALSE(daemon->engine->Find("R7", kT0).has_value());
+  size_t most = 0;
+  int turns_freeing = 0;
+  size_t held = daemon->engine->dossiers_in(1);
+  loop.after_turn = [&] {
+    const size_t now_held = daemon->engine->dossiers_in(1);
+    most = std::max(most, held - now_held);
+    if (now_held < held) ++turns_freeing;
+    held = now_held;
+  };
+  loop.RunUntil(kT0 + 2h + 1s);  // A's at-risk and overdue alerts; none of partition 1's
+  loop.after_turn = {};
+  EXPECT_EQ(daemon->engine->dossiers_in(1), 0u);
+  EXPECT_LE(most, per_turn);
+  EXPECT_GE(turns_freeing, static_cast<int>(kDossiers / per_turn));
+  loop.RunFor(1s);
+  EXPECT_EQ(CommittedIds(),
+            (std::vector<std::string>{"A:at_risk:1", "A:overdue:1", "A:apology:1"}));
+  const std::vector<Produced> records = kafka.Committed(std::string(kChangelog));
+  for (size_t r = records_before; r < records.size(); ++r) {
+    EXPECT_NE(records[r].partition, 1) << "a record for a dossier given away: " << records[r].key;
+  }
+  EXPECT_GT(records.size(), records_before) << "A's changes";
+  daemon->Kill();
 }
 
 // A breach wave: thousands of dossiers due in the same millisecond go out over several loop

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <random>
+#include <sstream>
 
 #include "fakes/engine_harness.h"
 #include "ontime/base/crc32c.h"
@@ -248,6 +249,87 @@ TEST_F(PartitionedState, DroppingAPartitionForgetsOnlyItsDossiers) {
   // Restored again (a partition coming back): the slots freed are reused, the ids found.
   Send("M-new", "accepted", "Mon 09:30", {{"procedure", "P2D"}, {"partition", "1"}});
   EXPECT_TRUE(engine_->Find("M-new", now).has_value());
+}
+
+// A partition given away during a rebalance: its dossiers vanish at once for every reader and
+// timer, and are freed a budget at a time (no walk over millions of dossiers in one loop turn).
+TEST_F(PartitionedState, AReleasedPartitionIsGoneAtOnceAndFreedOnABudget) {
+  std::mt19937 random(11);
+  std::map<std::string, int32_t> model;
+  for (int n = 0; n < 3000; ++n) {
+    const std::string id = "M" + std::to_string(random() % 100000);
+    const int32_t partition = static_cast<int32_t>(random() % 3);
+    if (model.count(id)) continue;
+    Send(id, "accepted", "Mon 09:00",
+         {{"procedure", "P2D"}, {"partition", std::to_string(partition)}});
+    model[id] = partition;
+  }
+  Drain();
+  const size_t on_one = engine_->dossiers_in(1);
+  const size_t others = model.size() - on_one;
+  ASSERT_GT(on_one, 500u);
+  engine_->ReleasePartition(1);
+  EXPECT_TRUE(engine_->releasing());
+  EXPECT_EQ(engine_->dossiers_in(1), on_one) << "nothing freed yet";
+  const Instant now = LocalTime("Mon 10:00");
+  for (const auto& [id, partition] : model) {
+    EXPECT_EQ(engine_->Find(id, now).has_value(), partition != 1) << id;
+  }
+  size_t visited = 0;
+  engine_->ForEachDossier(now, [&](const rules::DossierView& d) {
+    ++visited;
+    EXPECT_NE(model.at(std::string(d.dossier_id)), 1) << d.dossier_id;
+  });
+  EXPECT_EQ(visited, others);
+  std::stringstream snapshot;
+  engine_->Save(snapshot);
+  rules::Engine saved(rules_, nullptr);
+  ASSERT_TRUE(saved.Load(snapshot).ok());
+  EXPECT_EQ(saved.dossiers_tracked(), others) << "a released dossier is not saved";
+
+  EXPECT_FALSE(engine_->DropReleased(100)) << "a small budget frees a few";
+  const size_t left = engine_->dossiers_in(1);
+  EXPECT_LT(left, on_one);
+  EXPECT_GE(left, on_one - 100);
+
+  AdvanceTo("Thu 17:00");  // every due (Wed 09:00) passed
+  size_t overdue = 0;
+  for (const Emitted& e : TakeEmitted()) {  // ids "M123:overdue:1"
+    const std::string dossier = e.id.substr(0, e.id.find(':'));
+    EXPECT_NE(model.at(dossier), 1) << "a released dossier's timer fired: " << e.id;
+    overdue += e.id == dossier + ":overdue:1";
+  }
+  EXPECT_EQ(overdue, others);
+  for (const Change& c : Drain()) {
+    EXPECT_NE(c.partition, 1) << "a released dossier's change was drained: " << c.id;
+  }
+  EXPECT_EQ(engine_->dossiers_in(1), 0u) << "their timers freed them as they fell due";
+  EXPECT_TRUE(engine_->DropReleased(1));
+  EXPECT_FALSE(engine_->releasing());
+  EXPECT_EQ(engine_->dossiers_tracked(), others);
+  int64_t gauge = 0;
+  for (const auto& by_state : engine_->open_counts()) {
+    for (int64_t c : by_state) gauge += c;
+  }
+  EXPECT_EQ(gauge, static_cast<int64_t>(others));
+}
+
+TEST_F(PartitionedState, AReleasedDossiersIdStartsAfreshAndADropEndsTheRelease) {
+  Send("A", "accepted", "Mon 09:00", {{"procedure", "P2D"}, {"partition", "1"}});
+  Send("B", "accepted", "Mon 09:00", {{"procedure", "P2D"}, {"partition", "1"}});
+  Send("C", "accepted", "Mon 09:00", {{"procedure", "P2D"}, {"partition", "0"}});
+  engine_->ReleasePartition(1);
+  EXPECT_EQ(Send("A", "transferred", "Mon 10:00", {{"department", "UBND"}, {"partition", "2"}}),
+            rules::ApplyStatus::kOrphan)
+      << "its old state is gone";
+  EXPECT_EQ(engine_->dossiers_in(1), 1u) << "A freed on the way";
+  EXPECT_EQ(Send("A", "accepted", "Mon 10:00", {{"procedure", "P4H"}, {"partition", "2"}}),
+            rules::ApplyStatus::kApplied);
+  ASSERT_TRUE(engine_->Find("A", LocalTime("Mon 10:00")).has_value());
+  EXPECT_EQ(engine_->dossiers_in(2), 1u);
+  EXPECT_EQ(engine_->DropPartition(1), 1u) << "assigned again: the rest freed at once";
+  EXPECT_FALSE(engine_->releasing());
+  EXPECT_EQ(engine_->dossiers_tracked(), 2u);
 }
 
 TEST_F(PartitionedState, DuplicateDetectionIsPerDossier) {

@@ -221,7 +221,19 @@ class Engine {
   // Forgets a dossier (a tombstone read while restoring); no change is recorded.
   void ForgetDossier(std::string_view dossier_id);
   // Forgets every dossier of `partition` (given away, or to be restored anew); returns how many.
+  // A walk over the whole state: on a revocation during a rebalance, ReleasePartition instead.
   size_t DropPartition(int32_t partition);
+  // Gives `partition` away without a walk over the state: its dossiers are gone at once for
+  // everything that can be observed (Find, ForEachDossier, their timers fire nothing, no change
+  // of theirs is drained, an event or a restored record for one of their ids starts afresh), and
+  // DropReleased frees them a budget at a time. Their counts in open_counts() stay until they are
+  // freed. DropPartition of a released partition frees the rest of it at once (assigned again).
+  void ReleasePartition(int32_t partition);
+  // Frees released dossiers, spending `budget` (a slot looked at costs 1, a dossier freed
+  // kFreeCost); true when none is left.
+  static constexpr size_t kFreeCost = 32;
+  bool DropReleased(size_t budget);
+  bool releasing() const;
   size_t dossiers_in(int32_t partition) const;
 
   struct State;

@@ -4,8 +4,11 @@
 // changelog topic (`<group_id>.dossier-state`, compacted) in the transaction that commits the
 // input offsets covering the change; a tombstone when it leaves the state. A partition assigned
 // is paused, restored from its changelog partition, then consumed from the group's committed
-// offset; a partition revoked is committed and dropped. Single-threaded, on the loop.
+// offset; a partition revoked is committed and released: its dossiers are gone at once for
+// everything observable and freed over later loop turns (kReleaseWorkPerTurn each), so that a
+// rebalance giving away millions of dossiers does not stall the loop. Single-threaded, on the loop.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -33,6 +36,10 @@ class ChangelogState {
     std::function<void(int32_t partition)> restored;  // its dossiers are in the engine
     std::function<void(std::string_view dossier_id)> restored_dossier;  // one, as it comes in
   };
+
+  // The engine's DropReleased budget per loop turn: at most 2,048 dossiers freed (about 2 ms),
+  // or 65,536 slots looked at.
+  static constexpr size_t kReleaseWorkPerTurn = 65536;
 
   ChangelogState(EventLoop& loop, rules::Engine& engine, Transactor& transactor,
                  ChangelogReader& reader, BlockingWork& restore_work, DaemonMetrics& metrics,
@@ -70,7 +77,10 @@ class ChangelogState {
  private:
   void Restored(int32_t partition);
   void UpdateGauges();
+  // Frees the released partitions' dossiers, a turn's budget at a time.
+  void FreeReleased();
 
+  EventLoop& loop_;
   rules::Engine& engine_;
   Transactor& transactor_;
   DaemonMetrics& metrics_;
@@ -81,6 +91,9 @@ class ChangelogState {
   std::set<int32_t> assigned_;
   uint64_t restored_dossiers_ = 0;
   bool closing_ = false;
+  bool freeing_ = false;  // a FreeReleased turn is posted
+  size_t releasing_dossiers_ = 0;
+  std::chrono::steady_clock::time_point release_began_{};
 };
 
 }  // namespace ontime::daemon
