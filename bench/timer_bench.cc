@@ -5,10 +5,12 @@
 // The listener formats each alert and letter to JSON, as the daemon would before producing it
 // (--no-format: count only). --open M first accepts M more dossiers whose deadlines lie weeks
 // later (they stay open and keep their timers pending): the cost per expired dossier against the
-// number open (bench/scaling.py).
+// number open (bench/scaling.py). --reload: the rules reloaded with M open on the procedure's
+// budget (Reconfigure moves each one's due): the time that takes.
 //
 //   timer_bench [--dossiers N] [--open M] [--config YAML] [--repeat R] [--no-format]
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -32,11 +34,14 @@ struct Run {
   size_t overdue_alerts = 0;
   size_t letters = 0;
   size_t timers_after = 0;
+  double reload = 0;  // Reconfigure with the open dossiers held (--reload)
+  size_t recomputed = 0;
 };
 
-// `count` dossiers accepted at `accepted` and due at `due` (plus i % 1000 ms), ids prefixed.
+// `count` dossiers accepted at `accepted` and due at `due` (plus i % 1000 ms; nullopt: on the
+// procedure's budget), ids prefixed.
 void Accept(rules::Engine& engine, const std::string& procedure, const char* prefix, int64_t count,
-            Instant accepted, Instant due) {
+            Instant accepted, std::optional<Instant> due) {
   std::string id;
   std::string event_id;
   for (int64_t i = 0; i < count; ++i) {
@@ -51,20 +56,32 @@ void Accept(rules::Engine& engine, const std::string& procedure, const char* pre
     e.type_name = "accepted";
     e.occurred_at = accepted;
     e.procedure = procedure;
-    e.due_at = due + Duration(i % 1000);
+    if (due) e.due_at = *due + Duration(i % 1000);
     engine.Apply(e);
   }
 }
 
 Run RunOnce(const std::shared_ptr<const rules::CompiledRules>& compiled,
-            const std::string& procedure, int64_t count, int64_t open, bool format) {
+            const std::shared_ptr<const rules::CompiledRules>& reloaded,
+            const std::string& procedure, const std::string& open_procedure, int64_t count,
+            int64_t open, bool format) {
   EmitListener listener(compiled->calendar(), format);
   rules::Engine engine(compiled, &listener);
   // Monday 08:00; the receipt slip promises Friday of the next week, 16:00:00.xxx.
   const Instant accepted = *ParseRfc3339("2026-03-02T08:00:00+07:00");
   const Instant due = *ParseRfc3339("2026-03-13T16:00:00+07:00");
   // The open ones: due at the end of April, their at-risk timers weeks after the storm.
-  Accept(engine, procedure, "OPEN-", open, accepted, *ParseRfc3339("2026-04-29T16:00:00+07:00"));
+  // With --reload, on the procedure's budget: the reload moves each one's due.
+  std::optional<Instant> open_due = *ParseRfc3339("2026-04-29T16:00:00+07:00");
+  if (reloaded) open_due.reset();
+  Accept(engine, open_procedure, "OPEN-", open, accepted, open_due);
+  Run run;
+  if (reloaded) {
+    Stopwatch reload;
+    auto recomputed = engine.Reconfigure(reloaded);
+    run.reload = reload.wall();
+    run.recomputed = recomputed.ok() ? *recomputed : 0;
+  }
   std::vector<std::string> ids(static_cast<size_t>(count));
   std::vector<std::string> event_ids(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; ++i) {
@@ -73,7 +90,6 @@ Run RunOnce(const std::shared_ptr<const rules::CompiledRules>& compiled,
     ids[static_cast<size_t>(i)] = buf;
     event_ids[static_cast<size_t>(i)] = std::string(buf) + "-2";
   }
-  Run run;
   Stopwatch schedule;
   for (int64_t i = 0; i < count; ++i) {
     rules::Event e;
@@ -106,7 +122,8 @@ int Main(int argc, char** argv) {
   Flags flags(argc, argv);
   if (flags.Has("--help")) {
     std::printf(
-        "timer_bench [--dossiers N] [--open M] [--config YAML] [--repeat R] [--no-format]\n");
+        "timer_bench [--dossiers N] [--open M] [--reload] [--config YAML] [--repeat R] "
+        "[--no-format]\n");
     return 0;
   }
   const int64_t count = flags.GetInt("--dossiers", 100'000);
@@ -122,10 +139,26 @@ int Main(int argc, char** argv) {
   }
   // The most frequent procedure; its budget is replaced by due_at anyway.
   const std::string procedure = config->rules.procedures.front().code;
-  std::vector<double> schedule, at_risk, breach, breach_cpu;
+  // --reload: the open dossiers on the procedure with the longest budget (their timers weeks
+  // after the storm), then the rules again with that budget a working day longer.
+  std::shared_ptr<const rules::CompiledRules> reloaded;
+  std::string open_procedure = procedure;
+  if (flags.Has("--reload")) {
+    rules::RulesConfig longer = config->rules;
+    auto longest = std::max_element(
+        longer.procedures.begin(), longer.procedures.end(),
+        [](const rules::Procedure& a, const rules::Procedure& b) { return a.sla < b.sla; });
+    open_procedure = longest->code;
+    longest->sla += std::chrono::hours(8);
+    auto compiled_longer = rules::CompiledRules::Compile(longer);
+    if (!compiled_longer.ok()) return 1;
+    reloaded = compiled_longer.value();
+  }
+  std::vector<double> schedule, at_risk, breach, breach_cpu, reload;
   Run last;
   for (int r = 0; r < repeat; ++r) {
-    last = RunOnce(compiled.value(), procedure, count, open, format);
+    last = RunOnce(compiled.value(), reloaded, procedure, open_procedure, count, open, format);
+    reload.push_back(last.reload);
     schedule.push_back(last.schedule);
     at_risk.push_back(last.at_risk);
     breach.push_back(last.breach);
@@ -159,6 +192,15 @@ int Main(int argc, char** argv) {
   std::printf("RESULT timer_breach_cpu_ns_per_dossier %.0f\n", bc.median / n * 1e9);
   std::printf("RESULT timer_at_risk_ns_per_dossier %.0f\n", a.median / n * 1e9);
   std::printf("RESULT timer_open_dossiers %lld\n", static_cast<long long>(open));
+  if (reloaded) {
+    const Summary rl = Summarize(reload, false);
+    std::printf(
+        "reload (Reconfigure, %zu of %lld open dossiers' dues moved): best %.4f s, "
+        "median %.4f s, %.0f ns a dossier\n",
+        last.recomputed, static_cast<long long>(open), rl.best, rl.median,
+        open > 0 ? rl.median / static_cast<double>(open) * 1e9 : 0.0);
+    std::printf("RESULT timer_reload_seconds %.4f\n", rl.median);
+  }
   return 0;
 }
 

@@ -57,6 +57,8 @@ constexpr auto kMembersWait = std::chrono::milliseconds(200);
 constexpr auto kMembersPoll = std::chrono::milliseconds(300);
 constexpr auto kMembersRefresh = std::chrono::seconds(30);
 constexpr auto kForwardTimeout = std::chrono::milliseconds(2000);
+// A reload's deadlines recomputed per loop turn (about 150 ns each: a couple of milliseconds).
+constexpr size_t kRecomputePerTurn = 10000;
 
 streams::KafkaSettings Settings(const KafkaConfig& kafka) {
   streams::KafkaSettings s;
@@ -665,21 +667,24 @@ struct Daemon::Impl {
       daemon_metrics->CountReload(false);
       return;
     }
+    if (recomputing) FinishRecompute();  // the previous reload's, at once
     notifier.Reloading();
-    auto recomputed = engine->Reconfigure(compiled.value());
-    if (!recomputed.ok()) {
-      log.Error("reload rejected by the engine", {{"error", recomputed.error().message}});
+    Status reconfigured = engine->BeginReconfigure(compiled.value());
+    if (!reconfigured.ok()) {
+      log.Error("reload rejected by the engine", {{"error", reconfigured.error().message}});
       daemon_metrics->CountReload(false);
       notifier.Ready();
       return;
     }
+    ++reloads;
+    recomputing = true;
+    reload_began = begin;
     rules = compiled.value();
     writer->set_calendar(&rules->calendar());
     letters->set_calendar(&rules->calendar());
     figures->Resize(rules->department_count());
     engine_metrics->Rebind(*rules);
     daemon_metrics->SetOnTimeTargets(*rules);
-    daemon_metrics->CountRecomputations(*recomputed);
     daemon_metrics->CountReload(true);
     const Config& next = *loaded.config;
     if (!SameKafka(next.kafka, config.kafka)) {
@@ -701,11 +706,31 @@ struct Daemon::Impl {
     processor->set_max_clock_skew(config.ingest.max_clock_skew);
     fresh->set_max_age(config.output.max_age);
     log.set_level(config.log.level);
+    processor->RearmTimer();
+    Recompute(reloads);
+  }
+
+  // The reload's deadlines recomputed kRecomputePerTurn dossiers a turn; events and timers go on
+  // meanwhile (the engine recomputes a dossier they reach first). READY=1 once all are done.
+  void Recompute(uint64_t reload) {
+    // Finished already by a later reload, or stopping.
+    if (reload != reloads || !recomputing || stopping) return;
+    if (!engine->ContinueReconfigure(kRecomputePerTurn)) {
+      loop.Post([this, reload] { Recompute(reload); });
+      return;
+    }
+    FinishRecompute();
+  }
+
+  void FinishRecompute() {
+    engine->ContinueReconfigure(SIZE_MAX);
+    recomputing = false;
+    daemon_metrics->CountRecomputations(engine->recomputed());
     log.Info("configuration reloaded",
              {{"procedures", std::to_string(rules->config().procedures.size())},
               {"departments", std::to_string(rules->department_count())},
-              {"recomputed", std::to_string(*recomputed)},
-              {"seconds", LogSeconds(loop.clock().Monotonic() - begin)}});
+              {"recomputed", std::to_string(engine->recomputed())},
+              {"seconds", LogSeconds(loop.clock().Monotonic() - reload_began)}});
     processor->RearmTimer();
     notifier.Ready();
   }
@@ -826,6 +851,10 @@ struct Daemon::Impl {
   size_t alerts_resent = 0;
   bool ready = false;
   bool stopping = false;
+  // Reloads begun; the latest one's deadlines still being recomputed (Recompute), since when.
+  uint64_t reloads = 0;
+  bool recomputing = false;
+  std::chrono::steady_clock::time_point reload_began{};
   int exit_code = 0;
 };
 

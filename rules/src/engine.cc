@@ -312,6 +312,10 @@ void Engine::State::FireBefore(Instant limit) {
       FreeDossier(i);  // given away: the new owner fires it
       continue;
     }
+    if (ReconfigurePending(i)) {
+      Recompute(i);  // new rules: its timer may move
+      continue;
+    }
     Fire(i, at);
   }
 }
@@ -325,6 +329,10 @@ bool Engine::State::FireBefore(Instant limit, size_t& budget) {
     --budget;
     if (Released(dossiers[i])) {
       FreeDossier(i);
+      continue;
+    }
+    if (ReconfigurePending(i)) {
+      Recompute(i);
       continue;
     }
     Fire(i, at);
@@ -435,6 +443,7 @@ uint32_t Engine::State::NewDossier(std::string_view id,
     free_slots.pop_back();
   }
   Dossier& d = dossiers[i];
+  if (ReconfigurePending(i)) reconfigure_pending[i] = false;  // a new dossier: the new rules
   d.text = DossierText::Pack(id, applicant);
   d.seq = next_seq++;
   d.partition = partition;
@@ -657,6 +666,7 @@ ApplyStatus Engine::Apply(const Event& e, TimersBefore timers, int32_t partition
   }
   State& s = *state_;
   auto i = s.FindHeld(e.dossier_id);
+  if (i && s.ReconfigurePending(*i)) s.Recompute(*i);  // new rules, before anything happens
   if (timers == TimersBefore::kAll) {
     AdvanceTo(e.occurred_at);
   } else {
@@ -744,34 +754,46 @@ uint64_t Engine::history_count(std::string_view procedure) const {
 }
 
 Result<size_t> Engine::Reconfigure(std::shared_ptr<const CompiledRules> rules) {
+  if (Status begun = BeginReconfigure(std::move(rules)); !begun.ok()) return begun.error();
+  ContinueReconfigure(SIZE_MAX);
+  return state_->recomputed;
+}
+
+Status Engine::BeginReconfigure(std::shared_ptr<const CompiledRules> rules) {
   State& s = *state_;
-  DropReleased(SIZE_MAX);  // a walk over every dossier follows anyway
+  DropReleased(SIZE_MAX);         // the walks below would meet them
+  ContinueReconfigure(SIZE_MAX);  // the previous one, to its end
   const CompiledRules& old = *s.rules;
   std::vector<uint32_t> procedure_map(old.config().procedures.size(), kNotInHeap);
   std::vector<uint32_t> department_map(old.department_count(), kNotInHeap);
+  bool identity = true;   // every code where it was: no dossier's indices change
+  bool vanished = false;  // a code gone: no dossier may use it
   for (uint32_t p = 0; p < procedure_map.size(); ++p) {
     if (auto found = rules->FindProcedure(old.procedure(p).code)) procedure_map[p] = *found;
+    identity = identity && procedure_map[p] == p;
+    vanished = vanished || procedure_map[p] == kNotInHeap;
   }
   for (uint32_t d = 0; d < department_map.size(); ++d) {
     if (auto found = rules->FindDepartment(old.department(d).code)) department_map[d] = *found;
+    identity = identity && department_map[d] == d;
+    vanished = vanished || department_map[d] == kNotInHeap;
   }
-  for (const Dossier& d : s.dossiers) {
-    if (!d.in_use()) continue;
-    if (procedure_map[d.procedure] == kNotInHeap) {
-      return Error{"procedure_in_use", "procedure " + old.procedure(d.procedure).code +
-                                           " is missing from the new rules but dossier " +
-                                           std::string(d.id()) + " uses it"};
-    }
-    if (department_map[d.holder] == kNotInHeap) {
-      return Error{"department_in_use", "department " + old.department(d.holder).code +
-                                            " is missing from the new rules but dossier " +
-                                            std::string(d.id()) + " is held there"};
+  if (vanished) {
+    for (const Dossier& d : s.dossiers) {
+      if (!d.in_use()) continue;
+      if (procedure_map[d.procedure] == kNotInHeap) {
+        return Error{"procedure_in_use", "procedure " + old.procedure(d.procedure).code +
+                                             " is missing from the new rules but dossier " +
+                                             std::string(d.id()) + " uses it"};
+      }
+      if (department_map[d.holder] == kNotInHeap) {
+        return Error{"department_in_use", "department " + old.department(d.holder).code +
+                                              " is missing from the new rules but dossier " +
+                                              std::string(d.id()) + " is held there"};
+      }
     }
   }
   s.rules = std::move(rules);
-  const BusinessCalendar& cal = s.calendar();
-  s.open_counts.assign(s.rules->department_count(), {});
-  s.predicted_counts.assign(s.rules->department_count(), 0);
   // The learned histories follow their procedures' and departments' codes; a vanished one's are
   // forgotten.
   const size_t old_procedures = procedure_map.size();  // `old` is gone with s.rules' move
@@ -801,40 +823,76 @@ Result<size_t> Engine::Reconfigure(std::shared_ptr<const CompiledRules> rules) {
     c.procedure = procedure_map[c.procedure];
     c.department = department_map[c.department];
   }
-  size_t recomputed = 0;
-  for (uint32_t i = 0; i < s.dossiers.size(); ++i) {
-    Dossier& d = s.dossiers[i];
-    if (!d.in_use()) continue;
-    d.procedure = static_cast<uint16_t>(procedure_map[d.procedure]);
-    d.holder = static_cast<uint16_t>(department_map[d.holder]);
-    if (!d.open()) continue;
-    ++s.open_counts[d.holder][static_cast<int>(d.open_state)];
-    s.CountPredicted(d, +1);
-    // The first cycle, still running on the procedure's budget: move its due by the change of
-    // budget, under the new calendar.
-    if (d.cycle == 1 && !d.has(kBudgetFromDueAt) && !d.has(kFirstBreached)) {
-      Duration new_budget = s.procedure_rules(d).sla;
-      Instant new_due = d.due;
-      if (d.paused_wall == Duration{} && d.pause_mask == 0) {
-        new_due = cal.Add(d.accepted_at, new_budget).value_or(d.due);
-      } else if (new_budget > d.budget) {
-        // Past the calendar's table (a dossier of 2200): its due stays as it was.
-        new_due = cal.Add(d.due, new_budget - d.budget).value_or(d.due);
-      } else if (new_budget < d.budget) {
-        new_due = cal.EarliestWithRemaining(d.due, d.budget - new_budget);
-      }
-      if (new_due != d.due || new_budget != d.budget) {
-        ++recomputed;
-        s.MarkChanged(i);
-      }
-      d.due = new_due;
-      d.first_due = new_due;
-      d.budget = new_budget;
-      d.cycle_budget = new_budget;
+  if (identity) {
+    // The gauges' rows stay the departments they were; a department added starts at zero.
+    s.open_counts.resize(s.rules->department_count());
+    s.predicted_counts.resize(s.rules->department_count(), 0);
+  } else {
+    // Codes moved: every dossier's indices at once (a few nanoseconds each), and the gauges
+    // counted again under them.
+    s.open_counts.assign(s.rules->department_count(), {});
+    s.predicted_counts.assign(s.rules->department_count(), 0);
+    for (Dossier& d : s.dossiers) {
+      if (!d.in_use()) continue;
+      d.procedure = static_cast<uint16_t>(procedure_map[d.procedure]);
+      d.holder = static_cast<uint16_t>(department_map[d.holder]);
+      if (!d.open()) continue;
+      ++s.open_counts[d.holder][static_cast<int>(d.open_state)];
+      s.CountPredicted(d, +1);
     }
-    s.Reschedule(i);
   }
-  return recomputed;
+  s.reconfigure_pending.assign(s.dossiers.size(), true);
+  s.reconfigure_cursor = 0;
+  s.recomputed = 0;
+  return Ok{};
+}
+
+bool Engine::ContinueReconfigure(size_t budget) {
+  State& s = *state_;
+  const uint32_t end = static_cast<uint32_t>(s.reconfigure_pending.size());
+  while (s.reconfigure_cursor < end && budget > 0) {
+    const uint32_t i = s.reconfigure_cursor++;
+    if (!s.reconfigure_pending[i]) continue;  // reached first by an event or a timer
+    --budget;
+    s.Recompute(i);
+  }
+  if (s.reconfigure_cursor < end) return false;
+  s.reconfigure_pending = {};
+  s.reconfigure_cursor = 0;
+  return true;
+}
+
+bool Engine::reconfiguring() const { return !state_->reconfigure_pending.empty(); }
+size_t Engine::recomputed() const { return state_->recomputed; }
+
+void Engine::State::Recompute(uint32_t i) {
+  reconfigure_pending[i] = false;
+  Dossier& d = dossiers[i];
+  if (!d.in_use() || !d.open()) return;
+  // The first cycle, still running on the procedure's budget: move its due by the change of
+  // budget, under the new calendar.
+  if (d.cycle == 1 && !d.has(kBudgetFromDueAt) && !d.has(kFirstBreached)) {
+    const BusinessCalendar& cal = calendar();
+    Duration new_budget = procedure_rules(d).sla;
+    Instant new_due = d.due;
+    if (d.paused_wall == Duration{} && d.pause_mask == 0) {
+      new_due = cal.Add(d.accepted_at, new_budget).value_or(d.due);
+    } else if (new_budget > d.budget) {
+      // Past the calendar's table (a dossier of 2200): its due stays as it was.
+      new_due = cal.Add(d.due, new_budget - d.budget).value_or(d.due);
+    } else if (new_budget < d.budget) {
+      new_due = cal.EarliestWithRemaining(d.due, d.budget - new_budget);
+    }
+    if (new_due != d.due || new_budget != d.budget) {
+      ++recomputed;
+      MarkChanged(i);
+    }
+    d.due = new_due;
+    d.first_due = new_due;
+    d.budget = new_budget;
+    d.cycle_budget = new_budget;
+  }
+  Reschedule(i);
 }
 
 }  // namespace ontime::rules

@@ -57,6 +57,17 @@ struct Engine::State {
     }
     return i;
   }
+  // A reconfiguration under way (BeginReconfigure): the slots not yet recomputed under the new
+  // rules (those below the cursor are done; a slot taken since is new), how many moved.
+  std::vector<bool> reconfigure_pending;
+  uint32_t reconfigure_cursor = 0;
+  size_t recomputed = 0;
+  bool ReconfigurePending(uint32_t i) const {
+    return i < reconfigure_pending.size() && reconfigure_pending[i];
+  }
+  // Dossier i under the new rules: its first cycle's deadlines moved by the change of budget, its
+  // timers rescheduled.
+  void Recompute(uint32_t i);
   bool track_changes = false;
   std::vector<std::pair<uint32_t, uint32_t>> changed;    // (slot, seq) changed since the last drain
   std::vector<std::pair<int32_t, std::string>> removed;  // (partition, id) left since then

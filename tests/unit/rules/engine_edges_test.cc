@@ -314,6 +314,90 @@ TEST_F(EngineEdges, AdvancingOnABudgetEmitsWhatOneAdvanceEmits) {
   EXPECT_TRUE(engine_->AdvanceTo(LocalTime("Tue 09:00"), none)) << "nothing left: done at once";
 }
 
+// --- reloading on a budget (the live daemon's loop turns)
+// ------------------------------------------------------
+
+// A reload whose dossiers are recomputed a few at a time, with events and timers reaching
+// dossiers not yet recomputed in between, emits what one Reconfigure emits (each alert and letter
+// with the same instants; one the reload moved earlier may come later in the sequence, when its
+// dossier is reached), and leaves every dossier with the same deadlines.
+TEST_F(EngineEdges, ReconfiguringOnABudgetEmitsWhatOneReconfigureEmits) {
+  auto shorter = TestRules();
+  shorter.procedures[0].sla = std::chrono::hours(8);  // P2D: 2 working days -> 1
+  auto reloaded = rules::CompiledRules::Compile(shorter);
+  ASSERT_TRUE(reloaded.ok());
+  constexpr int kDossiers = 40;
+  auto id = [](int n) { return "K" + std::to_string(n); };
+  auto before_reload = [&] {
+    for (int n = 0; n < kDossiers; ++n) {
+      Accept(id(n), "Mon 09:" + std::string(n < 10 ? "0" : "") + std::to_string(n), "P2D");
+    }
+    for (int n = 0; n < kDossiers; n += 4) Send(id(n), "supplement_requested", "Mon 10:00");
+    for (int n = 0; n < kDossiers; n += 8) Send(id(n), "supplement_received", "Mon 10:30");
+  };
+  // After the reload: every few dossiers an event, between them whatever timers fall due.
+  std::vector<std::pair<int, std::string>> after = {{1, "transferred"},
+                                                    {2, "supplement_requested"},
+                                                    {3, "resolved"},
+                                                    {5, "transferred"},
+                                                    {4, "supplement_received"},
+                                                    {9, "resolved"},
+                                                    {30, "supplement_requested"},
+                                                    {31, "resolved"},
+                                                    {12, "supplement_received"},
+                                                    {39, "transferred"}};
+  const std::vector<std::string> when = {"Mon 13:00", "Mon 13:30", "Mon 14:00", "Mon 15:00",
+                                         "Mon 16:00", "Tue 08:00", "Tue 09:00", "Tue 10:00",
+                                         "Tue 14:00", "Wed 09:00"};
+  auto send = [&](size_t k) {
+    std::map<std::string, std::string> fields;
+    if (after[k].second == "transferred") fields["department"] = "UBND";
+    Send(id(after[k].first), after[k].second, when[k], fields);
+  };
+  auto deadlines = [&] {
+    std::vector<std::string> out;
+    for (int n = 0; n < kDossiers; ++n) {
+      auto v = engine_->Find(id(n), LocalTime("Thu 17:00"));
+      out.push_back(v ? Local(v->due_at) : "gone");
+    }
+    return out;
+  };
+
+  before_reload();
+  AdvanceTo("Mon 11:00");
+  auto at_once = engine_->Reconfigure(*reloaded);
+  ASSERT_TRUE(at_once.ok());
+  for (size_t k = 0; k < after.size(); ++k) send(k);
+  AdvanceTo("Thu 17:00");
+  const std::vector<Emitted> emitted_at_once = TakeEmitted();
+  const std::vector<std::string> deadlines_at_once = deadlines();
+  ASSERT_GT(*at_once, 30u);
+
+  engine_ = std::make_unique<rules::Engine>(rules_, &recorder_);
+  before_reload();
+  AdvanceTo("Mon 11:00");
+  ASSERT_TRUE(engine_->BeginReconfigure(*reloaded).ok());
+  size_t emitted_while_reconfiguring = 0;
+  for (size_t k = 0; k < after.size(); ++k) {
+    const size_t before = recorder_.emitted.size();
+    send(k);
+    if (engine_->reconfiguring()) emitted_while_reconfiguring += recorder_.emitted.size() - before;
+    engine_->ContinueReconfigure(2);
+  }
+  EXPECT_GT(emitted_while_reconfiguring, 0u) << "timers reached dossiers not yet recomputed";
+  while (!engine_->ContinueReconfigure(2)) {
+  }
+  EXPECT_FALSE(engine_->reconfiguring());
+  AdvanceTo("Thu 17:00");
+  auto sorted = [](std::vector<Emitted> v) {
+    std::sort(v.begin(), v.end(), [](const Emitted& a, const Emitted& b) { return a.id < b.id; });
+    return v;
+  };
+  EXPECT_EQ(sorted(TakeEmitted()), sorted(emitted_at_once));
+  EXPECT_EQ(deadlines(), deadlines_at_once);
+  EXPECT_EQ(engine_->recomputed(), *at_once);
+}
+
 // --- rules that would let a breach loop are refused
 // ------------------------------------------------
 

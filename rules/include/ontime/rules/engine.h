@@ -181,6 +181,18 @@ class Engine {
   // procedures are matched by code; a dossier whose procedure vanished keeps its old deadlines.
   // Fails, changing nothing, when a tracked dossier names a code the new rules lack.
   Result<size_t> Reconfigure(std::shared_ptr<const CompiledRules> rules);
+  // The same on a budget, for the live daemon's loop: BeginReconfigure checks and switches to the
+  // new rules (a walk over the state only when a code vanished or moved), and each
+  // ContinueReconfigure recomputes at most `budget` dossiers, true once every one is done. In
+  // between, a dossier an event or its timer reaches first is recomputed then, so what it does
+  // follows the new rules; one whose deadline the new rules move earlier fires when it is reached
+  // (detected at its instant, as any late timer): the alerts and letters are those of one
+  // Reconfigure, possibly in another order. The views (Find, ForEachDossier) may show a dossier
+  // not yet reached with its previous deadlines. A Begin during another finishes that one first.
+  Status BeginReconfigure(std::shared_ptr<const CompiledRules> rules);
+  bool ContinueReconfigure(size_t budget);
+  bool reconfiguring() const;
+  size_t recomputed() const;  // dossiers whose deadlines moved, since BeginReconfigure
   const CompiledRules& rules() const;
 
   // Binary snapshot of the whole state (dossiers with their partitions and seen event ids, the
