@@ -323,6 +323,7 @@ struct Daemon::Impl {
           if (stopping) return;
           if (result->ok()) {
             input_partitions = result->value();
+            processor->CheckPartitioning(partitioner, input_partitions);
             log.Info("kafka: topics ready",
                      {{"changelog", changelog_topic},
                       {"members", members_topic->topic()},

@@ -994,6 +994,10 @@ TEST_F(DaemonKafkaTest, TheApiOfOneInstanceAnswersForADossierTheOtherOwns) {
   EXPECT_NE(refused.find("\"partition\":" + std::to_string(partition)), std::string::npos)
       << refused;
   EXPECT_NE(refused.find("not forwarded again"), std::string::npos) << refused;
+  // The producer partitions as kafka.input_partitioner says: no event arrived elsewhere.
+  std::string metrics;
+  Shell("curl -s http://127.0.0.1:" + std::to_string(http_port_) + "/metrics", &metrics);
+  EXPECT_NE(metrics.find("ontime_events_misrouted_total 0"), std::string::npos) << metrics;
 
   // The owner killed: a 502 naming the partition and the owner, then (its partitions taken over
   // after the session times out) the first answers itself.

@@ -10,6 +10,7 @@ using namespace std::chrono_literals;
 constexpr auto kPollInterval = 5ms;
 constexpr auto kMaxTimerWait = 1000ms;
 constexpr auto kErrorLogInterval = 10s;
+constexpr auto kMisroutedLogInterval = 60s;
 
 }  // namespace
 
@@ -83,6 +84,7 @@ void LiveProcessor::PollLoop() {
 }
 
 void LiveProcessor::HandleMessage(const streams::KafkaMessage& m) {
+  if (partitions_ > 0) CheckPartition(m);
   streams::ProcessedEvent r = pipeline_.Process(
       m.value, rules::Engine::TimersBefore::kDossier,
       [this, &m](Instant occurred_at) {
@@ -102,6 +104,27 @@ void LiveProcessor::HandleMessage(const streams::KafkaMessage& m) {
   if (m.timestamp_ms) last_timestamp_ = Instant(Duration(*m.timestamp_ms));
   if (hooks_.consumed) hooks_.consumed(m.partition, m.offset + 1);
   ++events_;
+}
+
+void LiveProcessor::CheckPartition(const streams::KafkaMessage& m) {
+  const std::optional<int32_t> expected =
+      streams::PartitionForKey(m.key, partitions_, partitioner_);
+  if (!expected || *expected == m.partition) return;  // no key: the pipeline says so
+  ++misrouted_;
+  metrics_.CountMisrouted();
+  const auto now = loop_.clock().Monotonic();
+  if (misrouted_log_ && now - *misrouted_log_ < kMisroutedLogInterval) return;
+  misrouted_log_ = now;
+  log_.Warning("kafka: an event arrived on another partition than its key's",
+               {{"key", std::string(m.key)},
+                {"partition", std::to_string(m.partition)},
+                {"expected", std::to_string(*expected)},
+                {"partitioner", std::string(streams::PartitionerName(partitioner_))},
+                {"misrouted_since_last_line", std::to_string(misrouted_ - misrouted_logged_)},
+                {"hint",
+                 "set kafka.input_partitioner to the producers' partitioner (murmur2_random for "
+                 "Java producers), and key every event by its dossier_id"}});
+  misrouted_logged_ = misrouted_;
 }
 
 // The lags of the batch's last event and message: one clock read a batch, not one an event.

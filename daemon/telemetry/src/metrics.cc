@@ -287,6 +287,7 @@ struct DaemonMetrics::Probes {
   Counter* transactions_aborted = nullptr;
   Histogram* commit_seconds = nullptr;
   Histogram* loop_stall = nullptr;
+  Counter* misrouted = nullptr;
   Histogram* output_delay = nullptr;
   Counter* pushes = nullptr;
   Counter* push_failures = nullptr;
@@ -325,6 +326,10 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry, std::string_view ve
     p.invalid[i] = &invalid.Add({{"reason", Str(kInvalidReasons[i])}});
     p.dead_letters[i] = &dead.Add({{"reason", Str(kInvalidReasons[i])}});
   }
+  p.misrouted = &CounterFamily(registry, "ontime_events_misrouted_total",
+                               "Input messages on another partition than kafka.input_partitioner "
+                               "gives their key (the producers partition differently)")
+                     .Add({});
   p.dossiers_tracked =
       &GaugeFamily(registry, "ontime_dossiers_tracked", "Dossiers held by the engine").Add({});
   p.timers_pending =
@@ -419,6 +424,8 @@ DaemonMetrics::~DaemonMetrics() = default;
 void DaemonMetrics::CountEvent(rules::EventType type) {
   probes_->events[static_cast<size_t>(type)]->Increment();
 }
+void DaemonMetrics::CountMisrouted() { probes_->misrouted->Increment(); }
+
 void DaemonMetrics::CountInvalid(std::string_view reason) {
   probes_->invalid[ReasonIndex(reason)]->Increment();
 }

@@ -26,6 +26,7 @@
 #include "ontime/daemon/transactor.h"
 #include "ontime/rules/engine.h"
 #include "ontime/streams/event_pipeline.h"
+#include "ontime/streams/partitioner.h"
 
 namespace ontime::testing {
 namespace {
@@ -538,6 +539,41 @@ TEST_F(LivePathTest, ARevokedPartitionIsFreedOverSeveralTurns) {
     EXPECT_NE(records[r].partition, 1) << "a record for a dossier given away: " << records[r].key;
   }
   EXPECT_GT(records.size(), records_before) << "A's changes";
+  daemon->Kill();
+}
+
+// Producers that partition differently from kafka.input_partitioner: each event on another
+// partition than its key's is counted, the first logged with what to do; the events are still
+// applied (their state is right; only the API's forwarding would look elsewhere).
+TEST_F(LivePathTest, AnEventOnAnotherPartitionThanItsKeysIsCountedAndLogged) {
+  auto key_on = [](int32_t partition, int n) {
+    for (;; ++n) {
+      const std::string key = "K" + std::to_string(n);
+      if (streams::PartitionForKey(key, 2, streams::Partitioner::kConsistentRandom) == partition) {
+        return key;
+      }
+    }
+  };
+  const std::string right = key_on(0, 0);
+  const std::string wrong = key_on(0, 100);
+  const std::string also_wrong = key_on(1, 200);
+  FakeEventSource source(2);
+  source.Add(0, right, Accepted(right, kT0));
+  source.Add(1, wrong, Accepted(wrong, kT0));
+  source.Add(0, also_wrong, Accepted(also_wrong, kT0));
+  auto daemon = Launch();
+  daemon->processor->CheckPartitioning(streams::Partitioner::kConsistentRandom, 2);
+  daemon->Start(source);
+  loop.RunFor(20ms);
+  EXPECT_NE(daemon::SerializeMetrics(daemon->registry).find("ontime_events_misrouted_total 2"),
+            std::string::npos);
+  const std::string log = daemon->log_text.str();
+  EXPECT_NE(log.find("an event arrived on another partition than its key's"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("key=" + wrong), std::string::npos) << log;
+  EXPECT_EQ(log.find("key=" + also_wrong), std::string::npos) << "one line a minute: " << log;
+  EXPECT_EQ(log.find("key=" + right), std::string::npos) << log;
+  EXPECT_TRUE(daemon->engine->Find(wrong, kT0).has_value()) << "applied all the same";
   daemon->Kill();
 }
 

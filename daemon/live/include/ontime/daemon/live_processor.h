@@ -23,6 +23,7 @@
 #include "ontime/streams/event_pipeline.h"
 #include "ontime/streams/event_source.h"
 #include "ontime/streams/output_sink.h"
+#include "ontime/streams/partitioner.h"
 
 namespace ontime::daemon {
 
@@ -68,6 +69,15 @@ class LiveProcessor {
   }
   // A partition given away or being restored: its events no longer hold the watermark back.
   void ForgetPartition(int32_t partition) { watermark_.Forget(partition); }
+  // Checks each message's key against the partition `partitioner` gives it among `partitions`:
+  // one that arrived elsewhere is counted (ontime_events_misrouted_total) and logged (the first,
+  // then at most one line a minute): the producers partition differently from
+  // kafka.input_partitioner, or key by something other than the dossier id, and the API's
+  // forwarding then looks for those dossiers on the wrong instance.
+  void CheckPartitioning(streams::Partitioner partitioner, int32_t partitions) {
+    partitioner_ = partitioner;
+    partitions_ = partitions;
+  }
 
   bool caught_up_once() const { return caught_up_once_; }
   uint64_t events() const { return events_; }
@@ -82,6 +92,7 @@ class LiveProcessor {
   void OnCaughtUp();
   void ArmEngineTimer();
   void LogSourceError(const std::string& error);
+  void CheckPartition(const streams::KafkaMessage& m);
 
   EventLoop& loop_;
   rules::Engine& engine_;
@@ -106,6 +117,11 @@ class LiveProcessor {
   std::optional<Instant> last_timestamp_;    // of the batch's last message with one
   double last_event_lag_ = 0;
   double last_message_lag_ = 0;
+  streams::Partitioner partitioner_ = streams::Partitioner::kConsistentRandom;
+  int32_t partitions_ = 0;  // 0: not checked
+  uint64_t misrouted_ = 0;
+  uint64_t misrouted_logged_ = 0;  // of misrouted_, when the last line was logged
+  std::optional<std::chrono::steady_clock::time_point> misrouted_log_;
 };
 
 }  // namespace ontime::daemon

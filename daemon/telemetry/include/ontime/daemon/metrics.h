@@ -88,6 +88,8 @@ class DaemonMetrics {
 
   void CountEvent(rules::EventType type);
   void CountInvalid(std::string_view reason);
+  // An input message on another partition than kafka.input_partitioner gives its key.
+  void CountMisrouted();
   void CountDeadLetter(std::string_view reason);
   void SetReady(bool ready);
   void CountRestart(std::string_view mode);  // "changelog" (state restored) | "empty"
