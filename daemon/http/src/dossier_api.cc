@@ -530,14 +530,31 @@ HttpResponse Router::Letter(const HttpRequest& request, std::string_view path,
   std::optional<std::string> json =
       views_.letters != nullptr ? views_.letters->Find(*id) : std::nullopt;
   if (!json) {
-    // Letters are kept by the instance that derived them: the owner of the dossier's partition
-    // (a citizen's link may reach any instance).
-    if (const size_t at = id->rfind(":apology:"); at != std::string::npos) {
+    // Letters are kept by the instance that derived them: the owner of the dossier's partition,
+    // or an owner before it (a citizen's link may reach any instance).
+    const size_t at = id->rfind(":apology:");
+    if (at == std::string::npos || !request.forwarded_by.empty() || !views_.cluster.forward ||
+        views_.cluster.directory == nullptr) {
+      return Html(404, MessagePage("Unknown letter", "no apology letter \"" + *id + "\""));
+    }
+    const LocalPartitions local = views_.cluster.local();
+    const Placement place = PlaceDossier(id->substr(0, at), local, *views_.cluster.directory);
+    if (place.kind != Placement::Kind::kHere && place.kind != Placement::Kind::kElsewhere) {
       if (auto elsewhere = Elsewhere(id->substr(0, at), request, path, /*page=*/true)) {
-        return std::move(*elsewhere);
+        return std::move(*elsewhere);  // why it cannot be answered now (503)
       }
     }
-    return Html(404, MessagePage("Unknown letter", "no apology letter \"" + *id + "\""));
+    std::vector<PartitionOwner> instances;
+    if (place.kind == Placement::Kind::kElsewhere) instances.push_back(place.owner);
+    for (const auto& [instance, record] : views_.cluster.directory->members()) {
+      if (instance == local.instance || record.http.empty()) continue;
+      if (!instances.empty() && instances.front().instance == instance) continue;
+      instances.push_back({instance, record.http});
+    }
+    if (instances.empty()) {
+      return Html(404, MessagePage("Unknown letter", "no apology letter \"" + *id + "\""));
+    }
+    return AskOthersForLetter(*id, path, std::move(instances));
   }
   Result<LetterFields> letter = ParseLetterJson(*json);
   if (!letter.ok()) return Html(500, MessagePage("Unreadable letter", letter.error().message));
@@ -545,6 +562,80 @@ HttpResponse Router::Letter(const HttpRequest& request, std::string_view path,
   return Html(200, RenderLetterHtml(
                        *letter, engine_.rules(),
                        views_.letters_config != nullptr ? *views_.letters_config : kNoLetterhead));
+}
+
+namespace {
+
+// A letter asked of one instance after the other until one keeps it.
+struct LetterSearch : std::enable_shared_from_this<LetterSearch> {
+  RouterCluster::Forward forward;
+  std::string self;
+  std::string token;
+  std::string path;
+  std::string letter_id;
+  std::vector<PartitionOwner> instances;
+  size_t next = 0;
+  std::vector<std::string> silent;  // did not answer: "b (10.0.0.2:9464): why"
+  HttpRespond respond;
+
+  void AskNext() {
+    if (next == instances.size()) {
+      GiveUp();
+      return;
+    }
+    const PartitionOwner instance = instances[next++];
+    OutgoingRequest out{instance.http, path, {}};
+    out.headers.emplace_back(std::string(kForwardedByField), self);
+    if (!token.empty()) out.headers.emplace_back("Authorization", "Bearer " + token);
+    forward(std::move(out), [search = shared_from_this(), instance](Result<HttpResponse> answer) {
+      if (!answer.ok()) {
+        search->silent.push_back(instance.instance + " (" + instance.http +
+                                 "): " + answer.error().message);
+      } else if (answer.value().status == 200) {
+        HttpResponse got = std::move(answer).value();
+        got.headers.emplace_back("X-Ontime-Served-By", instance.instance);
+        search->respond(std::move(got));
+        return;
+      }
+      search->AskNext();
+    });
+  }
+
+  // Nobody keeps it: a 404, or a 502 when an instance that did not answer could.
+  void GiveUp() {
+    std::string asked;
+    for (const PartitionOwner& o : instances) asked += (asked.empty() ? "" : ", ") + o.instance;
+    if (silent.empty()) {
+      respond(Html(404, MessagePage("Unknown letter", "no apology letter \"" + letter_id +
+                                                          "\" here nor on " + asked)));
+      return;
+    }
+    std::string not_answering;
+    for (const std::string& s : silent) not_answering += (not_answering.empty() ? "" : "; ") + s;
+    respond(Html(502, MessagePage("Owner not answering", "apology letter \"" + letter_id +
+                                                             "\" is not kept here nor by " + asked +
+                                                             "; not answering: " + not_answering)));
+  }
+};
+
+}  // namespace
+
+// One instance after the other, the owner first, until one keeps the letter.
+HttpResponse Router::AskOthersForLetter(const std::string& letter_id, std::string_view path,
+                                        std::vector<PartitionOwner> instances) {
+  auto search = std::make_shared<LetterSearch>();
+  search->forward = views_.cluster.forward;
+  search->self = views_.cluster.local().instance;
+  search->token = views_.token;
+  search->path = std::string(path);
+  search->letter_id = letter_id;
+  search->instances = std::move(instances);
+  HttpResponse response;
+  response.deferred = [search](HttpRespond respond) {
+    search->respond = std::move(respond);
+    search->AskNext();
+  };
+  return response;
 }
 
 }  // namespace ontime::daemon

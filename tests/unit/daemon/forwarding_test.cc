@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <future>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +37,8 @@ std::string Header(const HttpResponse& r, std::string_view name) {
   return "";
 }
 
+HttpResponse Html404() { return HttpResponse{404, "text/html; charset=utf-8", "<p>no</p>", {}}; }
+
 class ForwardingRouterTest : public ::testing::Test {
  protected:
   ForwardingRouterTest()
@@ -50,8 +53,9 @@ class ForwardingRouterTest : public ::testing::Test {
                         RouterCluster{[this] { return local_; }, &directory_,
                                       [this](OutgoingRequest out,
                                              std::function<void(Result<HttpResponse>)> done) {
+                                        auto answer = answers_.find(out.authority);
                                         forwarded_.push_back(std::move(out));
-                                        done(answer_);
+                                        done(answer != answers_.end() ? answer->second : answer_);
                                       }}}) {
     local_.instance = "a";
     local_.input_partitions = 4;
@@ -99,6 +103,7 @@ class ForwardingRouterTest : public ::testing::Test {
   LocalPartitions local_;
   MemberDirectory directory_;
   std::vector<OutgoingRequest> forwarded_;
+  std::map<std::string, Result<HttpResponse>> answers_;  // by authority; else answer_
   Result<HttpResponse> answer_ =
       HttpResponse{200, "application/json", "{\"dossier\":{}}\n", {{"X-Other", "1"}}};
   std::string here_;
@@ -142,8 +147,47 @@ TEST_F(ForwardingRouterTest, ADossierOfAnotherInstanceIsForwardedWithTheTokenAnd
   ASSERT_EQ(forwarded_.size(), 3u);
   EXPECT_EQ(forwarded_[2].target, "/letters/" + id + "%3Aapology%3A1");
   EXPECT_EQ(Header(r, "X-Ontime-Served-By"), "b");
-  EXPECT_EQ(Get("/letters/" + here_ + "%3Aapology%3A1").status, 404);
-  EXPECT_EQ(forwarded_.size(), 3u);
+}
+
+// A letter stays with the instance that derived it, which may have owned its dossier before a
+// rebalance: not kept here nor by the owner, every other instance is asked in turn.
+TEST_F(ForwardingRouterTest, ALetterNotKeptByItsOwnerIsAskedOfEveryOtherInstance) {
+  directory_.Apply(2, "c", MemberRecord{"c", "10.0.0.3:9464", {3}, 4, 0});
+  const HttpResponse not_kept = Html404();
+  answers_.insert_or_assign("10.0.0.2:9464", not_kept);
+  const std::string letter = IdIn(2) + "%3Aapology%3A1";  // owned by b
+  HttpResponse r = Finish(Get("/letters/" + letter));
+  ASSERT_EQ(forwarded_.size(), 2u);
+  EXPECT_EQ(forwarded_[0].authority, "10.0.0.2:9464") << "the owner first";
+  EXPECT_EQ(forwarded_[1].authority, "10.0.0.3:9464");
+  EXPECT_EQ(forwarded_[1].target, "/letters/" + letter);
+  EXPECT_EQ(forwarded_[1].headers[0],
+            (std::pair<std::string, std::string>{"X-Ontime-Forwarded-By", "a"}));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(Header(r, "X-Ontime-Served-By"), "c");
+
+  // A letter of a dossier owned here, not kept here: the others are asked; none keeps it.
+  answers_.insert_or_assign("10.0.0.3:9464", not_kept);
+  forwarded_.clear();
+  r = Finish(Get("/letters/" + here_ + "%3Aapology%3A1"));
+  EXPECT_EQ(forwarded_.size(), 2u);
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.body.find("here nor on b, c"), std::string::npos) << r.body;
+
+  // One that does not answer might keep it: 502, naming it.
+  answers_.insert_or_assign("10.0.0.3:9464",
+                            Error{"http_client", "cannot connect to 10.0.0.3:9464"});
+  r = Finish(Get("/letters/" + here_ + "%3Aapology%3A1"));
+  EXPECT_EQ(r.status, 502);
+  EXPECT_NE(r.body.find("not answering: c (10.0.0.3:9464): cannot connect"), std::string::npos)
+      << r.body;
+
+  // Asked as one of those others: answered from here only.
+  forwarded_.clear();
+  r = Get("/letters/" + IdIn(2) + "%3Aapology%3A1", "b");
+  EXPECT_FALSE(r.deferred);
+  EXPECT_EQ(r.status, 404);
+  EXPECT_TRUE(forwarded_.empty());
 }
 
 TEST_F(ForwardingRouterTest, AnOwnerThatDoesNotAnswerIsA502NamingThePartitionAndTheOwner) {

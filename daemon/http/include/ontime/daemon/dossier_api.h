@@ -44,7 +44,8 @@ struct HealthState {
 struct RouterCluster {
   std::function<LocalPartitions()> local;
   const MemberDirectory* directory = nullptr;
-  std::function<void(OutgoingRequest, std::function<void(Result<HttpResponse>)>)> forward;
+  using Forward = std::function<void(OutgoingRequest, std::function<void(Result<HttpResponse>)>)>;
+  Forward forward;
 };
 
 // What the pages and the extended API read; each may be null (that part is then 404, or left
@@ -87,9 +88,13 @@ class Router {
   // it is. `path` is the request's, forwarded as is.
   std::optional<HttpResponse> Elsewhere(const std::string& id, const HttpRequest& request,
                                         std::string_view path, bool page);
-  // A letter kept here, else (its dossier's partition owned elsewhere) forwarded to the owner.
+  // A letter kept here; else asked of its dossier's owner, then of every other instance (the
+  // letter stays with the instance that derived it, which may have owned the dossier before a
+  // rebalance). A forwarded request is answered from here only.
   HttpResponse Letter(const HttpRequest& request, std::string_view path,
                       std::string_view encoded_id);
+  HttpResponse AskOthersForLetter(const std::string& letter_id, std::string_view path,
+                                  std::vector<PartitionOwner> instances);
   std::vector<LetterFields> LettersOf(std::string_view dossier_id) const;
 
   const rules::Engine& engine_;
