@@ -17,10 +17,12 @@ Scenarios (one broker for all, each on its own topics):
               p50/p99 of produce -> input readable (broker leg), input readable -> overdue alert
               (daemon leg) and produce -> overdue alert / apology letter (whole path).
   restart     N `accepted` dossiers (24/7 calendar, sla 1 year: all stay open) loaded; ontimed
-              from nothing (empty changelog: every event read) -> SIGTERM -> restart, restoring
-              every dossier from the changelog -> the same with the state dir deleted -> a fresh
-              group (its own changelog: every event read again). Restore time, the loop's
-              stall p99 and the memory per open dossier of each.
+              from nothing (empty changelog: every event read) -> SIGTERM -> restart with the
+              local checkpoints removed, restoring every dossier from the whole changelog (and
+              writing each partition's checkpoint) -> restart restoring from the checkpoints and
+              the changelog's tail -> the same with the state dir deleted -> a fresh group (its
+              own changelog: every event read again). Restore time, the loop's stall p99 and the
+              memory per open dossier of each; rs_<tag>_mode says what each restore read.
   steady      the loop stall under a steady load with a large state: N `accepted` dossiers
               loaded, read once (the changelog written), SIGTERM, restarted restoring them all
               from the changelog; then kafka_bench latency at R events/s for S seconds (after 5 s
@@ -148,9 +150,13 @@ def run_daemon(args, tmp, cfg, name, timeout=1800, perf=None):
     restored = [l for l in d.log_text().splitlines() if "partition restored" in l]
     dossiers_restored = sum(int(field(l, "dossiers") or 0) for l in restored)
     restore_s = max([float(field(l, "seconds") or 0) for l in restored] or [0.0])
+    sources = {"checkpoint" if "from its checkpoint" in l else "changelog"
+               for l in d.log_text().splitlines()
+               if "from its checkpoint" in l or "checkpoint not used" in l}
     times = {"assigned_s": t_assigned, "caught_up_s": t_caught, "ready_s": t_ready,
              "caught_line": l_caught.strip(),
-             "mode": "changelog" if dossiers_restored > 0 else "from-events",
+             "mode": ("+".join(sorted(sources)) or "changelog") if dossiers_restored > 0
+             else "from-events",
              "restored_dossiers": dossiers_restored, "restore_log_s": restore_s,
              "caught_log_s": field(l_caught, "seconds"), "events": field(l_caught, "events"),
              "dossiers": field(l_caught, "dossiers"), "cpu_s": cpu,
@@ -437,11 +443,32 @@ def restart(args, tmp, broker, boot):
     result("rs_sigterm_to_exit_seconds", f"{time.monotonic() - t0:.3f}")
     result("rs_sigterm_exit_code", rc)
 
+    # The whole changelog read (the checkpoints folder removed, the rest of the state dir kept),
+    # then, side by side, the restart that reads the checkpoint that restore wrote and the tail.
+    checkpoints = os.path.join(tmp, "rs-state-1", "checkpoints")
+    shutil.rmtree(checkpoints, ignore_errors=True)
     result("rs_loadavg_changelog", loadavg().replace(" ", "/"))
     cfg1["http"]["listen"] = f"{h.LOCAL}:{h.free_port()}"
     d, t = run_daemon(args, tmp, cfg1, "rs-ontimed-1-restart")
     try:
         report("changelog", t)
+        # Each restored partition's table is written as its checkpoint, on a worker, once loaded.
+        w = Watch(d, time.monotonic())
+        deadline = time.monotonic() + 600
+        while d.log_text().count("checkpoint written") < 3 and time.monotonic() < deadline:
+            w.until(r"checkpoint written", 600)
+            time.sleep(0.2)
+        result("rs_checkpoint_seconds_after_ready", f"{time.monotonic() - w.t0:.3f}")
+        result("rs_checkpoint_bytes", sum(os.path.getsize(os.path.join(checkpoints, f))
+                                          for f in os.listdir(checkpoints)))
+    finally:
+        d.stop(timeout=300)
+
+    result("rs_loadavg_checkpoint", loadavg().replace(" ", "/"))
+    cfg1["http"]["listen"] = f"{h.LOCAL}:{h.free_port()}"
+    d, t = run_daemon(args, tmp, cfg1, "rs-ontimed-1-checkpoint")
+    try:
+        report("checkpoint", t)
     finally:
         d.stop(timeout=300)
 

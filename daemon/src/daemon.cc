@@ -12,6 +12,8 @@
 #include "ontime/daemon/blocking_work.h"
 #include "ontime/daemon/board.h"
 #include "ontime/daemon/changelog_state.h"
+#include "ontime/daemon/checkpoint.h"
+#include "ontime/daemon/checkpoint_refresher.h"
 #include "ontime/daemon/dossier_api.h"
 #include "ontime/daemon/event_loop.h"
 #include "ontime/daemon/http_client.h"
@@ -208,6 +210,16 @@ struct Daemon::Impl {
             [this](int32_t p) { processor->ForgetPartition(p); },
             [this](const std::string& why) { Fatal(why); }, [this](int32_t p) { ViewsSeeded(p); },
             [this](std::string_view id) { SeedView(id); }});
+    if (config.state.checkpoint_interval > std::chrono::milliseconds::zero()) {
+      checkpoints = std::make_unique<CheckpointStore>(config.state_dir + "/checkpoints",
+                                                      changelog_topic, std::chrono::hours(24));
+      state->set_checkpoints(checkpoints.get());
+      checkpoint_work = std::make_unique<WorkerThread>(post, kRestoreNice);
+      refresher = std::make_unique<CheckpointRefresher>(
+          loop, *checkpoints, *changelog_reader, *checkpoint_work, *daemon_metrics, log,
+          [this] { return state->restored_partitions(); });
+      refresher->Start(config.state.checkpoint_interval);
+    }
 
     if (pusher) pusher->Start();
     router = std::make_unique<Router>(
@@ -242,6 +254,7 @@ struct Daemon::Impl {
     // Workers first: their `done` callbacks would reach into what is destroyed below.
     setup_work.reset();
     restore_work.reset();
+    checkpoint_work.reset();
     transaction_work.reset();
     members_work.reset();
     return exit_code;
@@ -313,14 +326,17 @@ struct Daemon::Impl {
         config.kafka.create_topics,
         MembersTopic(config.kafka)};
     auto result = std::make_shared<Result<int>>(0);
+    auto facts = std::make_shared<TopicFacts>();
     setup_work->Submit(
-        [this, plan, result] {
-          *result = EnsureTopics(Settings(config.kafka), plan, std::chrono::milliseconds(2s));
+        [this, plan, result, facts] {
+          *result = EnsureTopics(Settings(config.kafka), plan, std::chrono::milliseconds(2s),
+                                 facts.get());
         },
-        [this, result] {
+        [this, result, facts] {
           if (stopping) return;
           if (result->ok()) {
             input_partitions = result->value();
+            if (checkpoints) checkpoints->set_max_age(facts->changelog_delete_retention);
             log.Info("kafka: topics ready",
                      {{"changelog", changelog_topic},
                       {"members", members_topic->topic()},
@@ -728,6 +744,8 @@ struct Daemon::Impl {
     if (pusher) pusher->Stop();
     if (setup_work) setup_work->Stop();
     if (restore_work) restore_work->Stop();
+    if (refresher) refresher->Stop();
+    if (checkpoint_work) checkpoint_work->Stop();
     if (members_work) members_work->Stop();
   }
 
@@ -798,6 +816,9 @@ struct Daemon::Impl {
   std::unique_ptr<WorkerThread> setup_work;
   std::unique_ptr<WorkerThread> transaction_work;
   std::unique_ptr<WorkerPool> restore_work;
+  std::unique_ptr<CheckpointStore> checkpoints;   // none when state.checkpoint_interval is 0
+  std::unique_ptr<WorkerThread> checkpoint_work;  // the checkpoints' refreshes
+  std::unique_ptr<CheckpointRefresher> refresher;
   std::unique_ptr<KafkaTransactions> transactions;
   std::unique_ptr<Transactor> transactor;
   std::unique_ptr<OutputWriter> writer;

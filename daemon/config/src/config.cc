@@ -359,8 +359,8 @@ class Loader {
     const Fields fields =
         GetFields(top, "",
                   {"calendar", "defaults", "escalation", "departments", "procedures", "kafka",
-                   "http", "alertmanager", "ingest", "output", "retention", "log", "letters",
-                   "state_dir", "snapshot_interval", "predict"});
+                   "http", "alertmanager", "ingest", "output", "retention", "state", "log",
+                   "letters", "state_dir", "snapshot_interval", "predict"});
     rules::RulesConfig& rules = config.rules;
     LoadCalendar(fields.Get("calendar"), top, rules.calendar);
     rules.defaults.at_risk_remaining = rules::Threshold{false, 0, day_length_};
@@ -412,6 +412,21 @@ class Loader {
             Fail("retention.closed", "must be between 1h and 100 years", closed);
           } else {
             config.retention.closed = *value;
+          }
+        }
+      }
+    }
+    if (const Node node = fields.Get("state"); Given(node) && ExpectMap(node, "state")) {
+      const Fields state = GetFields(node, "state", {"checkpoint_interval"});
+      if (const Node interval = state.Get("checkpoint_interval"); Given(interval)) {
+        if (interval.IsScalar() && interval.Scalar() == "0") {
+          config.state.checkpoint_interval = std::chrono::milliseconds::zero();
+        } else if (auto value = WallDuration(interval, "state.checkpoint_interval")) {
+          if (*value < 1s || *value > std::chrono::hours(24)) {
+            Fail("state.checkpoint_interval", "must be 0 (no checkpoints) or between 1s and 24h",
+                 interval);
+          } else {
+            config.state.checkpoint_interval = *value;
           }
         }
       }

@@ -280,6 +280,10 @@ struct DaemonMetrics::Probes {
   std::map<int32_t, std::pair<bool, Gauge*>> partition_owned_series;  // restoring, its series
   Counter* restored = nullptr;
   Histogram* restore_seconds = nullptr;
+  Counter* restore_from_checkpoint = nullptr;
+  Counter* restore_from_changelog = nullptr;
+  Counter* checkpoints_written = nullptr;
+  Counter* checkpoints_failed = nullptr;
   Counter* changelog_records = nullptr;
   Counter* changelog_invalid = nullptr;
   Counter* transactions_committed = nullptr;
@@ -363,6 +367,16 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry, std::string_view ve
       &HistogramFamily(registry, "ontime_restore_seconds",
                        "Time to restore one partition from the changelog")
            .Add({}, Histogram::BucketBoundaries{0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600});
+  auto& sources = CounterFamily(registry, "ontime_restore_source_total",
+                                "Partition restores, by what they read: the local checkpoint and "
+                                "the changelog's tail, or the whole changelog partition");
+  p.restore_from_checkpoint = &sources.Add({{"source", "checkpoint"}});
+  p.restore_from_changelog = &sources.Add({{"source", "changelog"}});
+  auto& checkpoints =
+      CounterFamily(registry, "ontime_checkpoint_writes_total",
+                    "Local checkpoints of changelog partitions written, by outcome");
+  p.checkpoints_written = &checkpoints.Add({{"outcome", "written"}});
+  p.checkpoints_failed = &checkpoints.Add({{"outcome", "failed"}});
   p.changelog_records = &CounterFamily(registry, "ontime_changelog_records_total",
                                        "Dossier state records and tombstones written")
                              .Add({});
@@ -470,6 +484,13 @@ void DaemonMetrics::SetOwnedPartitions(const std::map<int32_t, bool>& restoring_
 void DaemonMetrics::CountRestored(size_t dossiers, double seconds) {
   probes_->restored->Increment(static_cast<double>(dossiers));
   probes_->restore_seconds->Observe(seconds);
+}
+void DaemonMetrics::CountRestoreSource(std::string_view source) {
+  (source == "checkpoint" ? probes_->restore_from_checkpoint : probes_->restore_from_changelog)
+      ->Increment();
+}
+void DaemonMetrics::CountCheckpointWrite(bool written) {
+  (written ? probes_->checkpoints_written : probes_->checkpoints_failed)->Increment();
 }
 void DaemonMetrics::CountChangelogRecords(size_t records) {
   probes_->changelog_records->Increment(static_cast<double>(records));

@@ -426,6 +426,18 @@ TEST(ConfigTest, PortsAndUrls) {
   EXPECT_TRUE(Load("alertmanager: {url: \"https://am.example.gov.vn\"}\n").ok());
 }
 
+TEST(ConfigTest, CheckpointIntervalIsADurationOrZeroForNone) {
+  EXPECT_EQ(Load("").config->state.checkpoint_interval, 5min);
+  EXPECT_EQ(Load("state: {checkpoint_interval: 30s}\n").config->state.checkpoint_interval, 30s);
+  EXPECT_EQ(Load("state: {checkpoint_interval: 0}\n").config->state.checkpoint_interval, 0s);
+  EXPECT_THAT(ErrorStrings(Load("state: {checkpoint_interval: 500ms}\n")),
+              ElementsAre("state.checkpoint_interval: must be 0 (no checkpoints) or between 1s "
+                          "and 24h"));
+  EXPECT_THAT(ErrorStrings(Load("state: {checkpoint_interval: often, every: 1}\n")),
+              ElementsAre(R"(state.checkpoint_interval: "often" is not a duration)",
+                          R"(state.every: unknown key "every")"));
+}
+
 TEST(ConfigTest, ClockSkewAndOutputAgeAreWallClockDurations) {
   const ConfigResult result = Load(
       "ingest: {max_clock_skew: 2m30s}\n"

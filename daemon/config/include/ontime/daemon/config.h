@@ -114,6 +114,14 @@ struct RetentionConfig {
   std::chrono::milliseconds closed{std::chrono::hours(30 * 24)};
 };
 
+// Extension: local checkpoints of the changelog partitions (`<state_dir>/checkpoints`), so that a
+// restart or a partition's assignment reads a file and the changelog's tail only.
+struct StateConfig {
+  // Each restored partition's checkpoint is brought up to the changelog's end this often, on a
+  // worker thread; 0: no checkpoints (every restore reads its whole changelog partition).
+  std::chrono::milliseconds checkpoint_interval{std::chrono::minutes(5)};
+};
+
 struct LogConfig {
   std::string level = "info";  // debug | info | warning | error
 };
@@ -126,6 +134,7 @@ struct Config {
   IngestConfig ingest;
   OutputConfig output;
   RetentionConfig retention;
+  StateConfig state;
   LogConfig log;
   LettersConfig letters;
   std::string state_dir = "/var/lib/ontime";
