@@ -33,7 +33,10 @@ Scenarios (one broker for all, each on its own topics):
               the same probe (what the machine's load alone does to a loop). --perf S: `perf
               record -g` of the daemon for S seconds of the window (perf.data kept); with
               throughput, `perf record --call-graph dwarf` of the daemon to caught up.
-  failover    two instances in one group over 6 partitions, N open dossiers (`accepted`, due
+  failover    run twice, without standby replicas (fo_standby0_*) then with one
+              (state.standby_replicas: 1, fo_standby1_*: the second keeps warm checkpoints of the
+              first's partitions, waited for before the kill):
+              two instances in one group over 6 partitions, N open dossiers (`accepted`, due
               far away) read by the first, the second joining (restoring its half from the
               changelog); then 600 dossiers due one every 100 ms from 15 s on, and the first
               killed (SIGKILL) 10 s into their dues. The time from the kill to the first overdue
@@ -641,21 +644,34 @@ def committed_alerts(boot, topic):
 
 
 def failover(args, tmp, broker, boot):
-    tp = topics("fo")
+    """Without standby replicas, then with one (state.standby_replicas: 1), side by side."""
+    result("fo_dossiers", args.dossiers)
+    result("fo_session_timeout_ms", args.session_timeout_ms)
+    for standby in (0, 1):
+        failover_run(args, tmp, broker, boot, standby)
+
+
+def failover_run(args, tmp, broker, boot, standby):
+    fo = f"fo{standby}"
+    tp = topics(fo)
     partitions = 6
+    group = f"{fo}-group"
     broker_create(broker, [f"{t}:{partitions}" for t in tp.values()])
     load_accepted(args, tmp, boot, tp["events"])
 
     def config(name):
-        cfg = long_config(boot, tmp, f"fo-state-{name}", "fo-group", tp)
+        cfg = long_config(boot, tmp, f"{fo}-state-{name}", group, tp)
         cfg["kafka"]["instance_id"] = name
         cfg["kafka"]["properties"] = {
             "session.timeout.ms": str(args.session_timeout_ms),
             "heartbeat.interval.ms": str(max(1000, args.session_timeout_ms // 6))}
+        if standby:
+            cfg["state"] = {"standby_replicas": standby}
         return cfg
 
-    result("fo_dossiers", args.dossiers)
-    result("fo_session_timeout_ms", args.session_timeout_ms)
+    def result(name, value):  # fo_<what> -> fo_standby<N>_<what>
+        globals()["result"](name.replace("fo_", f"fo_standby{standby}_", 1), value)
+
     result("fo_loadavg", loadavg().replace(" ", "/"))
     a, ta = run_daemon(args, tmp, config("fo-a"), "fo-ontimed-a")
     b = None
@@ -675,6 +691,18 @@ def failover(args, tmp, broker, boot):
         h.wait_until("the two instances split the partitions", split, 120, interval=0.5)
         first_owns = coverage(a)[0]
         result("fo_first_partitions", ",".join(map(str, sorted(first_owns))))
+        if standby:
+            # The second's warm copies of the first's partitions: their checkpoints on its disk.
+            folder = os.path.join(tmp, f"{fo}-state-fo-b", "checkpoints")
+            t_split = time.time()
+
+            def warm():
+                return all(os.path.exists(f) and os.path.getmtime(f) > t_split for f in
+                           (os.path.join(folder, f"{group}.dossier-state-{p}.ckpt")
+                            for p in first_owns))
+            h.wait_until("the second's standby checkpoints of the first's partitions", warm, 300,
+                         interval=0.5)
+            result("fo_standby_warm_seconds_after_split", f"{time.time() - t_split:.3f}")
 
         # 600 dossiers due one every 100 ms from 15 s on, over every partition.
         start = time.time() + 15
@@ -721,6 +749,10 @@ def failover(args, tmp, broker, boot):
         restored = [l for l in b.log_text().splitlines() if "partition restored" in l]
         result("fo_second_restore_seconds_last", field(restored[-1], "seconds"))
         result("fo_second_restore_dossiers_last", field(restored[-1], "dossiers"))
+        took = [l for l in b.log_text().splitlines()
+                if "from its checkpoint" in l or "checkpoint not used" in l]
+        result("fo_second_takeover_read", "checkpoint" if took and "from its checkpoint" in took[-1]
+               else "changelog")
         # Every moved dossier's overdue alert exactly once, whatever instance fired it.
         h.wait_until("every FO overdue alert", lambda: sum(
             1 for al, _ in committed_alerts(boot, tp["alerts"])

@@ -58,6 +58,10 @@ constexpr int kRestoreNice = 5;  // restores yield the cores to the event loop
 constexpr auto kMembersWait = std::chrono::milliseconds(200);
 constexpr auto kMembersPoll = std::chrono::milliseconds(300);
 constexpr auto kMembersRefresh = std::chrono::seconds(30);
+// An instance whose record is older than this is taken for dead when standby holders are chosen.
+constexpr auto kMembersAlive = 3 * kMembersRefresh;
+// Standby replicas' checkpoints are refreshed this often: a takeover's tail is a few seconds.
+constexpr auto kStandbyRefresh = std::chrono::milliseconds(5000);
 constexpr auto kForwardTimeout = std::chrono::milliseconds(2000);
 
 streams::KafkaSettings Settings(const KafkaConfig& kafka) {
@@ -219,6 +223,12 @@ struct Daemon::Impl {
           loop, *checkpoints, *changelog_reader, *checkpoint_work, *daemon_metrics, log,
           [this] { return state->restored_partitions(); });
       refresher->Start(config.state.checkpoint_interval);
+      if (config.state.standby_replicas > 0) {
+        standby = std::make_unique<CheckpointRefresher>(loop, *checkpoints, *changelog_reader,
+                                                        *checkpoint_work, *daemon_metrics, log,
+                                                        [this] { return StandbyNow(); });
+        standby->Start(kStandbyRefresh);
+      }
     }
 
     if (pusher) pusher->Start();
@@ -454,6 +464,24 @@ struct Daemon::Impl {
   }
 
   // --- the group's members: who owns which partition, at which HTTP address ---
+
+  // The partitions of others this instance keeps a warm checkpoint of (standby replicas), as the
+  // members topic says now; logged when they change.
+  std::set<int32_t> StandbyNow() {
+    std::set<int32_t> now = StandbyPartitions(
+        directory, instance_id, input_partitions, config.state.standby_replicas,
+        loop.clock().Now().time_since_epoch().count(),
+        std::chrono::duration_cast<std::chrono::milliseconds>(kMembersAlive).count());
+    for (int32_t p : state->assigned()) now.erase(p);
+    if (now != standby_partitions) {
+      std::string list;
+      for (int32_t p : now) list += (list.empty() ? "" : ",") + std::to_string(p);
+      log.Info("standby replicas: checkpoints kept warm", {{"partitions", list}});
+      standby_partitions = now;
+      daemon_metrics->SetStandbyPartitions(now.size());
+    }
+    return now;
+  }
 
   LocalPartitions LocalView() const {
     LocalPartitions local;
@@ -745,6 +773,7 @@ struct Daemon::Impl {
     if (setup_work) setup_work->Stop();
     if (restore_work) restore_work->Stop();
     if (refresher) refresher->Stop();
+    if (standby) standby->Stop();
     if (checkpoint_work) checkpoint_work->Stop();
     if (members_work) members_work->Stop();
   }
@@ -819,6 +848,8 @@ struct Daemon::Impl {
   std::unique_ptr<CheckpointStore> checkpoints;   // none when state.checkpoint_interval is 0
   std::unique_ptr<WorkerThread> checkpoint_work;  // the checkpoints' refreshes
   std::unique_ptr<CheckpointRefresher> refresher;
+  std::unique_ptr<CheckpointRefresher> standby;  // with state.standby_replicas
+  std::set<int32_t> standby_partitions;
   std::unique_ptr<KafkaTransactions> transactions;
   std::unique_ptr<Transactor> transactor;
   std::unique_ptr<OutputWriter> writer;

@@ -27,6 +27,7 @@
 #include "fakes/ontimed_process.h"
 #include "integration/broker_environment.h"
 #include "ontime/base/time.h"
+#include "ontime/daemon/checkpoint.h"
 #include "ontime/daemon/cli.h"
 #include "ontime/streams/kafka_admin.h"
 #include "ontime/streams/kafka_consumer.h"
@@ -1042,6 +1043,97 @@ TEST_F(DaemonKafkaTest, TwoInstancesSplitTheStreamAndOneTakesOverTheOthersPartit
     if (line.find("dossiers=0 ") == std::string::npos) ++restored_after;
   }
   EXPECT_GE(restored_after, 1u) << log;
+  b->Signal(SIGTERM);
+  EXPECT_EQ(b->Wait(60s), 0) << b->Log();
+}
+
+// Standby replicas (state.standby_replicas: 1): each of two instances keeps warm checkpoints of
+// the other's partitions. The first killed, the second restores them from those checkpoints and
+// a short tail (not the whole changelog), and their deadlines fire once, at their due, as replay
+// says.
+TEST_F(DaemonKafkaTest, AStandbyReplicaTakesOverFromItsWarmCheckpoints) {
+  CreateTopics(4);
+  std::ofstream(ConfigPath(), std::ios::app) << "state:\n  standby_replicas: 1\n";
+  const Instant now = WallNow();
+  const Instant due = std::chrono::ceil<std::chrono::seconds>(now + 50s);
+  std::vector<std::string> lines;
+  for (int i = 0; i < 40; ++i) {
+    const std::string id = "S" + std::to_string(i);
+    lines.push_back(R"({"event_id":")" + id + R"(-a","type":"accepted","dossier_id":")" + id +
+                    R"(","occurred_at":")" + Rfc3339(now - 1min) +
+                    R"(","procedure":"1.004227","due_at":")" + Rfc3339(due) + R"("})");
+  }
+  auto [a, b] = StartTwo(FreePort());
+  Produce(lines);
+  // The second's standby partitions (the first's), and their checkpoints holding the first's
+  // dossiers.
+  auto standby = [&] {
+    std::vector<int32_t> partitions;
+    const std::string log = b->Log();
+    const std::string marker = "standby replicas: checkpoints kept warm partitions=";
+    const size_t at = log.rfind(marker);
+    if (at == std::string::npos) return partitions;
+    std::istringstream list(log.substr(at + marker.size(), log.find('\n', at) - at));
+    for (std::string p; std::getline(list, p, ',');) {
+      if (!p.empty() && std::isdigit(static_cast<unsigned char>(p[0]))) {
+        partitions.push_back(std::stoi(p));
+      }
+    }
+    return partitions;
+  };
+  auto tracked_by_first = [&] {
+    std::string metrics;
+    Shell("curl -s http://127.0.0.1:" + std::to_string(http_port_) + "/metrics", &metrics);
+    const size_t at = metrics.find("\nontime_dossiers_tracked ");
+    return at == std::string::npos ? -1 : std::stoll(metrics.substr(at + 25));
+  };
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const std::vector<int32_t> partitions = standby();
+        if (partitions.empty()) return false;
+        int64_t held = 0;
+        for (int32_t p : partitions) {
+          auto header =
+              daemon::ReadCheckpointHeader(dir_ + "/state-second/checkpoints/" + prefix_ +
+                                           ".dossier-state-" + std::to_string(p) + ".ckpt");
+          if (!header.ok()) return false;
+          held += static_cast<int64_t>(header->records);
+        }
+        const int64_t first = tracked_by_first();
+        return first > 0 && held == first;
+      },
+      60s))
+      << b->Log();
+  ASSERT_LT(WallNow() + 10s, due) << "the test ran too slowly for its dues";
+  const size_t before_kill = b->Log().size();
+  const size_t warm = standby().size();
+  a->Signal(SIGKILL);
+  a->Wait(10s);
+
+  const std::set<std::string> expected = Replay(lines, due + 2s);
+  ASSERT_TRUE(expected.contains("S0:overdue:1"));
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(expected); }, 120s))
+      << "missing: " << Missing(expected, AllOutputIds()) << "\n"
+      << b->Log();
+  const std::string takeover = b->Log().substr(before_kill);
+  size_t from_checkpoint = 0;
+  for (size_t at = takeover.find("partition read from its checkpoint"); at != std::string::npos;
+       at = takeover.find("partition read from its checkpoint", at + 1)) {
+    ++from_checkpoint;
+  }
+  EXPECT_EQ(from_checkpoint, warm) << "each of the first's partitions from its warm checkpoint\n"
+                                   << takeover;
+  EXPECT_EQ(takeover.find("checkpoint not used"), std::string::npos) << takeover;
+  std::vector<std::string> values;
+  Ids(Topic("alerts"), "alert_id", nullptr, &values);
+  const std::vector<std::string> ids = AllOutputIds();
+  ExpectNoDuplicates(ids);
+  ExpectSubset(ids, expected);
+  for (const std::string& value : values) {
+    if (Field(value, "kind") == "overdue") {
+      EXPECT_EQ(Field(value, "detected_at"), Field(value, "due_at")) << value;
+    }
+  }
   b->Signal(SIGTERM);
   EXPECT_EQ(b->Wait(60s), 0) << b->Log();
 }

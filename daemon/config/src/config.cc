@@ -417,7 +417,7 @@ class Loader {
       }
     }
     if (const Node node = fields.Get("state"); Given(node) && ExpectMap(node, "state")) {
-      const Fields state = GetFields(node, "state", {"checkpoint_interval"});
+      const Fields state = GetFields(node, "state", {"checkpoint_interval", "standby_replicas"});
       if (const Node interval = state.Get("checkpoint_interval"); Given(interval)) {
         if (interval.IsScalar() && interval.Scalar() == "0") {
           config.state.checkpoint_interval = std::chrono::milliseconds::zero();
@@ -428,6 +428,19 @@ class Loader {
           } else {
             config.state.checkpoint_interval = *value;
           }
+        }
+      }
+      if (const Node replicas = state.Get("standby_replicas"); Given(replicas)) {
+        int value = -1;
+        if (!replicas.IsScalar() || !YAML::convert<int>::decode(replicas, value) || value < 0 ||
+            value > 16) {
+          Fail("state.standby_replicas", Describe(replicas) + " is not a count from 0 to 16",
+               replicas);
+        } else if (value > 0 && config.state.checkpoint_interval == Duration::zero()) {
+          Fail("state.standby_replicas",
+               "needs checkpoints: state.checkpoint_interval is 0 (no checkpoints)", replicas);
+        } else {
+          config.state.standby_replicas = value;
         }
       }
     }

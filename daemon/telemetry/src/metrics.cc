@@ -276,6 +276,7 @@ struct DaemonMetrics::Probes {
   Counter* skipped_after_retention = nullptr;
   Gauge* partitions_assigned = nullptr;
   Gauge* partitions_restoring = nullptr;
+  Gauge* standby_partitions = nullptr;
   Family<Gauge>* partition_owned = nullptr;
   std::map<int32_t, std::pair<bool, Gauge*>> partition_owned_series;  // restoring, its series
   Counter* restored = nullptr;
@@ -357,6 +358,10 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry, std::string_view ve
   auto& partitions = GaugeFamily(registry, "ontime_partitions", "Input partitions, by state");
   p.partitions_assigned = &partitions.Add({{"state", "assigned"}});
   p.partitions_restoring = &partitions.Add({{"state", "restoring"}});
+  p.standby_partitions = &GaugeFamily(registry, "ontime_standby_partitions",
+                                      "Partitions of other instances whose checkpoint this one "
+                                      "keeps warm (state.standby_replicas)")
+                              .Add({});
   p.partition_owned =
       &GaugeFamily(registry, "ontime_partition_owned",
                    "1 for each input partition this instance owns, by state (restoring, live)");
@@ -454,6 +459,9 @@ void DaemonMetrics::CountSkipped(rules::ApplyStatus status) {
 void DaemonMetrics::SetPartitions(size_t assigned, size_t restoring) {
   probes_->partitions_assigned->Set(static_cast<double>(assigned));
   probes_->partitions_restoring->Set(static_cast<double>(restoring));
+}
+void DaemonMetrics::SetStandbyPartitions(size_t partitions) {
+  probes_->standby_partitions->Set(static_cast<double>(partitions));
 }
 void DaemonMetrics::SetOwnedPartitions(const std::map<int32_t, bool>& restoring_by_partition) {
   auto& series = probes_->partition_owned_series;

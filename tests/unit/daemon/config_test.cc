@@ -438,6 +438,16 @@ TEST(ConfigTest, CheckpointIntervalIsADurationOrZeroForNone) {
                           R"(state.every: unknown key "every")"));
 }
 
+TEST(ConfigTest, StandbyReplicasAreACountAndNeedCheckpoints) {
+  EXPECT_EQ(Load("").config->state.standby_replicas, 0);
+  EXPECT_EQ(Load("state: {standby_replicas: 2}\n").config->state.standby_replicas, 2);
+  EXPECT_THAT(ErrorStrings(Load("state: {standby_replicas: -1}\n")),
+              ElementsAre(R"(state.standby_replicas: "-1" is not a count from 0 to 16)"));
+  EXPECT_THAT(ErrorStrings(Load("state: {checkpoint_interval: 0, standby_replicas: 1}\n")),
+              ElementsAre("state.standby_replicas: needs checkpoints: state.checkpoint_interval "
+                          "is 0 (no checkpoints)"));
+}
+
 TEST(ConfigTest, ClockSkewAndOutputAgeAreWallClockDurations) {
   const ConfigResult result = Load(
       "ingest: {max_clock_skew: 2m30s}\n"

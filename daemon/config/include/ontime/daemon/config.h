@@ -120,6 +120,11 @@ struct StateConfig {
   // Each restored partition's checkpoint is brought up to the changelog's end this often, on a
   // worker thread; 0: no checkpoints (every restore reads its whole changelog partition).
   std::chrono::milliseconds checkpoint_interval{std::chrono::minutes(5)};
+  // Standby replicas: each partition another instance owns also has its checkpoint kept fresh
+  // here (every few seconds) when this instance is one of the `standby_replicas` after its owner
+  // in the members topic's order, so that it restores the partition from the checkpoint and a
+  // short tail if it comes here. 0: none. Needs checkpoints.
+  int standby_replicas = 0;
 };
 
 struct LogConfig {

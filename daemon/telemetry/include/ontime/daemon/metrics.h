@@ -104,6 +104,8 @@ class DaemonMetrics {
   // A partition's restore read "checkpoint" (its local checkpoint and the changelog's tail) or
   // "changelog" (the whole changelog partition).
   void CountRestoreSource(std::string_view source);
+  // Partitions of other instances whose checkpoint this one keeps warm (standby replicas).
+  void SetStandbyPartitions(size_t partitions);
   // A local checkpoint written (after a restore, or refreshed), or not (an I/O error).
   void CountCheckpointWrite(bool written);
   void CountChangelogRecords(size_t records);
