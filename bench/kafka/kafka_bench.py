@@ -673,10 +673,10 @@ def failover_run(args, tmp, broker, boot, standby):
         globals()["result"](name.replace("fo_", f"fo_standby{standby}_", 1), value)
 
     result("fo_loadavg", loadavg().replace(" ", "/"))
-    a, ta = run_daemon(args, tmp, config("fo-a"), "fo-ontimed-a")
+    a, ta = run_daemon(args, tmp, config("fo-a"), f"{fo}-ontimed-a")
     b = None
     try:
-        b, tb = run_daemon(args, tmp, config("fo-b"), "fo-ontimed-b")
+        b, tb = run_daemon(args, tmp, config("fo-b"), f"{fo}-ontimed-b")
         result("fo_second_joined_restored_dossiers", tb["restored_dossiers"])
         result("fo_second_joined_seconds_to_ready", f"{tb['ready_s']:.3f}")
 
