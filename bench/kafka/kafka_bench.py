@@ -17,10 +17,12 @@ Scenarios (one broker for all, each on its own topics):
               p50/p99 of produce -> input readable (broker leg), input readable -> overdue alert
               (daemon leg) and produce -> overdue alert / apology letter (whole path).
   restart     N `accepted` dossiers (24/7 calendar, sla 1 year: all stay open) loaded; ontimed
-              from nothing (empty changelog: every event read) -> SIGTERM -> restart, restoring
-              every dossier from the changelog -> the same with the state dir deleted -> a fresh
-              group (its own changelog: every event read again). Restore time, the loop's
-              stall p99 and the memory per open dossier of each.
+              from nothing (empty changelog: every event read) -> SIGTERM -> restart with the
+              local checkpoints removed, restoring every dossier from the whole changelog (and
+              writing each partition's checkpoint) -> restart restoring from the checkpoints and
+              the changelog's tail -> the same with the state dir deleted -> a fresh group (its
+              own changelog: every event read again). Restore time, the loop's stall p99 and the
+              memory per open dossier of each; rs_<tag>_mode says what each restore read.
   steady      the loop stall under a steady load with a large state: N `accepted` dossiers
               loaded, read once (the changelog written), SIGTERM, restarted restoring them all
               from the changelog; then kafka_bench latency at R events/s for S seconds (after 5 s
@@ -31,7 +33,10 @@ Scenarios (one broker for all, each on its own topics):
               the same probe (what the machine's load alone does to a loop). --perf S: `perf
               record -g` of the daemon for S seconds of the window (perf.data kept); with
               throughput, `perf record --call-graph dwarf` of the daemon to caught up.
-  failover    two instances in one group over 6 partitions, N open dossiers (`accepted`, due
+  failover    run twice, without standby replicas (fo_standby0_*) then with one
+              (state.standby_replicas: 1, fo_standby1_*: the second keeps warm checkpoints of the
+              first's partitions, waited for before the kill):
+              two instances in one group over 6 partitions, N open dossiers (`accepted`, due
               far away) read by the first, the second joining (restoring its half from the
               changelog); then 600 dossiers due one every 100 ms from 15 s on, and the first
               killed (SIGKILL) 10 s into their dues. The time from the kill to the first overdue
@@ -148,9 +153,13 @@ def run_daemon(args, tmp, cfg, name, timeout=1800, perf=None):
     restored = [l for l in d.log_text().splitlines() if "partition restored" in l]
     dossiers_restored = sum(int(field(l, "dossiers") or 0) for l in restored)
     restore_s = max([float(field(l, "seconds") or 0) for l in restored] or [0.0])
+    sources = {"checkpoint" if "from its checkpoint" in l else "changelog"
+               for l in d.log_text().splitlines()
+               if "from its checkpoint" in l or "checkpoint not used" in l}
     times = {"assigned_s": t_assigned, "caught_up_s": t_caught, "ready_s": t_ready,
              "caught_line": l_caught.strip(),
-             "mode": "changelog" if dossiers_restored > 0 else "from-events",
+             "mode": ("+".join(sorted(sources)) or "changelog") if dossiers_restored > 0
+             else "from-events",
              "restored_dossiers": dossiers_restored, "restore_log_s": restore_s,
              "caught_log_s": field(l_caught, "seconds"), "events": field(l_caught, "events"),
              "dossiers": field(l_caught, "dossiers"), "cpu_s": cpu,
@@ -437,11 +446,32 @@ def restart(args, tmp, broker, boot):
     result("rs_sigterm_to_exit_seconds", f"{time.monotonic() - t0:.3f}")
     result("rs_sigterm_exit_code", rc)
 
+    # The whole changelog read (the checkpoints folder removed, the rest of the state dir kept),
+    # then, side by side, the restart that reads the checkpoint that restore wrote and the tail.
+    checkpoints = os.path.join(tmp, "rs-state-1", "checkpoints")
+    shutil.rmtree(checkpoints, ignore_errors=True)
     result("rs_loadavg_changelog", loadavg().replace(" ", "/"))
     cfg1["http"]["listen"] = f"{h.LOCAL}:{h.free_port()}"
     d, t = run_daemon(args, tmp, cfg1, "rs-ontimed-1-restart")
     try:
         report("changelog", t)
+        # Each restored partition's table is written as its checkpoint, on a worker, once loaded.
+        w = Watch(d, time.monotonic())
+        deadline = time.monotonic() + 600
+        while d.log_text().count("checkpoint written") < 3 and time.monotonic() < deadline:
+            w.until(r"checkpoint written", 600)
+            time.sleep(0.2)
+        result("rs_checkpoint_seconds_after_ready", f"{time.monotonic() - w.t0:.3f}")
+        result("rs_checkpoint_bytes", sum(os.path.getsize(os.path.join(checkpoints, f))
+                                          for f in os.listdir(checkpoints)))
+    finally:
+        d.stop(timeout=300)
+
+    result("rs_loadavg_checkpoint", loadavg().replace(" ", "/"))
+    cfg1["http"]["listen"] = f"{h.LOCAL}:{h.free_port()}"
+    d, t = run_daemon(args, tmp, cfg1, "rs-ontimed-1-checkpoint")
+    try:
+        report("checkpoint", t)
     finally:
         d.stop(timeout=300)
 
@@ -614,26 +644,39 @@ def committed_alerts(boot, topic):
 
 
 def failover(args, tmp, broker, boot):
-    tp = topics("fo")
+    """Without standby replicas, then with one (state.standby_replicas: 1), side by side."""
+    result("fo_dossiers", args.dossiers)
+    result("fo_session_timeout_ms", args.session_timeout_ms)
+    for standby in (0, 1):
+        failover_run(args, tmp, broker, boot, standby)
+
+
+def failover_run(args, tmp, broker, boot, standby):
+    fo = f"fo{standby}"
+    tp = topics(fo)
     partitions = 6
+    group = f"{fo}-group"
     broker_create(broker, [f"{t}:{partitions}" for t in tp.values()])
     load_accepted(args, tmp, boot, tp["events"])
 
     def config(name):
-        cfg = long_config(boot, tmp, f"fo-state-{name}", "fo-group", tp)
+        cfg = long_config(boot, tmp, f"{fo}-state-{name}", group, tp)
         cfg["kafka"]["instance_id"] = name
         cfg["kafka"]["properties"] = {
             "session.timeout.ms": str(args.session_timeout_ms),
             "heartbeat.interval.ms": str(max(1000, args.session_timeout_ms // 6))}
+        if standby:
+            cfg["state"] = {"standby_replicas": standby}
         return cfg
 
-    result("fo_dossiers", args.dossiers)
-    result("fo_session_timeout_ms", args.session_timeout_ms)
+    def result(name, value):  # fo_<what> -> fo_standby<N>_<what>
+        globals()["result"](name.replace("fo_", f"fo_standby{standby}_", 1), value)
+
     result("fo_loadavg", loadavg().replace(" ", "/"))
-    a, ta = run_daemon(args, tmp, config("fo-a"), "fo-ontimed-a")
+    a, ta = run_daemon(args, tmp, config("fo-a"), f"{fo}-ontimed-a")
     b = None
     try:
-        b, tb = run_daemon(args, tmp, config("fo-b"), "fo-ontimed-b")
+        b, tb = run_daemon(args, tmp, config("fo-b"), f"{fo}-ontimed-b")
         result("fo_second_joined_restored_dossiers", tb["restored_dossiers"])
         result("fo_second_joined_seconds_to_ready", f"{tb['ready_s']:.3f}")
 
@@ -648,6 +691,18 @@ def failover(args, tmp, broker, boot):
         h.wait_until("the two instances split the partitions", split, 120, interval=0.5)
         first_owns = coverage(a)[0]
         result("fo_first_partitions", ",".join(map(str, sorted(first_owns))))
+        if standby:
+            # The second's warm copies of the first's partitions: their checkpoints on its disk.
+            folder = os.path.join(tmp, f"{fo}-state-fo-b", "checkpoints")
+            t_split = time.time()
+
+            def warm():
+                return all(os.path.exists(f) and os.path.getmtime(f) > t_split for f in
+                           (os.path.join(folder, f"{group}.dossier-state-{p}.ckpt")
+                            for p in first_owns))
+            h.wait_until("the second's standby checkpoints of the first's partitions", warm, 300,
+                         interval=0.5)
+            result("fo_standby_warm_seconds_after_split", f"{time.time() - t_split:.3f}")
 
         # 600 dossiers due one every 100 ms from 15 s on, over every partition.
         start = time.time() + 15
@@ -694,6 +749,10 @@ def failover(args, tmp, broker, boot):
         restored = [l for l in b.log_text().splitlines() if "partition restored" in l]
         result("fo_second_restore_seconds_last", field(restored[-1], "seconds"))
         result("fo_second_restore_dossiers_last", field(restored[-1], "dossiers"))
+        took = [l for l in b.log_text().splitlines()
+                if "from its checkpoint" in l or "checkpoint not used" in l]
+        result("fo_second_takeover_read", "checkpoint" if took and "from its checkpoint" in took[-1]
+               else "changelog")
         # Every moved dossier's overdue alert exactly once, whatever instance fired it.
         h.wait_until("every FO overdue alert", lambda: sum(
             1 for al, _ in committed_alerts(boot, tp["alerts"])

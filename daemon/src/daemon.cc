@@ -12,6 +12,8 @@
 #include "ontime/daemon/blocking_work.h"
 #include "ontime/daemon/board.h"
 #include "ontime/daemon/changelog_state.h"
+#include "ontime/daemon/checkpoint.h"
+#include "ontime/daemon/checkpoint_refresher.h"
 #include "ontime/daemon/dossier_api.h"
 #include "ontime/daemon/event_loop.h"
 #include "ontime/daemon/http_client.h"
@@ -56,6 +58,10 @@ constexpr int kRestoreNice = 5;  // restores yield the cores to the event loop
 constexpr auto kMembersWait = std::chrono::milliseconds(200);
 constexpr auto kMembersPoll = std::chrono::milliseconds(300);
 constexpr auto kMembersRefresh = std::chrono::seconds(30);
+// An instance whose record is older than this is taken for dead when standby holders are chosen.
+constexpr auto kMembersAlive = 3 * kMembersRefresh;
+// Standby replicas' checkpoints are refreshed this often: a takeover's tail is a few seconds.
+constexpr auto kStandbyRefresh = std::chrono::milliseconds(5000);
 constexpr auto kForwardTimeout = std::chrono::milliseconds(2000);
 // A reload's deadlines recomputed per loop turn (about 150 ns each: a couple of milliseconds).
 constexpr size_t kRecomputePerTurn = 10000;
@@ -210,6 +216,22 @@ struct Daemon::Impl {
             [this](int32_t p) { processor->ForgetPartition(p); },
             [this](const std::string& why) { Fatal(why); }, [this](int32_t p) { ViewsSeeded(p); },
             [this](std::string_view id) { SeedView(id); }});
+    if (config.state.checkpoint_interval > std::chrono::milliseconds::zero()) {
+      checkpoints = std::make_unique<CheckpointStore>(config.state_dir + "/checkpoints",
+                                                      changelog_topic, std::chrono::hours(24));
+      state->set_checkpoints(checkpoints.get());
+      checkpoint_work = std::make_unique<WorkerThread>(post, kRestoreNice);
+      refresher = std::make_unique<CheckpointRefresher>(
+          loop, *checkpoints, *changelog_reader, *checkpoint_work, *daemon_metrics, log,
+          [this] { return state->restored_partitions(); });
+      refresher->Start(config.state.checkpoint_interval);
+      if (config.state.standby_replicas > 0) {
+        standby = std::make_unique<CheckpointRefresher>(loop, *checkpoints, *changelog_reader,
+                                                        *checkpoint_work, *daemon_metrics, log,
+                                                        [this] { return StandbyNow(); });
+        standby->Start(kStandbyRefresh);
+      }
+    }
 
     if (pusher) pusher->Start();
     router = std::make_unique<Router>(
@@ -244,6 +266,7 @@ struct Daemon::Impl {
     // Workers first: their `done` callbacks would reach into what is destroyed below.
     setup_work.reset();
     restore_work.reset();
+    checkpoint_work.reset();
     transaction_work.reset();
     members_work.reset();
     return exit_code;
@@ -315,15 +338,18 @@ struct Daemon::Impl {
         config.kafka.create_topics,
         MembersTopic(config.kafka)};
     auto result = std::make_shared<Result<int>>(0);
+    auto facts = std::make_shared<TopicFacts>();
     setup_work->Submit(
-        [this, plan, result] {
-          *result = EnsureTopics(Settings(config.kafka), plan, std::chrono::milliseconds(2s));
+        [this, plan, result, facts] {
+          *result = EnsureTopics(Settings(config.kafka), plan, std::chrono::milliseconds(2s),
+                                 facts.get());
         },
-        [this, result] {
+        [this, result, facts] {
           if (stopping) return;
           if (result->ok()) {
             input_partitions = result->value();
             processor->CheckPartitioning(partitioner, input_partitions);
+            if (checkpoints) checkpoints->set_max_age(facts->changelog_delete_retention);
             log.Info("kafka: topics ready",
                      {{"changelog", changelog_topic},
                       {"members", members_topic->topic()},
@@ -441,6 +467,24 @@ struct Daemon::Impl {
   }
 
   // --- the group's members: who owns which partition, at which HTTP address ---
+
+  // The partitions of others this instance keeps a warm checkpoint of (standby replicas), as the
+  // members topic says now; logged when they change.
+  std::set<int32_t> StandbyNow() {
+    std::set<int32_t> now = StandbyPartitions(
+        directory, instance_id, input_partitions, config.state.standby_replicas,
+        loop.clock().Now().time_since_epoch().count(),
+        std::chrono::duration_cast<std::chrono::milliseconds>(kMembersAlive).count());
+    for (int32_t p : state->assigned()) now.erase(p);
+    if (now != standby_partitions) {
+      std::string list;
+      for (int32_t p : now) list += (list.empty() ? "" : ",") + std::to_string(p);
+      log.Info("standby replicas: checkpoints kept warm", {{"partitions", list}});
+      standby_partitions = now;
+      daemon_metrics->SetStandbyPartitions(now.size());
+    }
+    return now;
+  }
 
   LocalPartitions LocalView() const {
     LocalPartitions local;
@@ -754,6 +798,9 @@ struct Daemon::Impl {
     if (pusher) pusher->Stop();
     if (setup_work) setup_work->Stop();
     if (restore_work) restore_work->Stop();
+    if (refresher) refresher->Stop();
+    if (standby) standby->Stop();
+    if (checkpoint_work) checkpoint_work->Stop();
     if (members_work) members_work->Stop();
   }
 
@@ -824,6 +871,11 @@ struct Daemon::Impl {
   std::unique_ptr<WorkerThread> setup_work;
   std::unique_ptr<WorkerThread> transaction_work;
   std::unique_ptr<WorkerPool> restore_work;
+  std::unique_ptr<CheckpointStore> checkpoints;   // none when state.checkpoint_interval is 0
+  std::unique_ptr<WorkerThread> checkpoint_work;  // the checkpoints' refreshes
+  std::unique_ptr<CheckpointRefresher> refresher;
+  std::unique_ptr<CheckpointRefresher> standby;  // with state.standby_replicas
+  std::set<int32_t> standby_partitions;
   std::unique_ptr<KafkaTransactions> transactions;
   std::unique_ptr<Transactor> transactor;
   std::unique_ptr<OutputWriter> writer;

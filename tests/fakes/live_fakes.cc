@@ -243,14 +243,28 @@ std::vector<std::string> FakeKafka::CommittedIds(const std::string& topic,
   return ids;
 }
 
-Status FakeChangelogReader::Read(int32_t partition, const Visit& visit,
-                                 const std::function<bool()>& cancelled) {
+Result<int64_t> FakeChangelogReader::Read(int32_t partition, int64_t from, const Visit& visit,
+                                          const std::function<bool()>& cancelled, Until) {
+  ++reads;
+  froms.push_back(from);
+  int64_t end = 0;
+  for (const Produced& p : kafka_.committed) {
+    if (p.topic == topic_ && p.partition == partition) ++end;
+  }
+  const int64_t first = log_start.contains(partition) ? log_start.at(partition) : 0;
+  if (from == kBeginning) from = first;
+  if (from < first || from > end) {
+    return Error{"kafka_offset_out_of_range", topic_ + "[" + std::to_string(partition) +
+                                                  "] has no offset " + std::to_string(from)};
+  }
+  int64_t offset = 0;
   for (const Produced& p : kafka_.committed) {
     if (cancelled && cancelled()) return Error{"cancelled", "restore cancelled"};
     if (p.topic != topic_ || p.partition != partition) continue;
+    if (offset++ < from) continue;
     visit(p.key, p.null_value ? std::nullopt : std::optional<std::string_view>(p.value));
   }
-  return Ok{};
+  return end;
 }
 
 std::string JsonField(std::string_view json, std::string_view field) {

@@ -190,8 +190,14 @@ class FakeChangelogReader final : public daemon::ChangelogReader {
  public:
   FakeChangelogReader(const FakeKafka& kafka, std::string topic)
       : kafka_(kafka), topic_(std::move(topic)) {}
-  Status Read(int32_t partition, const Visit& visit,
-              const std::function<bool()>& cancelled) override;
+  // Offsets are each committed record's place among its partition's; records before
+  // `log_start[partition]` are deleted (kafka-delete-records).
+  Result<int64_t> Read(int32_t partition, int64_t from, const Visit& visit,
+                       const std::function<bool()>& cancelled, Until until) override;
+
+  std::map<int32_t, int64_t> log_start;
+  int reads = 0;               // calls to Read
+  std::vector<int64_t> froms;  // each call's `from`
 
  private:
   const FakeKafka& kafka_;
@@ -210,6 +216,34 @@ class InlineWork final : public daemon::BlockingWork {
 
  private:
   daemon::EventLoop& loop_;
+};
+
+// "Blocking" work held until the test runs it (RunAll), as a worker thread runs it beside the
+// loop: the loop's turns then time the loop's own work only.
+class DeferredWork final : public daemon::BlockingWork {
+ public:
+  explicit DeferredWork(daemon::EventLoop& loop) : loop_(loop) {}
+  void Submit(std::function<void()> work, std::function<void()> done) override {
+    queue_.emplace_back(std::move(work), std::move(done));
+  }
+  bool stopping() const override { return false; }
+  void WaitIdle() override { RunAll(); }
+  // Runs what was submitted (and what that submits), each `done` posted to the loop.
+  size_t RunAll() {
+    size_t ran = 0;
+    while (!queue_.empty()) {
+      auto [work, done] = std::move(queue_.front());
+      queue_.erase(queue_.begin());
+      work();
+      if (done) loop_.Post(std::move(done));
+      ++ran;
+    }
+    return ran;
+  }
+
+ private:
+  daemon::EventLoop& loop_;
+  std::vector<std::pair<std::function<void()>, std::function<void()>>> queue_;
 };
 
 // `"field":"value"` of a flat JSON object we produced ("" when absent).

@@ -27,6 +27,7 @@
 #include "fakes/ontimed_process.h"
 #include "integration/broker_environment.h"
 #include "ontime/base/time.h"
+#include "ontime/daemon/checkpoint.h"
 #include "ontime/daemon/cli.h"
 #include "ontime/streams/kafka_admin.h"
 #include "ontime/streams/kafka_consumer.h"
@@ -728,7 +729,8 @@ TEST_F(DaemonKafkaTest, KilledAtRandomMomentsEveryOutputIdExactlyOnceAsReplay) {
   ExpectSubset(got, Replay(lines, WallNow()));
   const std::string log = last->Log();
   EXPECT_NE(log.rfind("partition restored"), std::string::npos) << log;
-  EXPECT_EQ(log.find("records_read=0", log.rfind("info starting")), std::string::npos)
+  // (records_read counts the changelog's tail only when a partition came from its checkpoint.)
+  EXPECT_EQ(log.find(" dossiers=0 ", log.rfind("info starting")), std::string::npos)
       << "the last start restored the state the others committed\n"
       << log;
   last->Signal(SIGTERM);
@@ -807,6 +809,138 @@ TEST_F(DaemonKafkaTest, RestoresFromTheChangelogAloneWithoutStateDirOrOldEvents)
     EXPECT_EQ(Field(value, "detected_at"), Field(value, "due_at")) << value;
   }
   ExpectNoDuplicates(AllOutputIds());
+  restored->Signal(SIGTERM);
+  EXPECT_EQ(restored->Wait(60s), 0) << restored->Log();
+}
+
+// Local checkpoints (state.checkpoint_interval): each restore writes its partitions'
+// checkpoints; the next restart reads them and the changelog's tail after them (here: dossiers
+// resolved and new ones, committed after the checkpoint) and holds the same dossiers, whose timers
+// fire as replay says, each once, at its due.
+TEST_F(DaemonKafkaTest, ARestartFromCheckpointsRestoresTheSameDossiersAndFiresTheSameTimers) {
+  CreateTopics(3);
+  std::ofstream(ConfigPath(), std::ios::app) << "state:\n  checkpoint_interval: 1h\n";
+  const Instant now = WallNow();
+  const Instant due = std::chrono::ceil<std::chrono::seconds>(now + 75s);
+  auto accepted = [&](const std::string& id) {
+    return R"({"event_id":")" + id + R"(-a","type":"accepted","dossier_id":")" + id +
+           R"(","occurred_at":")" + Rfc3339(now - 1min) + R"(","procedure":"1.004227","due_at":")" +
+           Rfc3339(due) + R"("})";
+  };
+  std::vector<std::string> lines;
+  for (int i = 0; i < 30; ++i) lines.push_back(accepted("R" + std::to_string(i)));
+  Produce(lines);
+  auto metric = [&](std::string_view text) {
+    std::string metrics;
+    Shell("curl -s http://127.0.0.1:" + std::to_string(http_port_) + "/metrics", &metrics);
+    return metrics.find(text) != std::string::npos;
+  };
+  // The n-th start's part of the log file (which collects every start).
+  auto start_log = [&](const OntimedProcess& d, int n) {
+    const std::string log = d.Log();
+    size_t at = 0;
+    for (int i = 0; i < n; ++i) {
+      at = log.find("info starting", at == 0 && i == 0 ? 0 : at + 1);
+      if (at == std::string::npos) return std::string();
+    }
+    return log.substr(at);
+  };
+  // The n-th start, until its 3 partitions' checkpoints are written and `tracked` dossiers
+  // committed; then `then`, and until `tracked_then`; then SIGTERM.
+  auto run_until_committed = [&](int n, std::string_view tracked,
+                                 const std::function<void()>& then = {},
+                                 std::string_view tracked_then = {}) {
+    auto daemon = StartDaemon();
+    auto committed = [&](std::string_view dossiers) {
+      return metric(dossiers) && !metric("ontime_transactions_total{outcome=\"committed\"} 0\n");
+    };
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          const std::string log = start_log(*daemon, n);
+          size_t written = 0;
+          for (size_t at = log.find("checkpoint written"); at != std::string::npos;
+               at = log.find("checkpoint written", at + 1)) {
+            ++written;
+          }
+          // A restart with nothing new to read commits nothing.
+          return written == 3 && (n > 1 ? metric(tracked) : committed(tracked));
+        },
+        60s))
+        << daemon->Log();
+    if (then) {
+      then();
+      EXPECT_TRUE(WaitFor([&] { return committed(tracked_then); }, 60s)) << daemon->Log();
+    }
+    std::this_thread::sleep_for(500ms);  // the last changes committed (100 ms interval)
+    daemon->Signal(SIGTERM);
+    EXPECT_EQ(daemon->Wait(60s), 0) << daemon->Log();
+    return start_log(*daemon, n);
+  };
+  // 1: from nothing (each partition's empty checkpoint written at its restore).
+  run_until_committed(1, "\nontime_dossiers_tracked 30\n");
+  // 2: the 30 restored from the (empty) checkpoints and the whole tail, new checkpoints written
+  // at its end; then changes committed to the changelog after them: five resolved, five new.
+  std::vector<std::string> more;
+  for (int i = 0; i < 5; ++i) {
+    more.push_back(R"({"event_id":"R)" + std::to_string(i) +
+                   R"(-r","type":"resolved","dossier_id":"R)" + std::to_string(i) +
+                   R"(","occurred_at":")" + Rfc3339(now) + R"("})");
+    more.push_back(accepted("N" + std::to_string(i)));
+  }
+  const std::string second = run_until_committed(
+      2, "\nontime_dossiers_tracked 30\n", [&] { Produce(more); },
+      "\nontime_dossiers_tracked 35\n");
+  EXPECT_NE(second.find("partition read from its checkpoint"), std::string::npos) << second;
+  ASSERT_LT(WallNow() + 15s, due) << "the test ran too slowly for its dues";
+
+  auto restored = StartDaemon();
+  ASSERT_TRUE(WaitFor(
+      [&] { return start_log(*restored, 3).find("info ready ") != std::string::npos; }, 60s))
+      << restored->Log();
+  const std::string third = start_log(*restored, 3);
+  size_t from_checkpoint = 0;
+  bool with_tail = false;
+  for (size_t at = third.find("partition read from its checkpoint"); at != std::string::npos;
+       at = third.find("partition read from its checkpoint", at + 1)) {
+    ++from_checkpoint;
+    with_tail |=
+        third.substr(at, third.find('\n', at) - at).find("tail_records=0") == std::string::npos;
+  }
+  EXPECT_EQ(from_checkpoint, 3u) << third;
+  EXPECT_TRUE(with_tail) << "the resolved and new dossiers came from a tail:\n" << third;
+  EXPECT_EQ(third.find("checkpoint not used"), std::string::npos) << third;
+  EXPECT_TRUE(metric("\nontime_dossiers_tracked 35\n")) << restored->Log();
+  EXPECT_TRUE(metric("ontime_restore_source_total{source=\"checkpoint\"} 3"));
+  std::string dossier;
+  Shell("curl -s http://127.0.0.1:" + std::to_string(http_port_) + "/api/v1/dossiers/R2", &dossier);
+  EXPECT_NE(dossier.find("\"state\":\"resolved\""), std::string::npos) << dossier;
+  Shell("curl -s http://127.0.0.1:" + std::to_string(http_port_) + "/api/v1/dossiers/N2", &dossier);
+  EXPECT_NE(dossier.find("\"state\":\"open\""), std::string::npos) << dossier;
+
+  std::vector<std::string> all = lines;
+  all.insert(all.end(), more.begin(), more.end());
+  const std::set<std::string> expected = Replay(all, due + 2s);
+  ASSERT_TRUE(expected.contains("R5:overdue:1") && expected.contains("N0:overdue:1") &&
+              !expected.contains("R0:overdue:1"));
+  std::vector<std::string> values;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        values.clear();
+        Ids(Topic("alerts"), "alert_id", nullptr, &values);
+        return OutputsCover(expected);
+      },
+      90s))
+      << Missing(expected, AllOutputIds()) << "\n"
+      << restored->Log();
+  std::this_thread::sleep_for(1s);
+  const std::vector<std::string> ids = AllOutputIds();
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()), expected);
+  ExpectNoDuplicates(ids);
+  for (const std::string& value : values) {
+    if (Field(value, "kind") == "overdue") {
+      EXPECT_EQ(Field(value, "detected_at"), Field(value, "due_at")) << value;
+    }
+  }
   restored->Signal(SIGTERM);
   EXPECT_EQ(restored->Wait(60s), 0) << restored->Log();
 }
@@ -909,6 +1043,97 @@ TEST_F(DaemonKafkaTest, TwoInstancesSplitTheStreamAndOneTakesOverTheOthersPartit
     if (line.find("dossiers=0 ") == std::string::npos) ++restored_after;
   }
   EXPECT_GE(restored_after, 1u) << log;
+  b->Signal(SIGTERM);
+  EXPECT_EQ(b->Wait(60s), 0) << b->Log();
+}
+
+// Standby replicas (state.standby_replicas: 1): each of two instances keeps warm checkpoints of
+// the other's partitions. The first killed, the second restores them from those checkpoints and
+// a short tail (not the whole changelog), and their deadlines fire once, at their due, as replay
+// says.
+TEST_F(DaemonKafkaTest, AStandbyReplicaTakesOverFromItsWarmCheckpoints) {
+  CreateTopics(4);
+  std::ofstream(ConfigPath(), std::ios::app) << "state:\n  standby_replicas: 1\n";
+  const Instant now = WallNow();
+  const Instant due = std::chrono::ceil<std::chrono::seconds>(now + 50s);
+  std::vector<std::string> lines;
+  for (int i = 0; i < 40; ++i) {
+    const std::string id = "S" + std::to_string(i);
+    lines.push_back(R"({"event_id":")" + id + R"(-a","type":"accepted","dossier_id":")" + id +
+                    R"(","occurred_at":")" + Rfc3339(now - 1min) +
+                    R"(","procedure":"1.004227","due_at":")" + Rfc3339(due) + R"("})");
+  }
+  auto [a, b] = StartTwo(FreePort());
+  Produce(lines);
+  // The second's standby partitions (the first's), and their checkpoints holding the first's
+  // dossiers.
+  auto standby = [&] {
+    std::vector<int32_t> partitions;
+    const std::string log = b->Log();
+    const std::string marker = "standby replicas: checkpoints kept warm partitions=";
+    const size_t at = log.rfind(marker);
+    if (at == std::string::npos) return partitions;
+    std::istringstream list(log.substr(at + marker.size(), log.find('\n', at) - at));
+    for (std::string p; std::getline(list, p, ',');) {
+      if (!p.empty() && std::isdigit(static_cast<unsigned char>(p[0]))) {
+        partitions.push_back(std::stoi(p));
+      }
+    }
+    return partitions;
+  };
+  auto tracked_by_first = [&] {
+    std::string metrics;
+    Shell("curl -s http://127.0.0.1:" + std::to_string(http_port_) + "/metrics", &metrics);
+    const size_t at = metrics.find("\nontime_dossiers_tracked ");
+    return at == std::string::npos ? -1 : std::stoll(metrics.substr(at + 25));
+  };
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const std::vector<int32_t> partitions = standby();
+        if (partitions.empty()) return false;
+        int64_t held = 0;
+        for (int32_t p : partitions) {
+          auto header =
+              daemon::ReadCheckpointHeader(dir_ + "/state-second/checkpoints/" + prefix_ +
+                                           ".dossier-state-" + std::to_string(p) + ".ckpt");
+          if (!header.ok()) return false;
+          held += static_cast<int64_t>(header->records);
+        }
+        const int64_t first = tracked_by_first();
+        return first > 0 && held == first;
+      },
+      60s))
+      << b->Log();
+  ASSERT_LT(WallNow() + 10s, due) << "the test ran too slowly for its dues";
+  const size_t before_kill = b->Log().size();
+  const size_t warm = standby().size();
+  a->Signal(SIGKILL);
+  a->Wait(10s);
+
+  const std::set<std::string> expected = Replay(lines, due + 2s);
+  ASSERT_TRUE(expected.contains("S0:overdue:1"));
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(expected); }, 120s))
+      << "missing: " << Missing(expected, AllOutputIds()) << "\n"
+      << b->Log();
+  const std::string takeover = b->Log().substr(before_kill);
+  size_t from_checkpoint = 0;
+  for (size_t at = takeover.find("partition read from its checkpoint"); at != std::string::npos;
+       at = takeover.find("partition read from its checkpoint", at + 1)) {
+    ++from_checkpoint;
+  }
+  EXPECT_EQ(from_checkpoint, warm) << "each of the first's partitions from its warm checkpoint\n"
+                                   << takeover;
+  EXPECT_EQ(takeover.find("checkpoint not used"), std::string::npos) << takeover;
+  std::vector<std::string> values;
+  Ids(Topic("alerts"), "alert_id", nullptr, &values);
+  const std::vector<std::string> ids = AllOutputIds();
+  ExpectNoDuplicates(ids);
+  ExpectSubset(ids, expected);
+  for (const std::string& value : values) {
+    if (Field(value, "kind") == "overdue") {
+      EXPECT_EQ(Field(value, "detected_at"), Field(value, "due_at")) << value;
+    }
+  }
   b->Signal(SIGTERM);
   EXPECT_EQ(b->Wait(60s), 0) << b->Log();
 }

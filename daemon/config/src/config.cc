@@ -359,8 +359,8 @@ class Loader {
     const Fields fields =
         GetFields(top, "",
                   {"calendar", "defaults", "escalation", "departments", "procedures", "kafka",
-                   "http", "alertmanager", "ingest", "output", "retention", "log", "letters",
-                   "state_dir", "snapshot_interval", "predict"});
+                   "http", "alertmanager", "ingest", "output", "retention", "state", "log",
+                   "letters", "state_dir", "snapshot_interval", "predict"});
     rules::RulesConfig& rules = config.rules;
     LoadCalendar(fields.Get("calendar"), top, rules.calendar);
     rules.defaults.at_risk_remaining = rules::Threshold{false, 0, day_length_};
@@ -413,6 +413,34 @@ class Loader {
           } else {
             config.retention.closed = *value;
           }
+        }
+      }
+    }
+    if (const Node node = fields.Get("state"); Given(node) && ExpectMap(node, "state")) {
+      const Fields state = GetFields(node, "state", {"checkpoint_interval", "standby_replicas"});
+      if (const Node interval = state.Get("checkpoint_interval"); Given(interval)) {
+        if (interval.IsScalar() && interval.Scalar() == "0") {
+          config.state.checkpoint_interval = std::chrono::milliseconds::zero();
+        } else if (auto value = WallDuration(interval, "state.checkpoint_interval")) {
+          if (*value < 1s || *value > std::chrono::hours(24)) {
+            Fail("state.checkpoint_interval", "must be 0 (no checkpoints) or between 1s and 24h",
+                 interval);
+          } else {
+            config.state.checkpoint_interval = *value;
+          }
+        }
+      }
+      if (const Node replicas = state.Get("standby_replicas"); Given(replicas)) {
+        int value = -1;
+        if (!replicas.IsScalar() || !YAML::convert<int>::decode(replicas, value) || value < 0 ||
+            value > 16) {
+          Fail("state.standby_replicas", Describe(replicas) + " is not a count from 0 to 16",
+               replicas);
+        } else if (value > 0 && config.state.checkpoint_interval == Duration::zero()) {
+          Fail("state.standby_replicas",
+               "needs checkpoints: state.checkpoint_interval is 0 (no checkpoints)", replicas);
+        } else {
+          config.state.standby_replicas = value;
         }
       }
     }

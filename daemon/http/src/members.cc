@@ -92,6 +92,33 @@ std::optional<PartitionOwner> MemberDirectory::OwnerOf(int32_t partition) const 
   return owner;
 }
 
+std::set<int32_t> StandbyPartitions(const MemberDirectory& directory, std::string_view self,
+                                    int32_t input_partitions, int replicas, int64_t now_ms,
+                                    int64_t alive_ms) {
+  std::set<int32_t> standby;
+  if (replicas <= 0) return standby;
+  std::set<std::string, std::less<>> alive = {std::string(self)};
+  for (const auto& [instance, record] : directory.members()) {
+    if (now_ms - record.published_at_ms <= alive_ms) alive.insert(instance);
+  }
+  for (int32_t p = 0; p < input_partitions; ++p) {
+    std::optional<PartitionOwner> owner = directory.OwnerOf(p);
+    if (!owner || owner->instance == self) continue;
+    std::set<std::string, std::less<>> ring = alive;
+    ring.insert(owner->instance);  // a dead owner still has its place: its successors hold p
+    auto it = ring.find(owner->instance);
+    for (int n = 0; n < replicas && ring.size() > 1; ++n) {
+      if (++it == ring.end()) it = ring.begin();
+      if (*it == owner->instance) break;  // round the ring: fewer instances than replicas
+      if (*it == self) {
+        standby.insert(p);
+        break;
+      }
+    }
+  }
+  return standby;
+}
+
 Placement PlaceDossier(std::string_view dossier_id, const LocalPartitions& local,
                        const MemberDirectory& directory) {
   Placement placement;

@@ -148,6 +148,14 @@ std::set<int32_t> ChangelogState::restoring_partitions() const {
   return restoring;
 }
 
+std::set<int32_t> ChangelogState::restored_partitions() const {
+  std::set<int32_t> restored;
+  for (int32_t p : assigned_) {
+    if (!restorer_.restoring(p)) restored.insert(p);
+  }
+  return restored;
+}
+
 void ChangelogState::UpdateGauges() {
   metrics_.SetPartitions(assigned_.size(), restorer_.restoring());
   std::map<int32_t, bool> owned;

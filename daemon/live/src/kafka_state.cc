@@ -44,7 +44,7 @@ TransactionalProducer::Result KafkaTransactions::Abort() {
 }
 
 Result<int> EnsureTopics(const streams::KafkaSettings& settings, const TopicPlan& plan,
-                         std::chrono::milliseconds timeout) {
+                         std::chrono::milliseconds timeout, TopicFacts* facts) {
   std::vector<std::string> names = {plan.input, plan.changelog};
   names.insert(names.end(), plan.outputs.begin(), plan.outputs.end());
   if (!plan.members.empty()) names.push_back(plan.members);
@@ -77,6 +77,15 @@ Result<int> EnsureTopics(const streams::KafkaSettings& settings, const TopicPlan
                        " partitions and cleanup.policy=compact. Is it another application's? "
                        "Set kafka.topics.changelog, or delete it only if its state may be lost"};
     }
+    if (auto retention = changelog->configs.find("delete.retention.ms");
+        facts && retention != changelog->configs.end()) {
+      try {
+        facts->changelog_delete_retention =
+            std::chrono::milliseconds(std::stoll(retention->second));
+      } catch (const std::exception&) {
+        // Unreadable: the default stays.
+      }
+    }
   } else {
     missing.push_back({plan.changelog, input->partitions, -1, {{"cleanup.policy", "compact"}}});
   }
@@ -104,16 +113,16 @@ Result<int> EnsureTopics(const streams::KafkaSettings& settings, const TopicPlan
   return input->partitions;
 }
 
-// Reads to the partition's committed end; while an open transaction holds it back (an instance
-// that died committing to this partition, until the broker resolves it: at most the transaction
-// timeout), waits and reads on, so that the state is never older than the offsets committed
-// with it.
-Status KafkaChangelogReader::Read(int32_t partition, const Visit& visit,
-                                  const std::function<bool()>& cancelled) {
+// Reads to the partition's committed end; for a restore (Until::kSettled), while an open
+// transaction holds it back (an instance that died committing to this partition, until the broker
+// resolves it: at most the transaction timeout), waits and reads on, so that the state is never
+// older than the offsets committed with it.
+Result<int64_t> KafkaChangelogReader::Read(int32_t partition, int64_t from, const Visit& visit,
+                                           const std::function<bool()>& cancelled, Until until) {
+  static_assert(kBeginning == streams::kOffsetBeginning);
   streams::KafkaSettings uncommitted = settings_;
   uncommitted.properties.emplace_back("isolation.level", "read_uncommitted");
   const auto deadline = std::chrono::steady_clock::now() + kOpenTransactionWait;
-  int64_t from = streams::kOffsetBeginning;
   while (true) {
     auto reached = streams::ReadPartition(
         settings_, topic_, partition, from,
@@ -122,10 +131,11 @@ Status KafkaChangelogReader::Read(int32_t partition, const Visit& visit,
         },
         cancelled, std::chrono::milliseconds(30min));
     if (!reached.ok()) return reached.error();
+    if (until == Until::kCommittedEnd) return *reached;
     auto ends = streams::EndOffsets(uncommitted, topic_, 10s);
     if (!ends.ok()) return ends.error();
     auto end = ends->find(partition);
-    if (end == ends->end() || *reached >= end->second) return Ok{};
+    if (end == ends->end() || *reached >= end->second) return *reached;
     if (std::chrono::steady_clock::now() > deadline) {
       return Error{"changelog_open_transaction",
                    topic_ + "[" + std::to_string(partition) + "] has had an open transaction for " +

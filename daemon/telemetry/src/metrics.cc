@@ -276,10 +276,15 @@ struct DaemonMetrics::Probes {
   Counter* skipped_after_retention = nullptr;
   Gauge* partitions_assigned = nullptr;
   Gauge* partitions_restoring = nullptr;
+  Gauge* standby_partitions = nullptr;
   Family<Gauge>* partition_owned = nullptr;
   std::map<int32_t, std::pair<bool, Gauge*>> partition_owned_series;  // restoring, its series
   Counter* restored = nullptr;
   Histogram* restore_seconds = nullptr;
+  Counter* restore_from_checkpoint = nullptr;
+  Counter* restore_from_changelog = nullptr;
+  Counter* checkpoints_written = nullptr;
+  Counter* checkpoints_failed = nullptr;
   Counter* changelog_records = nullptr;
   Counter* changelog_invalid = nullptr;
   Counter* transactions_committed = nullptr;
@@ -358,6 +363,10 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry, std::string_view ve
   auto& partitions = GaugeFamily(registry, "ontime_partitions", "Input partitions, by state");
   p.partitions_assigned = &partitions.Add({{"state", "assigned"}});
   p.partitions_restoring = &partitions.Add({{"state", "restoring"}});
+  p.standby_partitions = &GaugeFamily(registry, "ontime_standby_partitions",
+                                      "Partitions of other instances whose checkpoint this one "
+                                      "keeps warm (state.standby_replicas)")
+                              .Add({});
   p.partition_owned =
       &GaugeFamily(registry, "ontime_partition_owned",
                    "1 for each input partition this instance owns, by state (restoring, live)");
@@ -368,6 +377,16 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry, std::string_view ve
       &HistogramFamily(registry, "ontime_restore_seconds",
                        "Time to restore one partition from the changelog")
            .Add({}, Histogram::BucketBoundaries{0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600});
+  auto& sources = CounterFamily(registry, "ontime_restore_source_total",
+                                "Partition restores, by what they read: the local checkpoint and "
+                                "the changelog's tail, or the whole changelog partition");
+  p.restore_from_checkpoint = &sources.Add({{"source", "checkpoint"}});
+  p.restore_from_changelog = &sources.Add({{"source", "changelog"}});
+  auto& checkpoints =
+      CounterFamily(registry, "ontime_checkpoint_writes_total",
+                    "Local checkpoints of changelog partitions written, by outcome");
+  p.checkpoints_written = &checkpoints.Add({{"outcome", "written"}});
+  p.checkpoints_failed = &checkpoints.Add({{"outcome", "failed"}});
   p.changelog_records = &CounterFamily(registry, "ontime_changelog_records_total",
                                        "Dossier state records and tombstones written")
                              .Add({});
@@ -448,6 +467,9 @@ void DaemonMetrics::SetPartitions(size_t assigned, size_t restoring) {
   probes_->partitions_assigned->Set(static_cast<double>(assigned));
   probes_->partitions_restoring->Set(static_cast<double>(restoring));
 }
+void DaemonMetrics::SetStandbyPartitions(size_t partitions) {
+  probes_->standby_partitions->Set(static_cast<double>(partitions));
+}
 void DaemonMetrics::SetOwnedPartitions(const std::map<int32_t, bool>& restoring_by_partition) {
   auto& series = probes_->partition_owned_series;
   for (auto it = series.begin(); it != series.end();) {
@@ -477,6 +499,13 @@ void DaemonMetrics::SetOwnedPartitions(const std::map<int32_t, bool>& restoring_
 void DaemonMetrics::CountRestored(size_t dossiers, double seconds) {
   probes_->restored->Increment(static_cast<double>(dossiers));
   probes_->restore_seconds->Observe(seconds);
+}
+void DaemonMetrics::CountRestoreSource(std::string_view source) {
+  (source == "checkpoint" ? probes_->restore_from_checkpoint : probes_->restore_from_changelog)
+      ->Increment();
+}
+void DaemonMetrics::CountCheckpointWrite(bool written) {
+  (written ? probes_->checkpoints_written : probes_->checkpoints_failed)->Increment();
 }
 void DaemonMetrics::CountChangelogRecords(size_t records) {
   probes_->changelog_records->Increment(static_cast<double>(records));

@@ -426,6 +426,28 @@ TEST(ConfigTest, PortsAndUrls) {
   EXPECT_TRUE(Load("alertmanager: {url: \"https://am.example.gov.vn\"}\n").ok());
 }
 
+TEST(ConfigTest, CheckpointIntervalIsADurationOrZeroForNone) {
+  EXPECT_EQ(Load("").config->state.checkpoint_interval, 5min);
+  EXPECT_EQ(Load("state: {checkpoint_interval: 30s}\n").config->state.checkpoint_interval, 30s);
+  EXPECT_EQ(Load("state: {checkpoint_interval: 0}\n").config->state.checkpoint_interval, 0s);
+  EXPECT_THAT(ErrorStrings(Load("state: {checkpoint_interval: 500ms}\n")),
+              ElementsAre("state.checkpoint_interval: must be 0 (no checkpoints) or between 1s "
+                          "and 24h"));
+  EXPECT_THAT(ErrorStrings(Load("state: {checkpoint_interval: often, every: 1}\n")),
+              ElementsAre(R"(state.checkpoint_interval: "often" is not a duration)",
+                          R"(state.every: unknown key "every")"));
+}
+
+TEST(ConfigTest, StandbyReplicasAreACountAndNeedCheckpoints) {
+  EXPECT_EQ(Load("").config->state.standby_replicas, 0);
+  EXPECT_EQ(Load("state: {standby_replicas: 2}\n").config->state.standby_replicas, 2);
+  EXPECT_THAT(ErrorStrings(Load("state: {standby_replicas: -1}\n")),
+              ElementsAre(R"(state.standby_replicas: "-1" is not a count from 0 to 16)"));
+  EXPECT_THAT(ErrorStrings(Load("state: {checkpoint_interval: 0, standby_replicas: 1}\n")),
+              ElementsAre("state.standby_replicas: needs checkpoints: state.checkpoint_interval "
+                          "is 0 (no checkpoints)"));
+}
+
 TEST(ConfigTest, ClockSkewAndOutputAgeAreWallClockDurations) {
   const ConfigResult result = Load(
       "ingest: {max_clock_skew: 2m30s}\n"

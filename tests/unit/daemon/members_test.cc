@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 namespace ontime::daemon {
 namespace {
 
@@ -55,6 +57,37 @@ TEST(MemberRecordTest, WhatDoesNotDecodeIsAnErrorNamingTheRecord) {
     EXPECT_NE(decoded.error().message.find("\"" + key + "\""), std::string::npos)
         << decoded.error().message;
   }
+}
+
+// Each partition's standby holders are the next instances after its owner, by id, round the
+// ring of the live ones; a dead owner's partitions stay with its successors.
+TEST(StandbyPartitionsTest, TheNextInstancesAfterTheOwnerHoldItsPartitions) {
+  const int64_t now = 1764626400000 + 10000;
+  MemberDirectory directory;
+  directory.Apply(0, "a", Record("a", "a:1", {0, 1}));
+  directory.Apply(1, "b", Record("b", "b:1", {2}));
+  directory.Apply(2, "c", Record("c", "c:1", {3}));
+  EXPECT_EQ(StandbyPartitions(directory, "a", 4, 1, now, 90000), (std::set<int32_t>{3}));
+  EXPECT_EQ(StandbyPartitions(directory, "b", 4, 1, now, 90000), (std::set<int32_t>{0, 1}));
+  EXPECT_EQ(StandbyPartitions(directory, "c", 4, 1, now, 90000), (std::set<int32_t>{2}));
+  EXPECT_EQ(StandbyPartitions(directory, "c", 4, 2, now, 90000), (std::set<int32_t>{0, 1, 2}));
+  EXPECT_EQ(StandbyPartitions(directory, "a", 4, 5, now, 90000), (std::set<int32_t>{2, 3}))
+      << "more replicas than instances: every partition it does not own";
+  EXPECT_TRUE(StandbyPartitions(directory, "a", 4, 0, now, 90000).empty());
+
+  // b's record is old (b is dead, its claim not yet taken over): b keeps its place in the ring
+  // for its own partition, and its successor c takes its share of a's.
+  for (auto [offset, instance, partitions] : {std::tuple{3, "a", std::vector<int32_t>{0, 1}},
+                                              std::tuple{4, "c", std::vector<int32_t>{3}}}) {
+    MemberRecord fresh = Record(instance, "x:1", partitions);
+    fresh.published_at_ms = now + 190000;
+    directory.Apply(offset, instance, fresh);
+  }
+  EXPECT_EQ(StandbyPartitions(directory, "c", 4, 1, now + 200000, 90000),
+            (std::set<int32_t>{0, 1, 2}));
+  // A partition nobody claims has no holders.
+  directory.Apply(5, "c", Record("c", "c:1", {}));
+  EXPECT_EQ(StandbyPartitions(directory, "a", 4, 1, now, 90000), (std::set<int32_t>{}));
 }
 
 TEST(MemberDirectoryTest, TheLaterClaimOfAPartitionWins) {

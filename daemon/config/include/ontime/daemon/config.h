@@ -114,6 +114,19 @@ struct RetentionConfig {
   std::chrono::milliseconds closed{std::chrono::hours(30 * 24)};
 };
 
+// Extension: local checkpoints of the changelog partitions (`<state_dir>/checkpoints`), so that a
+// restart or a partition's assignment reads a file and the changelog's tail only.
+struct StateConfig {
+  // Each restored partition's checkpoint is brought up to the changelog's end this often, on a
+  // worker thread; 0: no checkpoints (every restore reads its whole changelog partition).
+  std::chrono::milliseconds checkpoint_interval{std::chrono::minutes(5)};
+  // Standby replicas: each partition another instance owns also has its checkpoint kept fresh
+  // here (every few seconds) when this instance is one of the `standby_replicas` after its owner
+  // in the members topic's order, so that it restores the partition from the checkpoint and a
+  // short tail if it comes here. 0: none. Needs checkpoints.
+  int standby_replicas = 0;
+};
+
 struct LogConfig {
   std::string level = "info";  // debug | info | warning | error
 };
@@ -126,6 +139,7 @@ struct Config {
   IngestConfig ingest;
   OutputConfig output;
   RetentionConfig retention;
+  StateConfig state;
   LogConfig log;
   LettersConfig letters;
   std::string state_dir = "/var/lib/ontime";

@@ -62,6 +62,16 @@ class MemberDirectory {
   std::map<std::string, int64_t, std::less<>> offsets_;
 };
 
+// Standby replicas (`state.standby_replicas`): the partitions `self` keeps a warm local
+// checkpoint of, so that it restores them from the checkpoint and a short tail if they come to
+// it. A partition's holders are the `replicas` instances after its owner in the order of their
+// ids, round the ring, among those whose record was published within `alive_ms` of `now_ms`
+// (`self` always counts); a partition with no owner has none, nor does one `self` owns. Every
+// instance that knows the same records gives the same answer: no coordination.
+std::set<int32_t> StandbyPartitions(const MemberDirectory& directory, std::string_view self,
+                                    int32_t input_partitions, int replicas, int64_t now_ms,
+                                    int64_t alive_ms);
+
 // Where a dossier is answered.
 struct Placement {
   enum class Kind {

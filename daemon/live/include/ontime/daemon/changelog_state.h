@@ -45,6 +45,9 @@ class ChangelogState {
                  ChangelogReader& reader, BlockingWork& restore_work, DaemonMetrics& metrics,
                  Logger& log, std::string changelog_topic, Hooks hooks);
 
+  // Restores use and write local checkpoints there (nullptr: none).
+  void set_checkpoints(CheckpointStore* checkpoints) { restorer_.set_checkpoints(checkpoints); }
+
   // The consumer's rebalance, as it happens (inside its poll, on the loop).
   void OnAssigned(const std::vector<int32_t>& added);
   void OnRevoked(const std::vector<int32_t>& revoked);
@@ -66,8 +69,9 @@ class ChangelogState {
 
   const std::set<int32_t>& assigned() const { return assigned_; }
   size_t restoring() const { return restorer_.restoring(); }
-  // The assigned partitions still being restored.
+  // The assigned partitions still being restored, and those restored.
   std::set<int32_t> restoring_partitions() const;
+  std::set<int32_t> restored_partitions() const;
   // Every assigned partition is restored (and there is at least one).
   bool restored() const { return !assigned_.empty() && restorer_.restoring() == 0; }
   std::string Progress() const { return restorer_.Progress(); }

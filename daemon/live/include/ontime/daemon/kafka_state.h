@@ -56,6 +56,13 @@ struct TopicPlan {
   std::string members = {};
 };
 
+// What EnsureTopics learnt of the topics besides the input's partition count.
+struct TopicFacts {
+  // The changelog's delete.retention.ms (how long compaction keeps a tombstone): a local
+  // checkpoint older than this is not used. A topic created here gets the broker's default.
+  std::chrono::milliseconds changelog_delete_retention{std::chrono::hours(24)};
+};
+
 // Blocking: checks (and creates, where allowed) the topics; returns the input's partition count.
 // Errors by code:
 //   "kafka_unreachable"  no answer from the brokers: try again;
@@ -64,15 +71,15 @@ struct TopicPlan {
 //   "changelog_foreign"  the changelog exists but is not ours to use (not compacted, or not as
 //                        many partitions as the input): a configuration matter.
 Result<int> EnsureTopics(const streams::KafkaSettings& settings, const TopicPlan& plan,
-                         std::chrono::milliseconds timeout);
+                         std::chrono::milliseconds timeout, TopicFacts* facts = nullptr);
 
 class KafkaChangelogReader final : public ChangelogReader {
  public:
   static constexpr std::chrono::seconds kOpenTransactionWait{60};
   KafkaChangelogReader(streams::KafkaSettings settings, std::string topic)
       : settings_(std::move(settings)), topic_(std::move(topic)) {}
-  Status Read(int32_t partition, const Visit& visit,
-              const std::function<bool()>& cancelled) override;
+  Result<int64_t> Read(int32_t partition, int64_t from, const Visit& visit,
+                       const std::function<bool()>& cancelled, Until until) override;
 
  private:
   streams::KafkaSettings settings_;

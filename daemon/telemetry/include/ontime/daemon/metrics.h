@@ -103,6 +103,13 @@ class DaemonMetrics {
   // its ontime_kafka_consumer_lag too, so that sums across instances count each partition once.
   void SetOwnedPartitions(const std::map<int32_t, bool>& restoring_by_partition);
   void CountRestored(size_t dossiers, double seconds);
+  // A partition's restore read "checkpoint" (its local checkpoint and the changelog's tail) or
+  // "changelog" (the whole changelog partition).
+  void CountRestoreSource(std::string_view source);
+  // Partitions of other instances whose checkpoint this one keeps warm (standby replicas).
+  void SetStandbyPartitions(size_t partitions);
+  // A local checkpoint written (after a restore, or refreshed), or not (an I/O error).
+  void CountCheckpointWrite(bool written);
   void CountChangelogRecords(size_t records);
   void CountChangelogInvalid();
   // Transactions: "committed", "retried", "aborted"; a commit's duration.
