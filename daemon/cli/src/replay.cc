@@ -164,13 +164,9 @@ int RunReplay(const Config& config, const ReplayOptions& options, std::ostream& 
   if (options.progress) {
     progress.emplace(err, (*source)->bytes(), [] { return std::chrono::steady_clock::now(); });
   }
-  const char* first = nullptr;  // where the input's lines begin, for the share done
   while ((*source)->Next(line, line_number)) {
     ++stats.lines;
-    if (progress) {
-      if (first == nullptr) first = line.data();
-      progress->Update(stats.lines, static_cast<size_t>(line.data() + line.size() - first));
-    }
+    if (progress) progress->Update(stats.lines, (*source)->consumed());
     streams::ProcessedEvent result = pipeline.Process(line, /*padded=*/true);
     if (result.invalid) {
       invalid.push_back({line_number, std::string(result.reason), std::move(result.message)});
@@ -184,6 +180,11 @@ int RunReplay(const Config& config, const ReplayOptions& options, std::ostream& 
     }
   }
   if (progress) progress->Finish();
+  if (!(*source)->error().empty()) {
+    err << "ontimed: cannot read events: " << options.events_path << ": " << (*source)->error()
+        << "\n";
+    return 1;
+  }
   // The clock is the largest occurred_at seen; it never moves back to an older last line.
   const Instant now = options.now.value_or(engine.clock().value_or(Instant{}));
   engine.AdvanceTo(now);
