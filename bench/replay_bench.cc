@@ -1,16 +1,25 @@
-// Replay throughput: the full `ontimed replay` path (LineSource lines -> EventPipeline ->
+// Replay throughput: the full `ontimed replay` path (lines -> EventPipeline::ProcessBatch ->
 // Engine, alerts and letters formatted to JSON as --emit would, final AdvanceTo) against a
 // parse-only baseline (simdjson DOM parse of the same lines), on one core.
 //
-//   replay_bench [--events N] [--file PATH] [--config YAML] [--per-day N] [--repeat R]
+//   replay_bench [--events N] [--file PATH] [--config YAML] [--per-day N] [--repeat R] [--compare]
 //
 // Without --file, a synthetic stream of at least N events (default 10,000,000) is generated with
 // testdata::GenerateEvents (applicants on, 0.2% invalid lines) and cached under
 // <build>/bench-data/. Reports events/s (wall and process CPU), best and median of R runs.
 // --no-format: the listener only counts alerts and letters (separates the formatter's cost).
+// --compare: then, side by side in the same run, whole processes on the same file: `ontimed
+// replay --config YAML --events FILE` (--ontimed PATH, default this build's) and `jq -c .`,
+// R runs each, alternating; prints their rates and the ratios the issue states (ontimed over jq,
+// ontimed over the parse-only pass).
 
+#include <fcntl.h>
 #include <simdjson.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -117,19 +126,44 @@ struct Run {
   double cpu = 0;
 };
 
+// A whole process, as a user runs it: its wall time and CPU time (user + system, from wait4), its
+// stdout to /dev/null. Run.wall < 0 when it could not run or failed.
+Run RunProcess(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const double t0 = WallSeconds();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int null_fd = ::open("/dev/null", O_WRONLY);
+    if (null_fd >= 0) ::dup2(null_fd, STDOUT_FILENO);
+    ::execvp(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  struct rusage usage {};
+  if (pid < 0 || ::wait4(pid, &status, 0, &usage) != pid || !WIFEXITED(status) ||
+      WEXITSTATUS(status) != 0) {
+    return {-1, -1};
+  }
+  auto seconds = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+  return {WallSeconds() - t0, seconds(usage.ru_utime) + seconds(usage.ru_stime)};
+}
+
 int Main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows through `| tee`
   Flags flags(argc, argv);
   if (flags.Has("--help")) {
     std::printf(
         "replay_bench [--events N] [--file PATH] [--config YAML] [--per-day N] "
-        "[--repeat R] [--no-format]\n");
+        "[--repeat R] [--no-format] [--compare [--ontimed PATH]]\n");
     return 0;
   }
   const int64_t events = flags.GetInt("--events", 10'000'000);
   const int per_day = static_cast<int>(flags.GetInt("--per-day", 20'000));
   const int repeat = static_cast<int>(std::max<int64_t>(1, flags.GetInt("--repeat", 3)));
   const bool format = !flags.Has("--no-format");
+  const bool compare = flags.Has("--compare");
   std::optional<daemon::Config> config = LoadBenchConfig(flags);
   if (!config) return 1;
   std::string path = flags.Get("--file", "");
@@ -205,13 +239,17 @@ int Main(int argc, char** argv) {
     size_t bad = 0;
     std::optional<Instant> last;
     Stopwatch sw;
-    for (std::string_view l : lines) {
-      streams::ProcessedEvent result = pipeline.Process(l, /*padded=*/true);
-      if (result.invalid) {
-        ++bad;
-        continue;
+    streams::ProcessedEvent results[streams::EventPipeline::kBatch];
+    for (size_t k = 0; k < lines.size(); k += streams::EventPipeline::kBatch) {
+      const size_t m = std::min(streams::EventPipeline::kBatch, lines.size() - k);
+      pipeline.ProcessBatch(&lines[k], m, /*padded=*/true, results);
+      for (size_t j = 0; j < m; ++j) {
+        if (results[j].invalid) {
+          ++bad;
+          continue;
+        }
+        last = results[j].occurred_at;
       }
-      last = result.occurred_at;
     }
     Stopwatch end;
     if (last) engine->AdvanceTo(*last);
@@ -254,6 +292,42 @@ int Main(int argc, char** argv) {
       1e9 / full_cpu.median - 1e9 / parse_cpu.median);
   std::printf("goal >= 1,000,000 events/s: %s (median cpu %.2f M/s)\n",
               full_cpu.median >= 1e6 ? "met" : "not met", full_cpu.median / 1e6);
+  if (compare) {
+    // Side by side, whole processes on the same file, in this run: `ontimed replay` as a user
+    // runs it (reading the file included), jq merely parsing and re-printing every line, and
+    // the in-process simdjson parse-only pass above.
+    const std::string ontimed = flags.Get("--ontimed", ONTIME_BENCH_ONTIMED);
+    const std::string config_path =
+        flags.Get("--config", std::string(ONTIME_SOURCE_DIR) + "/deploy/examples/province.yaml");
+    std::vector<Run> replay_runs, jq_runs;
+    for (int r = 0; r < repeat; ++r) {
+      replay_runs.push_back(
+          RunProcess({ontimed, "replay", "--config", config_path, "--events", path}));
+      jq_runs.push_back(RunProcess({"jq", "-c", ".", path}));
+    }
+    auto ok = [](const std::vector<Run>& runs) {
+      return std::all_of(runs.begin(), runs.end(), [](const Run& run) { return run.wall >= 0; });
+    };
+    if (!ok(replay_runs) || !ok(jq_runs)) {
+      std::printf("compare: %s or jq failed to run\n", ontimed.c_str());
+    } else {
+      Summary replay_cpu = rates(replay_runs, true), jq_cpu = rates(jq_runs, true);
+      Summary replay_wall = rates(replay_runs, false), jq_wall = rates(jq_runs, false);
+      std::printf("side by side, whole processes (%d runs each, alternating):\n", repeat);
+      std::printf("%-28s %14.0f %14.0f %14.0f %14.0f\n", "ontimed replay", replay_wall.best,
+                  replay_wall.median, replay_cpu.best, replay_cpu.median);
+      std::printf("%-28s %14.0f %14.0f %14.0f %14.0f\n", "jq -c .", jq_wall.best, jq_wall.median,
+                  jq_cpu.best, jq_cpu.median);
+      std::printf(
+          "ontimed replay / jq -c . %.2f; ontimed replay / simdjson parse-only %.3f (goals: >= "
+          "10, >= 0.333; median cpu)\n",
+          replay_cpu.median / jq_cpu.median, replay_cpu.median / parse_cpu.median);
+      std::printf("RESULT replay_ontimed_events_per_s %.0f\n", replay_cpu.median);
+      std::printf("RESULT replay_jq_events_per_s %.0f\n", jq_cpu.median);
+      std::printf("RESULT replay_ontimed_over_jq %.2f\n", replay_cpu.median / jq_cpu.median);
+      std::printf("RESULT replay_ontimed_over_parse %.3f\n", replay_cpu.median / parse_cpu.median);
+    }
+  }
   std::printf("RESULT replay_parse_only_events_per_s %.0f\n", parse_cpu.median);
   std::printf("RESULT replay_full_events_per_s %.0f\n", full_cpu.median);
   std::printf("RESULT replay_ratio_full_over_parse %.3f\n", full_cpu.median / parse_cpu.median);

@@ -58,6 +58,16 @@ bool LineSource::Fill() {
 }
 
 bool LineSource::Next(std::string_view& line, size_t& line_number) {
+  return Take(line, line_number, /*may_fill=*/true);
+}
+
+size_t LineSource::NextBatch(std::string_view* lines, size_t* numbers, size_t max) {
+  size_t n = 0;
+  while (n < max && Take(lines[n], numbers[n], /*may_fill=*/n == 0)) ++n;
+  return n;
+}
+
+bool LineSource::Take(std::string_view& line, size_t& line_number, bool may_fill) {
   for (;;) {
     const char* start = buffer_.get() + begin_;
     const void* newline = std::memchr(start, '\n', end_ - begin_);
@@ -66,6 +76,8 @@ bool LineSource::Next(std::string_view& line, size_t& line_number) {
       length = static_cast<size_t>(static_cast<const char*>(newline) - start);
       begin_ += length + 1;
       consumed_ += length + 1;
+    } else if (!may_fill && !eof_) {
+      return false;  // the lines already handed out in this batch stay where they are
     } else if (Fill()) {
       continue;
     } else if (begin_ < end_) {  // the last line, without a newline

@@ -58,6 +58,27 @@ TEST(LineSourceTest, EveryChunkSizeGivesTheSameLines) {
   std::remove(path.c_str());
 }
 
+TEST(LineSourceTest, BatchesGiveTheSameLinesAsNext) {
+  std::string content;
+  for (int i = 0; i < 200; ++i)
+    content += (i % 7 == 3 ? "\n" : "{\"n\":" + std::to_string(i) + "}\n");
+  const std::string path = WriteTemp(content);
+  const std::vector<Line> expected = ReadAll(path, 1 << 20);
+  for (size_t chunk : {5, 16, 100, 1 << 20}) {
+    SCOPED_TRACE(chunk);
+    auto source = LineSource::Open(path, chunk);
+    ASSERT_TRUE(source.ok());
+    std::vector<Line> lines;
+    std::string_view batch[8];
+    size_t numbers[8];
+    while (size_t n = (*source)->NextBatch(batch, numbers, 8)) {
+      for (size_t j = 0; j < n; ++j) lines.push_back({numbers[j], std::string(batch[j])});
+    }
+    EXPECT_EQ(lines, expected);
+  }
+  std::remove(path.c_str());
+}
+
 TEST(LineSourceTest, EmptyAndBlankInputsHaveNoLines) {
   for (const std::string content : {"", "\n", "  \n\r\n\t"}) {
     const std::string path = WriteTemp(content);

@@ -30,6 +30,10 @@ class LineSource {
   // False at the end, or on a read error (then error() is set). `line` stays valid until the
   // next call; kPadding readable bytes follow it.
   bool Next(std::string_view& line, size_t& line_number);
+  // Up to `max` lines at once, into lines[] and numbers[]: all valid until the next call (of
+  // either), kPadding readable bytes after each. Fewer when the buffer has to be refilled (the
+  // end of a chunk); 0 at the end or on a read error.
+  size_t NextBatch(std::string_view* lines, size_t* numbers, size_t max);
   // The input's size when known beforehand (a regular file), else 0.
   size_t bytes() const { return size_; }
   // Bytes of the input consumed so far, up to the end of the last line handed out.
@@ -39,6 +43,8 @@ class LineSource {
  private:
   // Moves the unconsumed bytes to the front and reads more; false when nothing more came.
   bool Fill();
+  // The next line; with `may_fill` false, false (and nothing consumed) where it would refill.
+  bool Take(std::string_view& line, size_t& line_number, bool may_fill);
 
   FILE* file_;
   size_t size_;
