@@ -1,18 +1,29 @@
-// Replay throughput: the full `ontimed replay` path (LineSource lines -> EventPipeline ->
+// Replay throughput: the full `ontimed replay` path (lines -> EventPipeline::ProcessBatch ->
 // Engine, alerts and letters formatted to JSON as --emit would, final AdvanceTo) against a
 // parse-only baseline (simdjson DOM parse of the same lines), on one core.
 //
-//   replay_bench [--events N] [--file PATH] [--config YAML] [--per-day N] [--repeat R]
+//   replay_bench [--events N] [--file PATH] [--config YAML] [--per-day N] [--repeat R] [--compare]
 //
 // Without --file, a synthetic stream of at least N events (default 10,000,000) is generated with
 // testdata::GenerateEvents (applicants on, 0.2% invalid lines) and cached under
 // <build>/bench-data/. Reports events/s (wall and process CPU), best and median of R runs.
 // --no-format: the listener only counts alerts and letters (separates the formatter's cost).
+// --compare: then, side by side in the same run, whole processes on the same file: `ontimed
+// replay --config YAML --events FILE` (--ontimed PATH, default this build's) and `jq -c -R
+// 'fromjson?'` (as `jq -c .`, parsing and re-printing every line, but past a malformed one),
+// R runs each, alternating; prints their rates and the ratios the issue states (ontimed over jq,
+// ontimed over the parse-only pass).
 
+#include <fcntl.h>
 #include <simdjson.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -74,10 +85,71 @@ bool Generate(const rules::RulesConfig& rules, int64_t events, int per_day,
   return false;
 }
 
+// The whole file in one buffer (padded for simdjson) and its non-blank lines, split as
+// streams::LineSource splits them.
+struct InputLines {
+  std::unique_ptr<char[]> buffer;
+  size_t bytes = 0;
+  std::vector<std::string_view> lines;
+  double split_seconds = 0;
+};
+
+bool ReadLines(const std::string& path, InputLines& input) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(path, error);
+  if (error) return false;
+  FILE* file = std::fopen(path.c_str(), "rb");
+  if (!file) return false;
+  input.buffer = std::make_unique<char[]>(size + streams::LineSource::kPadding);
+  input.bytes = std::fread(input.buffer.get(), 1, size, file);
+  std::fclose(file);
+  if (input.bytes != size) return false;
+  Stopwatch split;
+  input.lines.reserve(size / 128);
+  const char* p = input.buffer.get();
+  const char* end = p + size;
+  while (p < end) {
+    const char* newline = static_cast<const char*>(std::memchr(p, '\n', end - p));
+    const char* line_end = newline ? newline : end;
+    size_t length = static_cast<size_t>(line_end - p);
+    if (length > 0 && p[length - 1] == '\r') --length;
+    bool blank = true;
+    for (size_t i = 0; i < length && blank; ++i) blank = p[i] == ' ' || p[i] == '\t';
+    if (!blank) input.lines.emplace_back(p, length);
+    p = line_end + 1;
+  }
+  input.split_seconds = split.wall();
+  return true;
+}
+
 struct Run {
   double wall = 0;
   double cpu = 0;
 };
+
+// A whole process, as a user runs it: its wall time and CPU time (user + system, from wait4), its
+// stdout to /dev/null. Run.wall < 0 when it could not run or failed.
+Run RunProcess(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const double t0 = WallSeconds();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int null_fd = ::open("/dev/null", O_WRONLY);
+    if (null_fd >= 0) ::dup2(null_fd, STDOUT_FILENO);
+    ::execvp(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  struct rusage usage {};
+  if (pid < 0 || ::wait4(pid, &status, 0, &usage) != pid || !WIFEXITED(status) ||
+      WEXITSTATUS(status) != 0) {
+    return {-1, -1};
+  }
+  auto seconds = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+  return {WallSeconds() - t0, seconds(usage.ru_utime) + seconds(usage.ru_stime)};
+}
 
 int Main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows through `| tee`
@@ -85,13 +157,14 @@ int Main(int argc, char** argv) {
   if (flags.Has("--help")) {
     std::printf(
         "replay_bench [--events N] [--file PATH] [--config YAML] [--per-day N] "
-        "[--repeat R] [--no-format]\n");
+        "[--repeat R] [--no-format] [--compare [--ontimed PATH]]\n");
     return 0;
   }
   const int64_t events = flags.GetInt("--events", 10'000'000);
   const int per_day = static_cast<int>(flags.GetInt("--per-day", 20'000));
   const int repeat = static_cast<int>(std::max<int64_t>(1, flags.GetInt("--repeat", 3)));
   const bool format = !flags.Has("--no-format");
+  const bool compare = flags.Has("--compare");
   std::optional<daemon::Config> config = LoadBenchConfig(flags);
   if (!config) return 1;
   std::string path = flags.Get("--file", "");
@@ -109,23 +182,19 @@ int Main(int argc, char** argv) {
     }
   }
 
-  // One buffer, split once: both passes see exactly the same padded lines.
+  // One buffer, split once: both passes see exactly the same padded lines (`ontimed replay`
+  // streams its input instead; reading is not what is measured here).
   Stopwatch load;
-  auto source = streams::LineSource::Open(path);
-  if (!source.ok()) {
-    std::fprintf(stderr, "replay_bench: %s\n", source.error().message.c_str());
+  InputLines input;
+  if (!ReadLines(path, input)) {
+    std::fprintf(stderr, "replay_bench: cannot read %s\n", path.c_str());
     return 1;
   }
   const double read_seconds = load.wall();
-  Stopwatch split;
-  std::vector<std::string_view> lines;
-  lines.reserve(static_cast<size_t>(events) + events / 8);
-  std::string_view line;
-  size_t line_number = 0;
-  while ((*source)->Next(line, line_number)) lines.push_back(line);
-  const double split_seconds = split.wall();
+  const double split_seconds = input.split_seconds;
+  const std::vector<std::string_view>& lines = input.lines;
   const double n = static_cast<double>(lines.size());
-  const double mb = static_cast<double>((*source)->bytes()) / 1e6;
+  const double mb = static_cast<double>(input.bytes) / 1e6;
   std::printf("%zu lines, %.0f MB (%.0f bytes/line); read %.2f s, split %.3f s (%.1f M lines/s)\n",
               lines.size(), mb, mb * 1e6 / n, read_seconds, split_seconds, n / split_seconds / 1e6);
 
@@ -171,13 +240,17 @@ int Main(int argc, char** argv) {
     size_t bad = 0;
     std::optional<Instant> last;
     Stopwatch sw;
-    for (std::string_view l : lines) {
-      streams::ProcessedEvent result = pipeline.Process(l, /*padded=*/true);
-      if (result.invalid) {
-        ++bad;
-        continue;
+    streams::ProcessedEvent results[streams::EventPipeline::kBatch];
+    for (size_t k = 0; k < lines.size(); k += streams::EventPipeline::kBatch) {
+      const size_t m = std::min(streams::EventPipeline::kBatch, lines.size() - k);
+      pipeline.ProcessBatch(&lines[k], m, /*padded=*/true, results);
+      for (size_t j = 0; j < m; ++j) {
+        if (results[j].invalid) {
+          ++bad;
+          continue;
+        }
+        last = results[j].occurred_at;
       }
-      last = result.occurred_at;
     }
     Stopwatch end;
     if (last) engine->AdvanceTo(*last);
@@ -220,6 +293,44 @@ int Main(int argc, char** argv) {
       1e9 / full_cpu.median - 1e9 / parse_cpu.median);
   std::printf("goal >= 1,000,000 events/s: %s (median cpu %.2f M/s)\n",
               full_cpu.median >= 1e6 ? "met" : "not met", full_cpu.median / 1e6);
+  if (compare) {
+    // Side by side, whole processes on the same file, in this run: `ontimed replay` as a user
+    // runs it (reading the file included), jq merely parsing and re-printing every line, and
+    // the in-process simdjson parse-only pass above.
+    const std::string ontimed = flags.Get("--ontimed", ONTIME_BENCH_ONTIMED);
+    const std::string config_path =
+        flags.Get("--config", std::string(ONTIME_SOURCE_DIR) + "/deploy/examples/province.yaml");
+    std::vector<Run> replay_runs, jq_runs;
+    for (int r = 0; r < repeat; ++r) {
+      replay_runs.push_back(
+          RunProcess({ontimed, "replay", "--config", config_path, "--events", path}));
+      // `jq -c .` stops at the first malformed line (the generated files have some): each line
+      // is read raw and parsed on its own instead, the malformed ones skipped.
+      jq_runs.push_back(RunProcess({"jq", "-c", "-R", "fromjson?", path}));
+    }
+    auto ok = [](const std::vector<Run>& runs) {
+      return std::all_of(runs.begin(), runs.end(), [](const Run& run) { return run.wall >= 0; });
+    };
+    if (!ok(replay_runs) || !ok(jq_runs)) {
+      std::printf("compare: %s or jq failed to run\n", ontimed.c_str());
+    } else {
+      Summary replay_cpu = rates(replay_runs, true), jq_cpu = rates(jq_runs, true);
+      Summary replay_wall = rates(replay_runs, false), jq_wall = rates(jq_runs, false);
+      std::printf("side by side, whole processes (%d runs each, alternating):\n", repeat);
+      std::printf("%-28s %14.0f %14.0f %14.0f %14.0f\n", "ontimed replay", replay_wall.best,
+                  replay_wall.median, replay_cpu.best, replay_cpu.median);
+      std::printf("%-28s %14.0f %14.0f %14.0f %14.0f\n", "jq -c -R 'fromjson?'", jq_wall.best,
+                  jq_wall.median, jq_cpu.best, jq_cpu.median);
+      std::printf(
+          "ontimed replay / jq %.2f; ontimed replay / simdjson parse-only %.3f (goals: >= "
+          "10, >= 0.333; median cpu)\n",
+          replay_cpu.median / jq_cpu.median, replay_cpu.median / parse_cpu.median);
+      std::printf("RESULT replay_ontimed_events_per_s %.0f\n", replay_cpu.median);
+      std::printf("RESULT replay_jq_events_per_s %.0f\n", jq_cpu.median);
+      std::printf("RESULT replay_ontimed_over_jq %.2f\n", replay_cpu.median / jq_cpu.median);
+      std::printf("RESULT replay_ontimed_over_parse %.3f\n", replay_cpu.median / parse_cpu.median);
+    }
+  }
   std::printf("RESULT replay_parse_only_events_per_s %.0f\n", parse_cpu.median);
   std::printf("RESULT replay_full_events_per_s %.0f\n", full_cpu.median);
   std::printf("RESULT replay_ratio_full_over_parse %.3f\n", full_cpu.median / parse_cpu.median);

@@ -85,6 +85,10 @@ class DossierText {
     return packed;
   }
   explicit operator bool() const { return bytes_[kTagByte] != kEmpty; }
+  // Prefetches the out-of-line bytes, if any (Engine::Prefetch).
+  void PrefetchBlob() const {
+    if (bytes_[kTagByte] == kBlob) __builtin_prefetch(blob());
+  }
   std::string_view id() const {
     switch (bytes_[kTagByte]) {
       case kInline: return {bytes_, static_cast<unsigned char>(bytes_[kLengthByte])};

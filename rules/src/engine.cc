@@ -658,6 +658,27 @@ bool Engine::AdvanceTo(Instant now, size_t& budget) {
   return true;
 }
 
+uint64_t Engine::DossierHash(std::string_view dossier_id) { return HashText(dossier_id); }
+
+void Engine::Prefetch(uint64_t hash, int stage) const {
+  const State& s = *state_;
+  if (stage == 0) {
+    s.index.PrefetchSlot(hash);
+    return;
+  }
+  const uint32_t i = s.index.FirstCandidate(hash);
+  if (i == FlatIndex::kNoValue || i >= s.dossiers.size()) return;
+  const Dossier& d = s.dossiers[i];
+  if (stage == 1) {
+    // The id (or the pointer to it) and the event fingerprints are in the record's first line;
+    // the fields Apply reads next in the second.
+    __builtin_prefetch(&d);
+    __builtin_prefetch(reinterpret_cast<const char*>(&d) + 64);
+  } else {
+    d.text.PrefetchBlob();
+  }
+}
+
 ApplyStatus Engine::Apply(const Event& e, TimersBefore timers) { return Apply(e, timers, 0); }
 
 ApplyStatus Engine::Apply(const Event& e, TimersBefore timers, int32_t partition) {

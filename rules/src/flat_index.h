@@ -59,6 +59,18 @@ class FlatIndex {
     return std::nullopt;
   }
 
+  // Prefetch hints for Find(hash): the home slot of the hash (stage 0), then, once that is in
+  // the cache, the first value on its probe chain or kNoValue (the caller prefetches its key).
+  void PrefetchSlot(uint64_t hash) const {
+    if (slots_.size() > 0) __builtin_prefetch(slots_.data() + (Mix(hash) & (slots_.size() - 1)));
+  }
+  static constexpr uint32_t kNoValue = 0xFFFFFFFFu;
+  uint32_t FirstCandidate(uint64_t hash) const {
+    if (slots_.size() == 0) return kNoValue;
+    const uint32_t slot = slots_[Mix(hash) & (slots_.size() - 1)];
+    return slot == 0 ? kNoValue : slot - 1;
+  }
+
   template <typename HashOf>
   void Insert(uint32_t value, uint64_t hash, const HashOf& hash_of) {
     ONTIME_CHECK(value + 1 < kGone, "FlatIndex value out of range");
@@ -119,6 +131,7 @@ class FlatIndex {
     size_t size() const { return size_; }
     uint32_t& operator[](size_t i) { return data_.get()[i]; }
     uint32_t operator[](size_t i) const { return data_.get()[i]; }
+    const uint32_t* data() const { return data_.get(); }
 
    private:
     struct Free {
