@@ -32,32 +32,18 @@ WARDS = ["phường Tân Lợi", "phường Thành Công", "phường Ea Tam", "
 
 def write_open_with_applicant(path, n):
     """As scaling.write_open, each `accepted` with an applicant object."""
-    scaling.log(f"generating {path}")
     rng = random.Random(12)
-    base_ms = (8 * 3600) * 1000
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-        chunk = []
-        for i in range(n):
-            t = base_ms + i
-            hh, rest = divmod(t, 3600_000)
-            mm, rest = divmod(rest, 60_000)
-            ss, ms = divmod(rest, 1000)
-            name = f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
-            address = (f"Số {1 + rng.randrange(250)} đường {rng.choice(STREETS)}, "
-                       f"{rng.choice(WARDS)}, tỉnh Đắk Lắk")
-            phone = f"09{10_000_000 + rng.randrange(90_000_000)}"
-            email = (f',"email":"congdan{rng.randrange(1_000_000)}@gmail.com"'
-                     if rng.random() < 0.3 else "")
-            chunk.append(f'{{"event_id":"O{i + 1:08d}-a","type":"accepted",'
-                         f'"dossier_id":"O{i + 1:08d}","occurred_at":"2026-03-'
-                         f'{2 + hh // 24:02d}T{hh % 24:02d}:{mm:02d}:{ss:02d}.{ms:03d}+07:00",'
-                         f'"procedure":"2.000488","applicant":{{"name":"{name}",'
-                         f'"address":"{address}","phone":"{phone}"{email}}}}}\n')
-            if len(chunk) == 100_000:
-                f.write("".join(chunk))
-                chunk.clear()
-        f.write("".join(chunk))
-    os.replace(path + ".tmp", path)
+
+    def applicant():
+        name = f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
+        address = (f"Số {1 + rng.randrange(250)} đường {rng.choice(STREETS)}, "
+                   f"{rng.choice(WARDS)}, tỉnh Đắk Lắk")
+        phone = f"09{10_000_000 + rng.randrange(90_000_000)}"
+        email = (f',"email":"congdan{rng.randrange(1_000_000)}@gmail.com"'
+                 if rng.random() < 0.3 else "")
+        return f'{{"name":"{name}","address":"{address}","phone":"{phone}"{email}}}'
+
+    scaling.write_open(path, n, applicant)
 
 
 def main():

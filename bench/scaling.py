@@ -49,21 +49,23 @@ def loadavg():
         return " ".join(f.read().split()[:3])
 
 
-def write_open(path, n):
-    """n `accepted` events of dossiers that stay open (see the module's doc)."""
+def write_open(path, n, applicant=None):
+    """n `accepted` events of dossiers that stay open (see the module's doc); `applicant`, when
+    given, returns each one's applicant object as JSON text."""
     log(f"generating {path}")
     base_ms = (8 * 3600) * 1000  # 08:00:00.000 local
-    with open(path + ".tmp", "w", encoding="ascii") as f:
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
         chunk = []
         for i in range(n):
             t = base_ms + i
             hh, rest = divmod(t, 3600_000)
             mm, rest = divmod(rest, 60_000)
             ss, ms = divmod(rest, 1000)
+            extra = f',"applicant":{applicant()}' if applicant else ""
             chunk.append(f'{{"event_id":"O{i + 1:08d}-a","type":"accepted",'
                          f'"dossier_id":"O{i + 1:08d}","occurred_at":"2026-03-'
                          f'{2 + hh // 24:02d}T{hh % 24:02d}:{mm:02d}:{ss:02d}.{ms:03d}+07:00",'
-                         f'"procedure":"2.000488"}}\n')
+                         f'"procedure":"2.000488"{extra}}}\n')
             if len(chunk) == 100_000:
                 f.write("".join(chunk))
                 chunk.clear()

@@ -795,15 +795,9 @@ TEST_F(DaemonKafkaTest, RestoresFromTheChangelogAloneWithoutStateDirOrOldEvents)
   EXPECT_NE(dossier.find("\"state\":\"open\""), std::string::npos) << dossier;
   std::set<std::string> overdue;
   for (int i = 0; i < 30; ++i) overdue.insert("R" + std::to_string(i) + ":overdue:1");
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(overdue); }, 60s)) << restored->Log();
   std::vector<std::string> values;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        values.clear();
-        Ids(Topic("alerts"), "alert_id", nullptr, &values);
-        return OutputsCover(overdue);
-      },
-      60s))
-      << restored->Log();
+  Ids(Topic("alerts"), "alert_id", nullptr, &values);
   for (const std::string& value : values) {
     if (Field(value, "kind") != "overdue") continue;
     EXPECT_EQ(Field(value, "detected_at"), Field(value, "due_at")) << value;
@@ -922,16 +916,11 @@ TEST_F(DaemonKafkaTest, ARestartFromCheckpointsRestoresTheSameDossiersAndFiresTh
   const std::set<std::string> expected = Replay(all, due + 2s);
   ASSERT_TRUE(expected.contains("R5:overdue:1") && expected.contains("N0:overdue:1") &&
               !expected.contains("R0:overdue:1"));
-  std::vector<std::string> values;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        values.clear();
-        Ids(Topic("alerts"), "alert_id", nullptr, &values);
-        return OutputsCover(expected);
-      },
-      90s))
+  ASSERT_TRUE(WaitFor([&] { return OutputsCover(expected); }, 90s))
       << Missing(expected, AllOutputIds()) << "\n"
       << restored->Log();
+  std::vector<std::string> values;
+  Ids(Topic("alerts"), "alert_id", nullptr, &values);
   std::this_thread::sleep_for(1s);
   const std::vector<std::string> ids = AllOutputIds();
   EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()), expected);

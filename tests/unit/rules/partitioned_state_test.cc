@@ -48,6 +48,21 @@ class PartitionedState : public EngineHarness {
     return engine;
   }
 
+  // Up to 3,000 dossiers accepted Monday 09:00 on partitions 0-2 at random: id -> partition.
+  std::map<std::string, int32_t> AcceptedOnThreePartitions(uint32_t seed) {
+    std::mt19937 random(seed);
+    std::map<std::string, int32_t> model;
+    for (int n = 0; n < 3000; ++n) {
+      const std::string id = "M" + std::to_string(random() % 100000);
+      const int32_t partition = static_cast<int32_t>(random() % 3);
+      if (model.count(id)) continue;
+      Send(id, "accepted", "Mon 09:00",
+           {{"procedure", "P2D"}, {"partition", std::to_string(partition)}});
+      model[id] = partition;
+    }
+    return model;
+  }
+
   static std::string Resealed(std::string record) {
     const size_t crc_at = record.size() - 4;
     const uint32_t crc = Crc32c::Of(std::string_view(record).substr(0, crc_at));
@@ -221,16 +236,7 @@ TEST_F(PartitionedState, AYearOfTrafficLevelsOffInsteadOfGrowing) {
 }
 
 TEST_F(PartitionedState, DroppingAPartitionForgetsOnlyItsDossiers) {
-  std::mt19937 random(7);
-  std::map<std::string, int32_t> model;
-  for (int n = 0; n < 3000; ++n) {
-    const std::string id = "M" + std::to_string(random() % 100000);
-    const int32_t partition = static_cast<int32_t>(random() % 3);
-    if (model.count(id)) continue;
-    Send(id, "accepted", "Mon 09:00",
-         {{"procedure", "P2D"}, {"partition", std::to_string(partition)}});
-    model[id] = partition;
-  }
+  const std::map<std::string, int32_t> model = AcceptedOnThreePartitions(7);
   const size_t on_one = engine_->dossiers_in(1);
   EXPECT_EQ(engine_->DropPartition(1), on_one);
   const Instant now = LocalTime("Mon 10:00");
@@ -254,16 +260,7 @@ TEST_F(PartitionedState, DroppingAPartitionForgetsOnlyItsDossiers) {
 // A partition given away during a rebalance: its dossiers vanish at once for every reader and
 // timer, and are freed a budget at a time (no walk over millions of dossiers in one loop turn).
 TEST_F(PartitionedState, AReleasedPartitionIsGoneAtOnceAndFreedOnABudget) {
-  std::mt19937 random(11);
-  std::map<std::string, int32_t> model;
-  for (int n = 0; n < 3000; ++n) {
-    const std::string id = "M" + std::to_string(random() % 100000);
-    const int32_t partition = static_cast<int32_t>(random() % 3);
-    if (model.count(id)) continue;
-    Send(id, "accepted", "Mon 09:00",
-         {{"procedure", "P2D"}, {"partition", std::to_string(partition)}});
-    model[id] = partition;
-  }
+  const std::map<std::string, int32_t> model = AcceptedOnThreePartitions(11);
   Drain();
   const size_t on_one = engine_->dossiers_in(1);
   const size_t others = model.size() - on_one;
