@@ -612,9 +612,10 @@ TEST_F(CheckpointedLivePathTest, ACheckpointThatCannotBeUsedCostsOnlyAWholeRead)
 
 // "The loop-stall histogram stays under its bound while a large state is checkpointed": 200 000
 // dossiers restored, their checkpoint written, then refreshed after more changes, with the
-// worker's work run beside the loop (DeferredWork). Each loop turn is timed: the writes, the
-// sorting and the merge are never on the loop, whose longest turn stays under 10 ms (the p99
-// bound of ontime_loop_stall_seconds).
+// worker's work run beside the loop (DeferredWork). Counted, not timed (a timed bound fails on a
+// loaded or sanitized build): no loop turn loads more than a turn's budget of records, and the
+// checkpoint file is never written during a loop turn (the writes, the sorting and the merge are
+// the worker's).
 TEST_F(CheckpointedLivePathTest, CheckpointingALargeStateTakesNoLoopTime) {
   constexpr int kDossiers = 200000;
   FakeEventSource source(1);
@@ -645,21 +646,33 @@ TEST_F(CheckpointedLivePathTest, CheckpointingALargeStateTakesNoLoopTime) {
   restorer.set_checkpoints(&store);
   daemon::CheckpointRefresher refresher(loop, store, reader, work, metrics, log,
                                         [] { return std::set<int32_t>{0}; });
-  std::vector<double> turns;
-  auto last = std::chrono::steady_clock::now();
+  size_t turns = 0;
+  size_t most_loaded = 0;
+  size_t held = 0;
   loop.after_turn = [&] {
-    const auto now = std::chrono::steady_clock::now();
-    turns.push_back(std::chrono::duration<double>(now - last).count());
-    last = now;
+    ++turns;
+    most_loaded = std::max(most_loaded, engine.dossiers_tracked() - held);
+    held = engine.dossiers_tracked();
+  };
+  // What the checkpoint file is (size and time written), to see whether a loop turn wrote it.
+  auto file_state = [&] {
+    std::error_code error;
+    const auto size = std::filesystem::file_size(store.Path(0), error);
+    const auto written = std::filesystem::last_write_time(store.Path(0), error);
+    return std::make_pair(error ? 0 : size, written);
+  };
+  size_t checkpoint_written_on_the_loop = 0;
+  auto run_loop = [&] {
+    const auto before = file_state();
+    loop.RunUntilIdle();
+    checkpoint_written_on_the_loop += file_state() != before;
   };
   // The loop's turns, then the worker's work, in turn until neither has anything left.
   auto run = [&] {
     do {
-      last = std::chrono::steady_clock::now();
-      loop.RunUntilIdle();
+      run_loop();
     } while (work.RunAll() > 0);
-    last = std::chrono::steady_clock::now();
-    loop.RunUntilIdle();
+    run_loop();
   };
   restorer.Restore(0);
   run();
@@ -684,11 +697,9 @@ TEST_F(CheckpointedLivePathTest, CheckpointingALargeStateTakesNoLoopTime) {
   EXPECT_GT(refreshed->offset, written->offset);
   loop.after_turn = {};
 
-  ASSERT_GE(turns.size(),
-            static_cast<size_t>(kDossiers) / daemon::PartitionRestorer::kRecordsPerTurn);
-  std::sort(turns.begin(), turns.end());
-  EXPECT_LT(turns[turns.size() * 99 / 100], 0.010) << "p99 of " << turns.size() << " turns";
-  EXPECT_LT(turns.back(), 0.050) << "the longest turn";
+  EXPECT_GE(turns, static_cast<size_t>(kDossiers) / daemon::PartitionRestorer::kRecordsPerTurn);
+  EXPECT_LE(most_loaded, daemon::PartitionRestorer::kRecordsPerTurn);
+  EXPECT_EQ(checkpoint_written_on_the_loop, 0u) << "written twice, both times by the worker";
 }
 
 // While the input is not consumed (here a partition paused, as for its restore), a timer already
