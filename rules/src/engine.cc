@@ -304,20 +304,8 @@ void Engine::State::Fire(uint32_t i, Instant at) {
 }
 
 void Engine::State::FireBefore(Instant limit) {
-  while (!timers.empty()) {
-    uint32_t i = timers.top();
-    Instant at = timers.top_at();
-    if (at >= limit) break;
-    if (Released(dossiers[i])) {
-      FreeDossier(i);  // given away: the new owner fires it
-      continue;
-    }
-    if (ReconfigurePending(i)) {
-      Recompute(i);  // new rules: its timer may move
-      continue;
-    }
-    Fire(i, at);
-  }
+  size_t unlimited = SIZE_MAX;
+  FireBefore(limit, unlimited);
 }
 
 bool Engine::State::FireBefore(Instant limit, size_t& budget) {
@@ -328,11 +316,11 @@ bool Engine::State::FireBefore(Instant limit, size_t& budget) {
     if (budget == 0) return false;
     --budget;
     if (Released(dossiers[i])) {
-      FreeDossier(i);
+      FreeDossier(i);  // given away: the new owner fires it
       continue;
     }
     if (ReconfigurePending(i)) {
-      Recompute(i);
+      Recompute(i);  // new rules: its timer may move
       continue;
     }
     Fire(i, at);
